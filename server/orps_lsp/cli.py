@@ -1,0 +1,195 @@
+"""`orps-lsp`: the language server (`--stdio`, `--tcp`) and the headless commands.
+
+    orps-lsp optimize FILE::FUNC [--apply] [--json]
+    orps-lsp solve    FILE::FUNC [--apply] [--json]
+
+Exit codes: 0 improved, 1 searched but nothing better, 2 bad input, 130 cancelled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from pathlib import Path
+
+from . import __version__, engine
+from .cancel import Cancelled, CancelToken
+from .config import SearchConfig
+from .executor import SandboxLimits
+from .model.base import ModelError
+from .model.embedded import DEFAULT_MODEL, EMBEDDED_MODELS
+from .render import text_report
+from .search import Progress
+
+EXIT_IMPROVED, EXIT_NOTHING, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
+
+
+def _search_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", metavar="FILE::FUNCTION", help="e.g. src/pkg/mod.py::slow_function or mod.py::Class.method")
+    parser.add_argument("--apply", action="store_true", help="write the result into the file (only a guarded, verified improvement)")
+    parser.add_argument("--json", action="store_true", help="print the whole report as JSON on stdout")
+    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    model = parser.add_argument_group("model")
+    model.add_argument("--model", help=f"a .gguf path or an embedded model name ({', '.join(EMBEDDED_MODELS)}); "
+                       f"default: $ORPS_MODEL, else {DEFAULT_MODEL}")
+    model.add_argument("--gpu-layers", type=int, help="layers to offload (default: all when the build supports CUDA/Metal, else 0)")
+    model.add_argument("--ctx", type=int, default=8192, help="context window in tokens (default 8192)")
+    model.add_argument("--threads", type=int, help="CPU threads for the model (default: all cores)")
+    tests = parser.add_argument_group("tests")
+    tests.add_argument("--tests", action="append", metavar="PATH", help="test file or folder (repeatable; default: discover)")
+    tests.add_argument("-k", dest="keyword", metavar="EXPR", help="pytest -k expression to select tests")
+    tests.add_argument("--pytest-arg", action="append", default=[], metavar="ARG", help="extra argument for pytest (repeatable)")
+    tests.add_argument("--no-tests", action="store_true", help="search without tests (critic only; the result is unverified)")
+    tests.add_argument("--test-timeout", type=float, default=10.0, help="seconds per test (default 10)")
+    tests.add_argument("--run-timeout", type=float, default=60.0, help="seconds per candidate run (default 60)")
+    tests.add_argument("--memory-mb", type=int, default=2048, help="memory limit of a test run in MB (default 2048)")
+    search = parser.add_argument_group("search (defaults fit a 2-core CPU; the paper used K=3 N=20 D=5)")
+    defaults = SearchConfig()
+    search.add_argument("--beam-width", "-K", type=int, default=defaults.beam_width)
+    search.add_argument("--expansions", "-N", type=int, default=defaults.expansions)
+    search.add_argument("--depth", "-D", type=int, default=defaults.depth)
+    search.add_argument("--alpha", type=float, default=defaults.alpha, help="weight of the critic's score")
+    search.add_argument("--beta", type=float, default=defaults.beta, help="weight of the tests and profile")
+    search.add_argument("--max-calls", type=int, default=defaults.max_llm_calls)
+    search.add_argument("--max-tokens", type=int, default=defaults.max_generated_tokens)
+    search.add_argument("--max-seconds", type=float, default=defaults.max_seconds)
+    search.add_argument("--seed", type=int, default=defaults.seed)
+    search.add_argument("--temperature", type=float, default=defaults.temperature)
+    search.add_argument("--no-critic", action="store_true", help="skip the critic (ablation)")
+    search.add_argument("--counter", choices=["auto", "valgrind", "none"], default=defaults.instruction_counter,
+                        help="instruction counter for the finalists (auto: valgrind on close calls)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="orps-lsp", description="ORPS code search judged by your pytest tests, as a language server or a command.")
+    parser.add_argument("--version", action="version", version=f"orps-lsp {__version__}")
+    parser.add_argument("--stdio", action="store_true", help="serve LSP over stdin/stdout")
+    parser.add_argument("--tcp", action="store_true", help="serve LSP over TCP")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=2087)
+    sub = parser.add_subparsers(dest="command")
+    for name, text in (("optimize", "make a function faster without breaking its tests"),
+                       ("solve", "write the body of a stub from its docstring and tests")):
+        _search_arguments(sub.add_parser(name, help=text, description=text))
+    return parser
+
+
+def config_from(args: argparse.Namespace) -> SearchConfig:
+    config = SearchConfig(
+        beam_width=args.beam_width, expansions=args.expansions, depth=args.depth, alpha=args.alpha, beta=args.beta,
+        max_llm_calls=args.max_calls, max_generated_tokens=args.max_tokens, max_seconds=args.max_seconds,
+        seed=args.seed, temperature=args.temperature, use_critic=not args.no_critic,
+        instruction_counter=args.counter, no_tests=args.no_tests,
+    )
+    problems = config.validate()
+    if problems:
+        raise engine.InputError("; ".join(problems))
+    return config
+
+
+class ProgressPrinter:
+    """One live line on a terminal; one line per change elsewhere."""
+
+    def __init__(self, stream=sys.stderr, enabled: bool = True) -> None:
+        self.stream, self.enabled = stream, enabled
+        self.tty = stream.isatty()
+        self.last = ""
+
+    def __call__(self, progress: Progress) -> None:
+        self.say(progress.message())
+
+    def say(self, message: str) -> None:
+        if not self.enabled or message == self.last:
+            return
+        self.last = message
+        if self.tty:
+            self.stream.write("\r\033[K" + message)
+        else:
+            self.stream.write(message + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.tty and self.last:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def run_command(args: argparse.Namespace) -> int:
+    file, function = engine.parse_target(args.target)
+    config = config_from(args)
+    request = engine.SearchRequest(
+        file=file, function=function, mode=args.command, tests=args.tests, keyword=args.keyword,
+        pytest_args=args.pytest_arg,
+        limits=SandboxLimits(per_test_timeout=args.test_timeout, total_timeout=args.run_timeout, memory_mb=args.memory_mb),
+    )
+    prepared = engine.prepare(request, no_tests=args.no_tests)
+    printer = ProgressPrinter(enabled=not args.quiet)
+    printer.say("loading model ...")
+    from .model.llama import LlamaCppModel  # llama.cpp loads only when a search runs
+
+    model = LlamaCppModel(args.model, n_ctx=args.ctx, n_threads=args.threads, gpu_layers=args.gpu_layers)
+    cancel = CancelToken()
+    outcome: dict = {}
+
+    def work() -> None:
+        try:
+            outcome["report"] = engine.run(prepared, model, config, progress=printer, cancel=cancel)
+        except BaseException as exc:  # handed to the main thread
+            outcome["error"] = exc
+
+    # The search runs in a worker so that Ctrl-C can set the cancel flag and
+    # the sandbox kills its processes before we exit.
+    worker = threading.Thread(target=work, name="orps-search", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.2)
+    except KeyboardInterrupt:
+        printer.say("cancelling ...")
+        cancel.cancel()
+        worker.join(10)
+    finally:
+        printer.close()
+    if "error" in outcome:
+        raise outcome["error"]
+    if "report" not in outcome:
+        raise Cancelled()
+    report = outcome["report"]
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=1))
+    else:
+        print(text_report(report, prepared.task.source))
+    if args.apply and report.improved:
+        if config.no_tests:
+            print("not applied: the result was not verified by tests (--no-tests); review the diff and apply it yourself", file=sys.stderr)
+        else:
+            engine.write_atomically(Path(prepared.task.file), report.new_source, prepared.source_hash)
+            print(f"applied to {prepared.task.file}", file=sys.stderr)
+    return EXIT_IMPROVED if report.improved else EXIT_NOTHING
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        if args.stdio or args.tcp:
+            from .lsp.server import serve
+
+            serve(stdio=args.stdio, host=args.host, port=args.port)
+            return 0
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        return run_command(args)
+    except (engine.InputError, ModelError) as exc:
+        print(f"orps-lsp: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (Cancelled, KeyboardInterrupt):
+        print("orps-lsp: cancelled", file=sys.stderr)
+        return EXIT_CANCELLED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""From "this function in this file" to a finished search: the one call the
+CLI and the language server share.
+
+It reads the file (or the editor's unsaved text), finds the function and its
+tests, sets up the sandbox, and runs the ORPS search. Every problem with the
+input is raised as an `InputError` with one clear sentence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .cancel import CancelToken
+from .config import SearchConfig
+from .discovery import NoTestsFound, discover_tests
+from .executor import ExecutionTarget, SandboxLimits, TestSelection
+from .model.base import ChatModel
+from .report import SearchReport
+from .search import ProgressCallback, SearchTask, run_search
+from .source import SourceError, find_function
+
+PROJECT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", "pytest.ini", "tox.ini", ".git")
+
+
+class InputError(Exception):
+    """Bad input: one clear sentence for the user; exit code 2 on the CLI."""
+
+
+@dataclass
+class SearchRequest:
+    file: Path
+    function: str  # "f" or "Class.method"
+    mode: str | None = None  # "optimize" | "solve" | None: solve a stub, optimize anything else
+    project_root: Path | None = None
+    tests: list[str] | None = None  # test paths; None: discover
+    keyword: str | None = None  # pytest -k
+    pytest_args: list[str] = field(default_factory=list)
+    limits: SandboxLimits = field(default_factory=SandboxLimits)
+    source: str | None = None  # the editor's text when it differs from the disk
+
+
+def parse_target(spec: str) -> tuple[Path, str]:
+    """'path/to/mod.py::func' (or '::Class.method') -> (path, qualname)."""
+    if "::" not in spec:
+        raise InputError(f"expected FILE::FUNCTION (for example src/pkg/mod.py::slow_function), got '{spec}'")
+    file, _, function = spec.rpartition("::")
+    if not file or not function:
+        raise InputError(f"expected FILE::FUNCTION, got '{spec}'")
+    return Path(file), function.replace("::", ".")
+
+
+def find_project_root(file: Path) -> Path:
+    for parent in file.resolve().parents:
+        if any((parent / marker).exists() for marker in PROJECT_MARKERS):
+            return parent
+    return file.resolve().parent
+
+
+def read_source(file: Path) -> str:
+    if not file.exists():
+        raise InputError(f"file not found: {file}")
+    if not file.is_file():
+        raise InputError(f"not a file: {file}")
+    try:
+        return file.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{file} is not UTF-8 text (byte {exc.start}); save it as UTF-8 first") from None
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class PreparedSearch:
+    task: SearchTask
+    target: ExecutionTarget | None  # None with no tests
+    source_hash: str
+
+
+def prepare(request: SearchRequest, *, no_tests: bool = False) -> PreparedSearch:
+    file = request.file.resolve() if request.file.exists() else request.file
+    source = request.source if request.source is not None else read_source(request.file)
+    try:
+        function = find_function(source, request.function, filename=str(request.file))
+    except SourceError as exc:
+        raise InputError(str(exc)) from None
+    mode = request.mode or ("solve" if function.is_stub else "optimize")
+    if mode == "optimize" and function.is_stub:
+        raise InputError(f"'{function.qualname}' has no body to optimize (it is a stub); use solve instead")
+    root = (request.project_root or find_project_root(file)).resolve()
+    if root not in file.parents:
+        raise InputError(f"{file} is not inside the project {root}")
+    target = None
+    tests_source = ""
+    if not no_tests:
+        try:
+            selection = discover_tests(root, file, function.qualname, test_paths=request.tests, keyword=request.keyword)
+        except NoTestsFound as exc:
+            raise InputError(str(exc)) from None
+        selection.extra_args = list(request.pytest_args)
+        target = ExecutionTarget(project_root=root, file=file, function=function.qualname, tests=selection, limits=request.limits)
+        tests_source = _tests_source(root, selection)
+    task = SearchTask(mode=mode, file=str(file), source=source, function=function, tests_source=tests_source)
+    return PreparedSearch(task=task, target=target, source_hash=content_hash(source))
+
+
+def _tests_source(root: Path, selection: TestSelection) -> str:
+    chunks = []
+    for path in selection.test_files:
+        full = path if path.is_absolute() else root / path
+        try:
+            chunks.append(f"# {path}\n" + full.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            continue
+    return "\n\n".join(chunks)
+
+
+def run(
+    prepared: PreparedSearch,
+    model: ChatModel,
+    config: SearchConfig,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> SearchReport:
+    from .sandbox.executor import PytestExecutor  # the sandbox starts processes; import late
+
+    cancel = cancel or CancelToken()
+    if prepared.target is None:
+        return run_search(prepared.task, model, None, config, progress=progress, cancel=cancel)
+    with PytestExecutor(prepared.target, cancel=cancel) as executor:
+        return run_search(prepared.task, model, executor, config, progress=progress, cancel=cancel)
+
+
+def write_atomically(path: Path, text: str, expected_hash: str) -> None:
+    """Write `text` to `path` only if the file still holds what the search started from.
+
+    The new text goes to a temporary file beside it and replaces it in one
+    rename: the file is never half-written.
+    """
+    current = read_source(path)
+    if content_hash(current) != expected_hash:
+        raise InputError(f"{path} changed while the search ran; nothing was written (run again on the new text)")
+    mode = path.stat().st_mode
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".orps", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.chmod(tmp, mode & 0o7777)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,65 @@
+"""The executor interface the search core talks to.
+
+The search core never starts processes itself: it hands whole module sources
+to an `Executor` and gets `ExecutionReport`s back. `sandbox.PytestExecutor` is
+the real one; tests use a scripted one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from .report import ExecutionReport
+
+
+@dataclass
+class SandboxLimits:
+    per_test_timeout: float = 10.0  # seconds of wall time for one test
+    total_timeout: float = 60.0  # seconds of wall time for one candidate run
+    memory_mb: int = 2048  # RLIMIT_AS of the pytest process
+    cpu_seconds: int = 60  # RLIMIT_CPU
+    max_processes: int = 64  # RLIMIT_NPROC (ignored for root; see sandbox docs)
+    file_size_mb: int = 64  # RLIMIT_FSIZE
+    output_limit_kb: int = 256  # stdout/stderr kept from a run
+
+
+@dataclass
+class TestSelection:
+    """Which of the user's tests judge the function."""
+
+    test_files: list[Path] = field(default_factory=list)  # relative to the project root
+    keyword: str | None = None  # pytest -k
+    extra_args: list[str] = field(default_factory=list)
+
+    __test__ = False
+
+
+@dataclass
+class ExecutionTarget:
+    project_root: Path  # absolute
+    file: Path  # absolute path of the module that holds the function
+    function: str  # qualified name inside the module ("f" or "Class.method")
+    tests: TestSelection = field(default_factory=TestSelection)
+    limits: SandboxLimits = field(default_factory=SandboxLimits)
+
+
+class Executor(Protocol):
+    def run(
+        self,
+        module_source: str,
+        *,
+        repeats: int = 1,
+        count_instructions: bool = False,
+        measure_coverage: bool = False,
+    ) -> ExecutionReport:
+        """Run the selected tests with `module_source` in place of the target file.
+
+        `repeats` > 1 re-runs passing tests to take the best time.
+        Never raises for anything the candidate does: failures are in the report.
+        Raises `Cancelled` when the cancel token is set (after killing its processes).
+        """
+        ...
+
+    def close(self) -> None: ...

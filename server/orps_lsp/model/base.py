@@ -1,0 +1,52 @@
+"""The model interface the search core talks to.
+
+A backend turns a chat (system/user/assistant messages) plus an optional
+*prefill* (the start of the assistant's answer, written for it) into a
+completion. Prefilling an opened code fence and the signature roughly
+triples how often the 0.5B model writes a correct function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, TypedDict
+
+from ..cancel import CancelToken
+
+
+class Message(TypedDict):
+    role: str  # "system" | "user" | "assistant"
+    content: str
+
+
+class ModelError(Exception):
+    """The model cannot be loaded or used (one clear message)."""
+
+
+@dataclass
+class Completion:
+    text: str  # the generated text only (the prefill is not repeated)
+    prompt_tokens: int = 0  # tokens in the prompt sent
+    prompt_tokens_evaluated: int = 0  # of those, tokens the backend actually evaluated
+    completion_tokens: int = 0
+    prompt_seconds: float = 0.0
+    generation_seconds: float = 0.0
+    finish_reason: str = "stop"  # "stop" | "length" | "cancelled"
+
+
+class ChatModel(Protocol):
+    name: str
+
+    def chat(
+        self,
+        messages: list[Message],
+        *,
+        prefill: str = "",
+        max_tokens: int = 512,
+        temperature: float = 0.7,
+        seed: int = 0,
+        stop: list[str] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Completion: ...
+
+    def describe(self) -> dict: ...

@@ -1,0 +1,174 @@
+"""The in-process backend: llama-cpp-python's `Llama` on a local GGUF file.
+
+Prefix reuse is what makes the search affordable on a CPU: the candidates of
+one node share a long prompt, and llama.cpp keeps the KV cache of the last
+prompt. Switching between the programmer's and the critic's prompts would
+throw that away, so a `LlamaRAMCache` keeps recent states to restore.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+from ..cancel import CancelToken
+from .base import Completion, Message, ModelError
+from .embedded import resolve_model_path
+
+
+def gpu_offload_supported() -> bool:
+    try:
+        import llama_cpp
+    except ImportError:
+        return False
+    return bool(llama_cpp.llama_supports_gpu_offload())
+
+
+class LlamaCppModel:
+    """A GGUF model loaded once, used for every call (one call at a time)."""
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        n_ctx: int = 8192,
+        n_threads: int | None = None,
+        gpu_layers: int | None = None,
+        cache_bytes: int = 1 << 30,
+    ) -> None:
+        try:
+            import llama_cpp
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+        except ImportError as exc:  # pragma: no cover - the dependency is required
+            raise ModelError(f"llama-cpp-python is not installed: {exc}") from None
+
+        self.path: Path = resolve_model_path(model)
+        self.name = self.path.stem if model is None or os.path.sep in str(model) or str(model).endswith(".gguf") else str(model)
+        self.gpu_layers = (-1 if gpu_offload_supported() else 0) if gpu_layers is None else gpu_layers
+        self.n_ctx = n_ctx
+        self._lock = threading.Lock()
+        started = time.perf_counter()
+        try:
+            self._llm = llama_cpp.Llama(
+                model_path=str(self.path),
+                n_ctx=n_ctx,
+                n_threads=n_threads or max(1, os.cpu_count() or 1),
+                n_gpu_layers=self.gpu_layers,
+                verbose=False,
+            )
+        except Exception as exc:  # llama.cpp says only "Failed to load model from file"
+            raise ModelError(
+                f"could not load the model {self.path}: {exc} (is the file a complete GGUF? "
+                "a truncated or corrupt file fails like this)"
+            ) from None
+        self.load_seconds = time.perf_counter() - started
+        self._llm.set_cache(llama_cpp.LlamaRAMCache(capacity_bytes=cache_bytes))
+        metadata = self._llm.metadata
+        template = metadata.get("tokenizer.chat_template")
+        if not template:
+            raise ModelError(f"{self.path} has no chat template in its metadata; use an instruct model")
+        vocab = self._llm._model
+        eos = vocab.token_get_text(self._llm.token_eos())
+        bos_id = self._llm.token_bos()
+        bos = vocab.token_get_text(bos_id) if bos_id >= 0 else ""
+        self._format = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+        self._eos_text = eos
+        self._count_prompt_evaluation()
+
+    def _count_prompt_evaluation(self) -> None:
+        """Count the prompt tokens llama.cpp really evaluates (after prefix reuse).
+
+        `Llama.generate` calls `eval` once with the part of the prompt that is not
+        in the KV cache, then once per sampled token; we record the first call.
+        """
+        original_eval = self._llm.eval
+        self._evaluated: list[int] = []
+
+        def counting_eval(tokens):
+            self._evaluated.append(len(tokens))
+            return original_eval(tokens)
+
+        self._llm.eval = counting_eval
+
+    def render(self, messages: list[Message], prefill: str = "") -> str:
+        return self._format(messages=messages).prompt + prefill
+
+    def tokenize(self, text: str) -> list[int]:
+        return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+
+    def chat(
+        self,
+        messages: list[Message],
+        *,
+        prefill: str = "",
+        max_tokens: int = 512,
+        temperature: float = 0.7,
+        seed: int = 0,
+        stop: list[str] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Completion:
+        prompt = self.tokenize(self.render(messages, prefill))
+        room = self.n_ctx - len(prompt)
+        if room < 16:
+            raise ModelError(
+                f"the prompt ({len(prompt)} tokens) does not fit the context window ({self.n_ctx} tokens); "
+                "raise the context size setting or shorten the tests shown"
+            )
+        with self._lock:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            self._evaluated.clear()
+            started = time.perf_counter()
+            first_token_at = None
+            pieces: list[str] = []
+            finish = "length"
+            count = 0
+            stream = self._llm.create_completion(
+                prompt=prompt,
+                max_tokens=min(max_tokens, room),
+                temperature=temperature,
+                seed=seed,
+                stop=[self._eos_text] + list(stop or []),
+                stream=True,
+            )
+            try:
+                for chunk in stream:
+                    if first_token_at is None:
+                        first_token_at = time.perf_counter()
+                    choice = chunk["choices"][0]
+                    pieces.append(choice["text"])
+                    count += 1
+                    if choice.get("finish_reason"):
+                        finish = choice["finish_reason"]
+                    if cancel is not None and cancel.cancelled:
+                        finish = "cancelled"
+                        break
+            finally:
+                stream.close()  # stops generation at once when we broke out early
+            ended = time.perf_counter()
+            evaluated = self._evaluated[0] if self._evaluated else 0
+        if finish == "cancelled":
+            cancel.raise_if_cancelled()
+        first_token_at = first_token_at or ended
+        return Completion(
+            text="".join(pieces),
+            prompt_tokens=len(prompt),
+            prompt_tokens_evaluated=evaluated,
+            completion_tokens=count,
+            prompt_seconds=first_token_at - started,
+            generation_seconds=ended - first_token_at,
+            finish_reason=finish,
+        )
+
+    def describe(self) -> dict:
+        return {
+            "backend": "llama-cpp-python (in process)",
+            "model": self.name,
+            "path": str(self.path),
+            "gpu_offload_supported": gpu_offload_supported(),
+            "gpu_layers": self.gpu_layers,
+            "context": self.n_ctx,
+            "load_seconds": round(self.load_seconds, 2),
+        }

@@ -1,0 +1,87 @@
+"""Plain-text views of a search report: the diff, the metrics table, the critique."""
+
+from __future__ import annotations
+
+import difflib
+
+from .report import ExecutionReport, SearchReport
+
+
+def unified_diff(report: SearchReport, original_source: str) -> str:
+    if report.new_source is None:
+        return ""
+    return "".join(
+        difflib.unified_diff(
+            original_source.splitlines(keepends=True),
+            report.new_source.splitlines(keepends=True),
+            fromfile=f"a/{report.file}",
+            tofile=f"b/{report.file}",
+        )
+    )
+
+
+def _fmt_time(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} us"
+    if seconds < 1:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds:.2f} s"
+
+
+def _row(report: ExecutionReport | None) -> dict[str, str]:
+    if report is None:
+        return {}
+    return {
+        "tests passed": f"{report.passed}/{report.total}",
+        "time in tests (wall)": _fmt_time(report.wall_time),
+        "time in tests (CPU)": _fmt_time(report.cpu_time),
+        "instructions": f"{report.instructions:,} ({report.instruction_counter})" if report.instructions else "not counted",
+        "peak memory": f"{report.peak_rss_kb / 1024:.1f} MiB" if report.peak_rss_kb else "-",
+        "cyclomatic complexity": str(report.static.cyclomatic_complexity),
+        "NLOC": str(report.static.nloc),
+        "line coverage": f"{report.coverage:.0%}" if report.coverage is not None else "-",
+    }
+
+
+def metrics_table(report: SearchReport) -> str:
+    best = report.best
+    original = _row(report.original)
+    candidate = _row(best.execution if best else None)
+    header = ("", "original", "best" if best else "best (none offered)")
+    rows = [header] + [(name, original.get(name, "-"), candidate.get(name, "-")) for name in original]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = [" | ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)) for r in rows]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def critique_summary(report: SearchReport) -> str:
+    node = report.best or best_attempt(report)
+    if node is None or node.critique is None:
+        return "critic: no critique"
+    score = f"{node.critique.score}/5" if node.critique.score else "no score"
+    return f"critic ({score}): {node.critique.text or '(empty)'}"
+
+
+def best_attempt(report: SearchReport):
+    valid = [n for n in report.nodes if n.valid]
+    return max(valid, key=lambda n: n.scores.step) if valid else None
+
+
+def text_report(report: SearchReport, original_source: str) -> str:
+    s = report.stats
+    parts = []
+    diff = unified_diff(report, original_source)
+    if diff:
+        parts += [diff.rstrip("\n"), ""]
+    parts += [metrics_table(report), "", critique_summary(report), ""]
+    for warning in report.warnings:
+        parts.append(f"WARNING: {warning}")
+    parts.append(
+        f"{len(report.nodes)} candidates, {s.candidates_executed} executed, {s.llm_calls} LLM calls, "
+        f"{s.generated_tokens} tokens generated, {s.wall_seconds:.0f} s (stopped by {s.stopped_by}); model {report.model}"
+    )
+    parts.append(report.verdict)
+    return "\n".join(parts)

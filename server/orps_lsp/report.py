@@ -1,0 +1,172 @@
+"""The data the engine produces: execution reports, nodes, and the search report.
+
+Everything here is a plain dataclass so that the CLI (`--json`), the language
+server and the benchmarks share one serialisable shape (`to_dict`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class TestOutcome:
+    """One pytest test id as pytest itself reported it (never scraped from text)."""
+
+    nodeid: str
+    outcome: str  # "passed" | "failed" | "error" | "skipped"
+    message: str = ""  # first lines of the assertion / error, empty when passed
+    duration: float = 0.0  # seconds in the call phase
+
+    __test__ = False  # not a pytest test class
+
+
+@dataclass
+class StaticMetrics:
+    """Metrics read from the source alone (lizard)."""
+
+    cyclomatic_complexity: int = 0
+    nloc: int = 0
+    parameter_count: int = 0
+
+
+@dataclass
+class ExecutionReport:
+    """What running one candidate against the user's tests showed.
+
+    `wall_time` and `cpu_time` are the sums of the tests' call phases (the time
+    spent in the user's tests, not pytest's start-up); with repeats, the best.
+    """
+
+    tests: list[TestOutcome] = field(default_factory=list)
+    passed: int = 0
+    failed: int = 0  # failed + error
+    total: int = 0
+    wall_time: float | None = None
+    cpu_time: float | None = None
+    instructions: int | None = None
+    instruction_counter: str = "none"  # "perf" | "valgrind" | "none"
+    peak_rss_kb: int | None = None
+    coverage: float | None = None  # ratio of the function's lines run by the tests
+    static: StaticMetrics = field(default_factory=StaticMetrics)
+    timed_out: bool = False
+    error: str = ""  # short, true reason when the run did not complete normally
+    output_tail: str = ""  # last lines of the candidate's stdout/stderr
+    runs: int = 0  # how many timed repeats went into wall_time/cpu_time
+
+    @property
+    def pass_ratio(self) -> float:
+        return self.passed / self.total if self.total else 0.0
+
+    def passed_ids(self) -> set[str]:
+        return {t.nodeid for t in self.tests if t.outcome == "passed"}
+
+    def summary(self) -> str:
+        """A few plain lines for prompts and logs."""
+        lines = [f"tests: {self.passed}/{self.total} passed"]
+        if self.error:
+            lines.append(f"error: {self.error}")
+        if self.timed_out:
+            lines.append("timed out")
+        for t in self.tests:
+            if t.outcome != "passed":
+                msg = t.message.strip().splitlines()[:3]
+                lines.append(f"  {t.outcome.upper()} {t.nodeid}: {' / '.join(msg)}"[:300])
+        if self.wall_time is not None:
+            lines.append(f"time in tests: {self.wall_time * 1000:.2f} ms (cpu {1000 * (self.cpu_time or 0):.2f} ms)")
+        if self.instructions is not None:
+            lines.append(f"instructions ({self.instruction_counter}): {self.instructions:,}")
+        if self.peak_rss_kb is not None:
+            lines.append(f"peak memory: {self.peak_rss_kb / 1024:.1f} MiB")
+        lines.append(
+            f"cyclomatic complexity: {self.static.cyclomatic_complexity}, NLOC: {self.static.nloc}"
+        )
+        if self.coverage is not None:
+            lines.append(f"line coverage of the function: {self.coverage:.0%}")
+        return "\n".join(lines)
+
+
+@dataclass
+class Critique:
+    text: str = ""
+    score: int | None = None  # 1..5 as the critic wrote it; None when unparseable
+    done: bool = False  # the critic judged the code finished
+    raw: str = ""
+
+    @property
+    def process_score(self) -> float:
+        """Critic score mapped to [0, 1]; a missing score is the lowest."""
+        if self.score is None:
+            return 0.0
+        return (min(max(self.score, 1), 5) - 1) / 4
+
+
+@dataclass
+class Scores:
+    process: float = 0.0
+    outcome: float = 0.0
+    pass_ratio: float = 0.0
+    efficiency: float = 1.0
+    step: float = 0.0
+    alpha: float = 0.5
+    beta: float = 0.5
+
+
+@dataclass
+class Node:
+    id: int
+    parent: int | None
+    depth: int
+    strategy: str = ""
+    reasoning: str = ""
+    code: str = ""  # the candidate function (with any imports/helpers it needs)
+    valid: bool = False
+    invalid_reason: str = ""
+    execution: ExecutionReport | None = None
+    critique: Critique | None = None
+    scores: Scores = field(default_factory=Scores)
+    llm_calls: int = 0
+    generated_tokens: int = 0
+
+
+@dataclass
+class SearchStats:
+    llm_calls: int = 0
+    prompt_tokens_sent: int = 0
+    prompt_tokens_evaluated: int = 0
+    generated_tokens: int = 0
+    generation_seconds: float = 0.0
+    prompt_seconds: float = 0.0
+    evaluation_seconds: float = 0.0
+    candidates_executed: int = 0
+    wall_seconds: float = 0.0
+    stopped_by: str = ""  # "depth" | "done" | "budget:calls" | "budget:tokens" | "budget:seconds" | "cancelled"
+
+
+@dataclass
+class SearchReport:
+    mode: str  # "optimize" | "solve"
+    file: str
+    function: str
+    model: str
+    original_code: str
+    original: ExecutionReport
+    nodes: list[Node] = field(default_factory=list)
+    best_id: int | None = None  # None: nothing offered
+    improved: bool = False
+    new_source: str | None = None  # the whole file with the winner in place
+    verdict: str = ""  # one line a person reads
+    warnings: list[str] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+    stats: SearchStats = field(default_factory=SearchStats)
+
+    @property
+    def best(self) -> Node | None:
+        if self.best_id is None:
+            return None
+        return next(n for n in self.nodes if n.id == self.best_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)

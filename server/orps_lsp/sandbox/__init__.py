@@ -1,0 +1,1 @@
+"""Runs candidate code against the user's pytest tests, contained and profiled."""

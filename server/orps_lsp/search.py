@@ -1,0 +1,402 @@
+"""The ORPS beam search (Outcome-Refining Process Supervision, arXiv 2412.15118).
+
+Round 0 samples N complete candidates with distinct strategy hints. Each is
+executed against the user's tests and profiled, then reviewed by the same
+model acting as critic. The step score mixes the critic's process score and
+the outcome (tests x efficiency). The top K nodes of each round are refined,
+N children each, with the path's history in the conversation, until depth D,
+a finished node, or the budget. The final pick never regresses a test the
+original passed, and is re-measured before it is chosen.
+
+This module knows nothing of pygls or llama.cpp: it talks to a `ChatModel`
+and an `Executor`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import prompts
+from .cancel import CancelToken, Cancelled
+from .config import SearchConfig
+from .executor import Executor
+from .extract import Candidate, code_fingerprint, extract_candidate
+from .model.base import ChatModel, Completion, Message
+from .report import Critique, ExecutionReport, Node, SearchReport, SearchStats
+from .scoring import parse_critique, passes_guard, step_scores
+from .select import choose_winner
+from .source import FunctionInfo, replace_function
+
+
+@dataclass
+class SearchTask:
+    mode: str  # "optimize" | "solve"
+    file: str  # for reports
+    source: str  # the module's text as the search starts
+    function: FunctionInfo
+    tests_source: str = ""  # the selected tests' source, shown to the model
+
+
+@dataclass
+class Progress:
+    phase: str  # "baseline" | "generate" | "execute" | "critique" | "measure" | "done"
+    round: int
+    rounds: int
+    candidate: int  # candidates generated so far
+    candidates: int  # candidates planned
+    best_passed: int | None
+    best_total: int | None
+    best_speedup: float | None
+    fraction: float  # 0..1 of the budget of LLM calls
+
+    def message(self) -> str:
+        parts = [f"round {self.round + 1}/{self.rounds}", f"candidate {self.candidate}/{self.candidates}"]
+        if self.best_total:
+            best = f"best: {self.best_passed}/{self.best_total} tests"
+            if self.best_speedup:
+                best += f", {self.best_speedup:.1f}x faster" if self.best_speedup >= 1 else f", {1 / self.best_speedup:.1f}x slower"
+            parts.append(best)
+        labels = {"baseline": "running the original", "execute": "running tests", "critique": "reviewing", "measure": "re-measuring finalists"}
+        if self.phase in labels:
+            parts.append(labels[self.phase])
+        return " - ".join(parts)
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class BudgetExhausted(Exception):
+    def __init__(self, which: str) -> None:
+        super().__init__(which)
+        self.which = which
+
+
+class OrpsSearch:
+    def __init__(
+        self,
+        task: SearchTask,
+        model: ChatModel,
+        executor: Executor | None,
+        config: SearchConfig | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> None:
+        self.task = task
+        self.model = model
+        self.executor = executor
+        self.config = config or SearchConfig()
+        self._progress = progress
+        self.cancel = cancel or CancelToken()
+        self.stats = SearchStats()
+        self.nodes: list[Node] = []
+        self._executed: dict[str, ExecutionReport] = {}
+        self._candidates: dict[int, Candidate] = {}  # node id -> parsed candidate
+        self._started = 0.0
+        self._round = 0
+        self.original: ExecutionReport | None = None
+        self.context: prompts.TaskContext | None = None
+
+    # ----------------------------------------------------------------- budget
+    def _check_budget(self) -> None:
+        self.cancel.raise_if_cancelled()
+        cfg = self.config
+        if self.stats.llm_calls >= cfg.max_llm_calls:
+            raise BudgetExhausted("budget:calls")
+        if self.stats.generated_tokens >= cfg.max_generated_tokens:
+            raise BudgetExhausted("budget:tokens")
+        if time.perf_counter() - self._started >= cfg.max_seconds:
+            raise BudgetExhausted("budget:seconds")
+
+    def _planned_candidates(self) -> int:
+        cfg = self.config
+        return cfg.expansions + (cfg.depth - 1) * cfg.beam_width * cfg.expansions
+
+    def _emit(self, phase: str) -> None:
+        if self._progress is None:
+            return
+        best = self._best_so_far()
+        speedup = None
+        if best is not None and self.original is not None and self.task.mode == "optimize":
+            o, c = self.original.cpu_time or self.original.wall_time, best.execution.cpu_time or best.execution.wall_time
+            speedup = (o / c) if o and c else None
+        cfg = self.config
+        calls_planned = min(cfg.max_llm_calls, self._planned_candidates() * (2 if cfg.use_critic else 1))
+        self._progress(
+            Progress(
+                phase=phase,
+                round=self._round,
+                rounds=cfg.depth,
+                candidate=len(self.nodes),
+                candidates=self._planned_candidates(),
+                best_passed=best.execution.passed if best else (self.original.passed if self.original else None),
+                best_total=best.execution.total if best else (self.original.total if self.original else None),
+                best_speedup=speedup,
+                fraction=min(1.0, self.stats.llm_calls / max(1, calls_planned)),
+            )
+        )
+
+    def _best_so_far(self) -> Node | None:
+        guarded = [n for n in self.nodes if n.execution is not None and self.original is not None and passes_guard(self.original, n.execution)]
+        if not guarded:
+            return None
+        return max(guarded, key=lambda n: (n.execution.passed, -(n.execution.cpu_time or n.execution.wall_time or 0)))
+
+    # -------------------------------------------------------------- the model
+    def _call(self, messages: list[Message], *, prefill: str, max_tokens: int, temperature: float, stop: list[str]) -> Completion:
+        self._check_budget()
+        remaining = self.config.max_generated_tokens - self.stats.generated_tokens
+        completion = self.model.chat(
+            messages,
+            prefill=prefill,
+            max_tokens=max(16, min(max_tokens, remaining)),
+            temperature=temperature,
+            seed=self.config.seed + self.stats.llm_calls,
+            stop=stop,
+            cancel=self.cancel,
+        )
+        s = self.stats
+        s.llm_calls += 1
+        s.prompt_tokens_sent += completion.prompt_tokens
+        s.prompt_tokens_evaluated += completion.prompt_tokens_evaluated
+        s.generated_tokens += completion.completion_tokens
+        s.generation_seconds += completion.generation_seconds
+        s.prompt_seconds += completion.prompt_seconds
+        return completion
+
+    def _generate(self, messages: list[Message], parent: Node | None, strategy: str) -> Node:
+        prefill = prompts.programmer_prefill(self.task.function) if self.config.prefill else ""
+        completion = self._call(
+            messages,
+            prefill=prefill,
+            max_tokens=self.config.max_code_tokens,
+            temperature=self.config.temperature,
+            stop=["\n```", "\nif __name__", "\n# Test", "\n# Example"],
+        )
+        text = prefill + completion.text
+        if prefill and "```" not in completion.text:
+            text += "\n```"
+        candidate = extract_candidate(text, self.task.function)
+        node = Node(
+            id=len(self.nodes),
+            parent=parent.id if parent else None,
+            depth=parent.depth + 1 if parent else 0,
+            strategy=strategy,
+            reasoning=_comment_reasoning(candidate.definitions) or candidate.reasoning,
+            code=candidate.code if candidate.ok else text,
+            valid=candidate.ok,
+            invalid_reason=candidate.error,
+            llm_calls=1,
+            generated_tokens=completion.completion_tokens,
+        )
+        self._candidates[node.id] = candidate
+        self.nodes.append(node)
+        self._emit("generate")
+        return node
+
+    def _critique(self, node: Node) -> None:
+        if not self.config.use_critic or not node.valid:
+            return
+        messages = prompts.critic(self.context, node.code, node.execution)
+        completion = self._call(
+            messages,
+            prefill=prompts.CRITIC_PREFILL,
+            max_tokens=self.config.max_critic_tokens,
+            temperature=self.config.critic_temperature,
+            stop=["\n\n\n"],
+        )
+        node.critique = parse_critique(prompts.CRITIC_PREFILL + completion.text)
+        node.llm_calls += 1
+        node.generated_tokens += completion.completion_tokens
+
+    # --------------------------------------------------------------- execution
+    def _module_for(self, node: Node) -> str:
+        candidate = self._candidates[node.id]
+        return replace_function(self.task.source, self.task.function.qualname, candidate.imports, candidate.definitions)
+
+    def _execute(self, node: Node) -> None:
+        if not node.valid or self.executor is None or self.config.no_tests:
+            return
+        self.cancel.raise_if_cancelled()
+        try:
+            module = self._module_for(node)
+        except Exception as exc:  # the candidate cannot be put in place
+            node.valid, node.invalid_reason = False, f"cannot be placed in the module: {exc}"
+            return
+        key = code_fingerprint(module)
+        if key not in self._executed:
+            started = time.perf_counter()
+            self._executed[key] = self.executor.run(module, repeats=1)
+            self.stats.evaluation_seconds += time.perf_counter() - started
+            self.stats.candidates_executed += 1
+        node.execution = self._executed[key]
+
+    def _score(self, node: Node) -> None:
+        report = None if (self.config.no_tests or self.executor is None) else node.execution
+        node.scores = step_scores(node.critique, report, self.original, alpha=self.config.alpha, beta=self.config.beta, mode=self.task.mode)
+        if not node.valid:
+            node.scores.step = 0.0
+
+    def _evaluate(self, children: list[Node]) -> None:
+        """Execute all children first, then critique them: the critic sees the reports,
+        and the critic prompts run back to back (shared prefix)."""
+        self._emit("execute")
+        for node in children:
+            self._execute(node)
+        self._emit("critique")
+        exhausted = None
+        for node in children:
+            if exhausted is None:
+                try:
+                    self._critique(node)
+                except BudgetExhausted as exc:
+                    exhausted = exc  # score the rest on their outcome alone
+            self._score(node)
+        if exhausted is not None:
+            raise exhausted
+
+    def _path(self, node: Node) -> list[prompts.Step]:
+        chain = []
+        current: Node | None = node
+        while current is not None:
+            chain.append(prompts.Step(code=current.code, report=current.execution, critique=current.critique))
+            current = self.nodes[current.parent] if current.parent is not None else None
+        return list(reversed(chain))
+
+    def _is_finished(self, node: Node) -> bool:
+        """The critic says done, every test passes and (optimising) it is faster."""
+        if not (node.valid and node.critique and node.critique.done and node.execution):
+            return False
+        report = node.execution
+        if report.total == 0 or report.passed != report.total:
+            return False
+        if self.task.mode == "solve":
+            return True
+        o, c = self.original.cpu_time or self.original.wall_time, report.cpu_time or report.wall_time
+        return bool(o and c and o / c >= self.config.min_speedup)
+
+    # ------------------------------------------------------------------- main
+    def run(self) -> SearchReport:
+        cfg = self.config
+        self._started = time.perf_counter()
+        self.original = self._baseline()
+        self.context = prompts.TaskContext(
+            mode=self.task.mode,
+            function=self.task.function,
+            tests_source=self.task.tests_source,
+            original_report=self.original if self.executor is not None and not cfg.no_tests else None,
+        )
+        strategies = prompts.STRATEGIES
+        stopped_by = "depth"
+        try:
+            children: list[Node] = []
+            for index in range(cfg.expansions):
+                strategy = strategies[index % len(strategies)]
+                try:
+                    children.append(self._generate(prompts.first_attempt(self.context, strategy), None, strategy))
+                except BudgetExhausted:
+                    self._evaluate(children)
+                    raise
+            self._evaluate(children)
+            beam = self._select_beam(children)
+            for depth in range(1, cfg.depth):
+                if any(self._is_finished(n) for n in self.nodes):
+                    stopped_by = "done"
+                    break
+                self._round = depth
+                children = []
+                try:
+                    for parent in beam:
+                        history = self._path(parent)
+                        offset = depth * cfg.expansions + parent.id
+                        for index in range(cfg.expansions):
+                            strategy = strategies[(offset + index) % len(strategies)]
+                            children.append(self._generate(prompts.refinement(self.context, history, strategy), parent, strategy))
+                finally:
+                    self._evaluate(children)
+                beam = self._select_beam(children) or beam
+            else:
+                if any(self._is_finished(n) for n in self.nodes):
+                    stopped_by = "done"
+        except BudgetExhausted as exhausted:
+            stopped_by = exhausted.which
+        self.stats.stopped_by = stopped_by
+        return self._finish()
+
+    def _baseline(self) -> ExecutionReport:
+        self._emit("baseline")
+        if self.executor is None or self.config.no_tests:
+            return ExecutionReport(error="not run (no tests)")
+        repeats = 1 if self.task.mode == "solve" else max(1, self.config.timing_repeats // 2)
+        started = time.perf_counter()
+        report = self.executor.run(self.task.source, repeats=repeats, measure_coverage=True)
+        self.stats.evaluation_seconds += time.perf_counter() - started
+        return report
+
+    def _select_beam(self, children: list[Node]) -> list[Node]:
+        ranked = sorted(children, key=lambda n: (n.valid, n.scores.step), reverse=True)
+        return [n for n in ranked if n.valid][: self.config.beam_width] or ranked[: self.config.beam_width]
+
+    def _finish(self) -> SearchReport:
+        self._emit("measure")
+        report = SearchReport(
+            mode=self.task.mode,
+            file=self.task.file,
+            function=self.task.function.qualname,
+            model=getattr(self.model, "name", "model"),
+            original_code=self.task.function.source,
+            original=self.original,
+            nodes=self.nodes,
+            config=self.config.to_dict(),
+            stats=self.stats,
+        )
+        report.warnings = self._warnings()
+        decision = choose_winner(self, report)
+        report.best_id = decision.node.id if decision.node else None
+        report.improved = decision.improved
+        report.verdict = decision.verdict
+        if decision.original_remeasured is not None:
+            report.original = decision.original_remeasured
+        if decision.node is not None:
+            report.new_source = self._module_for(decision.node)
+        self.stats.wall_seconds = time.perf_counter() - self._started
+        self._emit("done")
+        return report
+
+    def _warnings(self) -> list[str]:
+        warnings = []
+        original = self.original
+        if self.config.no_tests or self.executor is None:
+            warnings.append("NO TESTS: nothing was executed; the result is judged by the model alone and is unverified.")
+            return warnings
+        if original.total and original.passed < original.total and self.task.mode == "optimize":
+            warnings.append(f"the original fails {original.total - original.passed} of {original.total} tests; the guard keeps only the tests it passes")
+        if original.coverage is not None and original.coverage < self.config.coverage_warning and self.task.mode == "optimize":
+            warnings.append(f"weak tests: they run only {original.coverage:.0%} of the function's lines; a faster version may be wrong where they do not look")
+        if original.error and self.task.mode == "optimize":
+            warnings.append(f"the original did not run cleanly: {original.error}")
+        return warnings
+
+
+def _comment_reasoning(code: str) -> str:
+    """The model writes its plan as comments in the body (the answer is prefilled)."""
+    comments = [line.strip()[1:].strip() for line in code.splitlines() if line.strip().startswith("#")]
+    return " ".join(comments)[:600]
+
+
+def run_search(
+    task: SearchTask,
+    model: ChatModel,
+    executor: Executor | None,
+    config: SearchConfig | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> SearchReport:
+    """The one engine call the CLI, the language server and the benchmarks share."""
+    return OrpsSearch(task, model, executor, config, progress=progress, cancel=cancel).run()
+
+
+__all__ = ["SearchTask", "Progress", "run_search", "OrpsSearch", "Cancelled", "Critique"]

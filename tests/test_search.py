@@ -1,0 +1,170 @@
+"""The ORPS search logic with a scripted model and a scripted executor (fast, deterministic)."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import EXAMPLE
+from fakes import ScriptedExecutor, report
+
+from orps_lsp.cancel import Cancelled, CancelToken
+from orps_lsp.config import SearchConfig
+from orps_lsp.model.scripted import ScriptedModel
+from orps_lsp.search import SearchTask, run_search
+from orps_lsp.source import find_function
+
+SOURCE = (EXAMPLE / "slowmath.py").read_text()
+ORIGINAL_BODY = "items[i] == items[j]"
+
+FAST = "    return len(set(items)) != len(items)\n```"
+WRONG_FAST = "    return False\n```"
+SAME = "    for i in range(len(items)):\n        for j in range(len(items)):\n            if i != j and items[i] == items[j]:\n                return True\n    return False\n```"
+GOOD_REVIEW = "Critique: Correct and linear.\nScore: 5\nDone: no"
+
+
+def task(name="has_duplicates", mode="optimize"):
+    return SearchTask(mode=mode, file="slowmath.py", source=SOURCE, function=find_function(SOURCE, name), tests_source="def test(): ...")
+
+
+def judge(source: str):
+    """Original and equivalents: 6/6 tests, 1.0 s; the set version: 0.01 s; `return False`: wrong but fastest."""
+    body = source.split("def has_duplicates")[1].split("def fib")[0]
+    if "set(items)" in body:
+        return report(6, 6, cpu=0.01)
+    if "return False" in body and ORIGINAL_BODY not in body:
+        return report(3, 6, cpu=0.001)
+    return report(6, 6, cpu=1.0)
+
+
+def programmer_and_critic(programmer_answers, review=GOOD_REVIEW):
+    """Answers by role: the critic's prompt is recognised by its system message."""
+    state = {"n": 0}
+
+    def respond(messages, prefill):
+        if "strict reviewer" in messages[0]["content"]:
+            return review if isinstance(review, str) else review(messages)
+        answer = programmer_answers[state["n"] % len(programmer_answers)]
+        state["n"] += 1
+        return answer
+
+    return respond
+
+
+def test_beam_shape_history_and_budget_accounting():
+    model = ScriptedModel(programmer_and_critic([SAME, WRONG_FAST, SAME]))
+    executor = ScriptedExecutor(judge)
+    config = SearchConfig(beam_width=2, expansions=3, depth=3, max_llm_calls=100)
+    result = run_search(task(), model, executor, config)
+    assert len(result.nodes) == 3 + 2 * 3 * 2
+    assert result.stats.llm_calls == len(model.calls) == 2 * len(result.nodes)
+    assert result.stats.stopped_by == "depth"
+    by_id = {n.id: n for n in result.nodes}
+    for node in result.nodes:
+        if node.depth == 0:
+            assert node.parent is None
+        else:
+            assert by_id[node.parent].depth == node.depth - 1
+    # each round refines exactly K parents from the previous round
+    for depth in (1, 2):
+        parents = {n.parent for n in result.nodes if n.depth == depth}
+        assert len(parents) == 2
+    # round 0 prompts carry distinct strategy hints; refinements carry the history and the critique
+    first_prompts = [c["messages"][-1]["content"] for c in model.calls if "strict reviewer" not in c["messages"][0]["content"]][:3]
+    hints = [p.split("Approach for this attempt:")[1] for p in first_prompts]
+    assert len(set(hints)) == 3
+    refine = [c for c in model.calls if len(c["messages"]) > 2][0]["messages"]
+    assert refine[2]["role"] == "assistant" and "Reviewer: Correct and linear." in refine[3]["content"]
+    assert all(c["prefill"].startswith("```python\ndef has_duplicates(items):") for c in model.calls if "strict reviewer" not in c["messages"][0]["content"])
+
+
+def test_regression_guard_never_picks_a_faster_wrong_candidate():
+    result = run_search(task(), ScriptedModel(programmer_and_critic([WRONG_FAST, SAME])), ScriptedExecutor(judge), SearchConfig(depth=2))
+    assert result.best is None and not result.improved and result.new_source is None
+    assert "nothing offered" in result.verdict
+
+
+def test_fast_correct_candidate_wins_and_is_remeasured():
+    executor = ScriptedExecutor(judge)
+    result = run_search(task(), ScriptedModel(programmer_and_critic([WRONG_FAST, FAST, SAME])), executor, SearchConfig(depth=1, timing_repeats=4))
+    assert result.improved and "set(items)" in result.best.code
+    assert "set(items)" in result.new_source and "def fib" in result.new_source
+    assert "100.00x faster" in result.verdict
+    remeasured = [r for r in executor.runs if r["repeats"] == 4]
+    assert len(remeasured) >= 2  # the original and at least the winner, measured again together
+
+
+def test_nothing_faster_means_nothing_offered():
+    result = run_search(task(), ScriptedModel(programmer_and_critic([SAME])), ScriptedExecutor(judge), SearchConfig(depth=2))
+    assert not result.improved and result.best is None
+    assert "below the 1.05x needed" in result.verdict
+
+
+def test_duplicate_candidates_are_executed_once():
+    executor = ScriptedExecutor(judge)
+    run_search(task(), ScriptedModel(programmer_and_critic([SAME])), executor, SearchConfig(depth=1, expansions=3, finalists=1))
+    searched = [r for r in executor.runs if r["repeats"] == 1]
+    assert len(searched) == 1  # three identical candidates, one run
+
+
+@pytest.mark.parametrize("limit", [1, 4, 7])
+def test_llm_call_budget_is_never_exceeded(limit):
+    model = ScriptedModel(programmer_and_critic([FAST, SAME]))
+    result = run_search(task(), model, ScriptedExecutor(judge), SearchConfig(max_llm_calls=limit))
+    assert len(model.calls) == result.stats.llm_calls <= limit
+    assert result.stats.stopped_by == "budget:calls"
+
+
+def test_done_and_passing_and_faster_stops_early():
+    result = run_search(task(), ScriptedModel(programmer_and_critic([FAST], review="Critique: optimal\nScore: 5\nDone: yes")), ScriptedExecutor(judge), SearchConfig(depth=3))
+    assert result.stats.stopped_by == "done"
+    assert max(n.depth for n in result.nodes) == 0
+
+
+def test_answers_without_code_offer_nothing_and_skip_the_critic():
+    model = ScriptedModel(["I am sorry, I cannot do that."])
+    result = run_search(task(), model, ScriptedExecutor(judge), SearchConfig(depth=1, prefill=False))
+    assert all(not n.valid and "no code" in n.invalid_reason for n in result.nodes)
+    assert result.best is None and len(model.calls) == 3
+
+
+def test_malformed_critic_score_gives_lowest_process_score():
+    result = run_search(task(), ScriptedModel(programmer_and_critic([FAST], review="Looks great!")), ScriptedExecutor(judge), SearchConfig(depth=1))
+    assert all(n.scores.process == 0.0 for n in result.nodes)
+    assert result.improved  # the outcome still counts
+
+
+def test_cancel_stops_the_search():
+    cancel = CancelToken()
+
+    def respond(messages, prefill):
+        cancel.cancel()  # the user cancels while the first candidate is generated
+        return FAST
+
+    with pytest.raises(Cancelled):
+        run_search(task(), ScriptedModel(respond), ScriptedExecutor(judge), SearchConfig(), cancel=cancel)
+
+
+def test_solve_mode_prefers_most_tests_passed():
+    src_task = task("is_palindrome", mode="solve")
+    partial = "    return text == text[::-1]\n```"
+    full = "    s = [c.lower() for c in text if c.isalpha()]\n    return s == s[::-1]\n```"
+
+    def judge_solve(source):
+        body = source.split("def is_palindrome")[1]
+        if "isalpha" in body:
+            return report(6, 6, cpu=0.02)
+        if "[::-1]" in body:
+            return report(4, 6, cpu=0.01)
+        return report(0, 6, cpu=0.01)
+
+    result = run_search(src_task, ScriptedModel(programmer_and_critic([partial, full])), ScriptedExecutor(judge_solve), SearchConfig(depth=1))
+    assert result.improved and "isalpha" in result.best.code
+    assert result.verdict == "solved: 6/6 tests pass"
+
+
+def test_progress_reports_rounds_and_best():
+    seen = []
+    run_search(task(), ScriptedModel(programmer_and_critic([FAST, SAME])), ScriptedExecutor(judge), SearchConfig(depth=2), progress=seen.append)
+    messages = [p.message() for p in seen]
+    assert any(m.startswith("round 2/2") for m in messages)
+    assert any("best: 6/6 tests, 100.0x faster" in m for m in messages)
+    assert seen[-1].phase == "done"
