@@ -20,6 +20,7 @@ from .config import SearchConfig
 from .executor import SandboxLimits
 from .model.base import ModelError
 from .model.embedded import DEFAULT_MODEL, EMBEDDED_MODELS
+from .model.loader import load_model
 from .render import text_report
 from .search import Progress
 
@@ -127,9 +128,7 @@ def run_command(args: argparse.Namespace) -> int:
     prepared = engine.prepare(request, no_tests=args.no_tests)
     printer = ProgressPrinter(enabled=not args.quiet)
     printer.say("loading model ...")
-    from .model.llama import LlamaCppModel  # llama.cpp loads only when a search runs
-
-    model = LlamaCppModel(args.model, n_ctx=args.ctx, n_threads=args.threads, gpu_layers=args.gpu_layers)
+    model = load_model(args.model, n_ctx=args.ctx, n_threads=args.threads, gpu_layers=args.gpu_layers)
     cancel = CancelToken()
     outcome: dict = {}
 
@@ -157,6 +156,9 @@ def run_command(args: argparse.Namespace) -> int:
     if "report" not in outcome:
         raise Cancelled()
     report = outcome["report"]
+    if report.nodes and all(not n.valid for n in report.nodes):
+        reasons = sorted({n.invalid_reason for n in report.nodes})
+        raise engine.InputError(f"the model gave no usable code in {len(report.nodes)} answers ({'; '.join(reasons)})")
     if args.json:
         print(json.dumps(report.to_dict(), indent=1))
     else:

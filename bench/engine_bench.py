@@ -1,0 +1,147 @@
+"""Machinery benchmark of one ORPS search on the example, with the embedded model.
+
+Prints, as ratios measured in one run (this machine is noisy):
+  - LLM calls, prompt tokens sent vs evaluated;
+  - prefix reuse: the share of each shared prompt prefix re-evaluated per extra
+    candidate of a node (goal: at most 5%);
+  - generated tokens/s through the engine vs raw llama-cpp-python on the same
+    prompt (goal: at least 95%);
+  - evaluation time per candidate (sandboxed, profiled) vs a plain
+    `python -m pytest` of the same tests.
+
+    python bench/engine_bench.py [--model PATH_OR_NAME] [--function has_duplicates]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "server"))
+
+from orps_lsp import engine  # noqa: E402
+from orps_lsp.config import SearchConfig  # noqa: E402
+from orps_lsp.model.llama import LlamaCppModel  # noqa: E402
+from orps_lsp.prompts import TaskContext, first_attempt, programmer_prefill, STRATEGIES  # noqa: E402
+from orps_lsp.sandbox.executor import PytestExecutor  # noqa: E402
+
+
+class RecordingModel:
+    """Wraps the real backend and records, per call, the prompt tokens and how many were evaluated."""
+
+    def __init__(self, inner: LlamaCppModel) -> None:
+        self.inner, self.name, self.calls = inner, inner.name, []
+
+    def chat(self, messages, *, prefill="", **kwargs):
+        tokens = self.inner.tokenize(self.inner.render(messages, prefill))
+        completion = self.inner.chat(messages, prefill=prefill, **kwargs)
+        role = "critic" if "reviewer" in messages[0]["content"] else "programmer"
+        self.calls.append({"role": role, "tokens": tokens, "evaluated": completion.prompt_tokens_evaluated, "messages": messages})
+        return completion
+
+    def describe(self):
+        return self.inner.describe()
+
+
+def common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def prefix_reuse(calls: list[dict]) -> list[float]:
+    """For each programmer call that shares a prompt prefix with the previous call of its
+    node (same conversation up to the strategy hint), the share of that prefix re-evaluated."""
+    shares = []
+    group_first = None
+    for call in calls:
+        if call["role"] != "programmer":
+            continue
+        head = [m["content"] for m in call["messages"][:-1]] + [call["messages"][-1]["content"].split("Approach for this attempt:")[0]]
+        if group_first is None or head != group_first[0]:
+            group_first = (head, call["tokens"])
+            continue
+        shared = common_prefix(group_first[1], call["tokens"])
+        unshared = len(call["tokens"]) - shared
+        re_evaluated = max(0, call["evaluated"] - unshared)
+        shares.append(re_evaluated / shared if shared else 1.0)
+    return shares
+
+
+def generation_speed(model: LlamaCppModel, messages, prefill: str, rounds: int = 3) -> tuple[float, float]:
+    """Best decode tokens/s through the engine's backend vs raw create_completion, same prompt and tokens."""
+    prompt = model.tokenize(model.render(messages, prefill))
+    engine_rates, raw_rates = [], []
+    for _ in range(rounds):
+        completion = model.chat(messages, prefill=prefill, max_tokens=160, temperature=0.0, seed=0, stop=[])
+        engine_rates.append(completion.completion_tokens / completion.generation_seconds)
+        started, first, count = time.perf_counter(), None, 0
+        for chunk in model._llm.create_completion(prompt=prompt, max_tokens=160, temperature=0.0, seed=0, stream=True):
+            first = first or time.perf_counter()
+            count += 1
+        raw_rates.append(count / (time.perf_counter() - first))
+    return max(engine_rates), max(raw_rates)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model")
+    parser.add_argument("--function", default="has_duplicates")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    example = REPO / "examples" / "slowmath"
+    request = engine.SearchRequest(file=example / "slowmath.py", function=args.function)
+    prepared = engine.prepare(request)
+
+    load_started = time.perf_counter()
+    backend = LlamaCppModel(args.model)
+    load_seconds = time.perf_counter() - load_started
+    model = RecordingModel(backend)
+
+    started = time.perf_counter()
+    report = engine.run(prepared, model, SearchConfig())
+    search_seconds = time.perf_counter() - started
+    s = report.stats
+    shares = prefix_reuse(model.calls)
+
+    context = TaskContext(mode=prepared.task.mode, function=prepared.task.function, tests_source=prepared.task.tests_source, original_report=report.original)
+    engine_rate, raw_rate = generation_speed(backend, first_attempt(context, STRATEGIES[0]), programmer_prefill(prepared.task.function))
+
+    sandboxed = []
+    with PytestExecutor(prepared.target) as executor:
+        for _ in range(args.repeats):
+            t = time.perf_counter()
+            executor.run(prepared.task.source)
+            sandboxed.append(time.perf_counter() - t)
+    plain = []
+    test_files = [str(p) for p in prepared.target.tests.test_files]
+    for _ in range(args.repeats):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *test_files], cwd=example, capture_output=True, check=False)
+        plain.append(time.perf_counter() - t)
+
+    print(f"model: {report.model} (load {load_seconds:.1f} s); search: {search_seconds:.0f} s, verdict: {report.verdict}")
+    print(f"LLM calls: {s.llm_calls}; candidates: {len(report.nodes)}, executed: {s.candidates_executed}; stopped by {s.stopped_by}")
+    print(f"prompt tokens sent: {s.prompt_tokens_sent}, evaluated: {s.prompt_tokens_evaluated} "
+          f"({s.prompt_tokens_evaluated / max(1, s.prompt_tokens_sent):.1%} of sent)")
+    if shares:
+        print(f"prefix reuse: shared prefix re-evaluated per extra candidate: mean {statistics.mean(shares):.2%}, "
+              f"max {max(shares):.2%} over {len(shares)} candidates (goal <= 5%)")
+    print(f"generation: engine {engine_rate:.1f} tok/s vs raw llama-cpp-python {raw_rate:.1f} tok/s = "
+          f"{engine_rate / raw_rate:.1%} (goal >= 95%)")
+    print(f"time split: prompt eval {s.prompt_seconds:.1f} s, generation {s.generation_seconds:.1f} s, "
+          f"test runs {s.evaluation_seconds:.1f} s")
+    print(f"evaluation per candidate: sandboxed+profiled {statistics.median(sandboxed):.2f} s vs plain pytest "
+          f"{statistics.median(plain):.2f} s = {statistics.median(sandboxed) / statistics.median(plain):.2f}x (median of {args.repeats})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""The `orps-lsp optimize/solve` command end to end: real pytest in the sandbox,
+a scripted model (ORPS_SCRIPTED_MODEL) for speed, and every bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FAST = "    return len(set(items)) != len(items)\n```"
+
+
+def orps(*args: str, cwd: Path, answers: list[str] | None = None, tmp_path: Path | None = None, timeout: float = 240):
+    env = dict(os.environ)
+    env.pop("ORPS_SCRIPTED_MODEL", None)
+    if answers is not None:
+        script = (tmp_path or cwd) / "answers.json"
+        script.write_text(json.dumps(answers))
+        env["ORPS_SCRIPTED_MODEL"] = str(script)
+    return subprocess.run([sys.executable, "-m", "orps_lsp.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def one_error_line(result) -> str:
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines and lines[-1].startswith("orps-lsp: error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[-1]
+
+
+def test_optimize_applies_a_verified_faster_version(example_project, tmp_path):
+    before = (example_project / "slowmath.py").read_text()
+    result = orps("optimize", "slowmath.py::has_duplicates", "--apply", "--depth", "1", cwd=example_project, answers=[FAST], tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "--- a/" in result.stdout and "+    return len(set(items)) != len(items)" in result.stdout
+    assert "tests passed" in result.stdout and "improved:" in result.stdout
+    assert "round 1/1" in result.stderr  # progress
+    after = (example_project / "slowmath.py").read_text()
+    assert after != before and "set(items)" in after and "def fib" in after
+    check = subprocess.run([sys.executable, "-m", "pytest", "-q", "tests/test_duplicates.py"], cwd=example_project, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout
+
+
+def test_json_report_has_every_node(example_project, tmp_path):
+    result = orps("optimize", "slowmath.py::has_duplicates", "--json", "--depth", "2", "--quiet", cwd=example_project, answers=[FAST, "    return False\n```"], tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["original"]["total"] == 6 and report["original"]["passed"] == 6
+    assert len(report["nodes"]) == 3 + 2 * 3
+    for node in report["nodes"]:
+        assert {"code", "execution", "critique", "scores", "parent"} <= node.keys()
+    best = next(n for n in report["nodes"] if n["id"] == report["best_id"])
+    assert best["execution"]["passed"] == 6  # the wrong, faster `return False` never wins
+
+
+def test_nothing_better_exits_1_and_leaves_the_file(example_project, tmp_path):
+    same = "    for i in range(len(items)):\n        for j in range(len(items)):\n            if i != j and items[i] == items[j]:\n                return True\n    return False\n```"
+    before = (example_project / "slowmath.py").read_text()
+    result = orps("optimize", "slowmath.py::has_duplicates", "--apply", "--depth", "1", "--counter", "none", cwd=example_project, answers=[same], tmp_path=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "nothing offered" in result.stdout
+    assert (example_project / "slowmath.py").read_text() == before
+
+
+def test_solve_a_stub(example_project, tmp_path):
+    body = "    letters = [c.lower() for c in text if c.isalpha()]\n    return letters == letters[::-1]\n```"
+    result = orps("solve", "slowmath.py::is_palindrome", "--apply", "--depth", "1", cwd=example_project, answers=[body], tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "solved: 6/6 tests pass" in result.stdout
+    assert "isalpha" in (example_project / "slowmath.py").read_text()
+
+
+@pytest.mark.parametrize(
+    "target, expected",
+    [
+        ("missing.py::f", "file not found"),
+        ("slowmath.py::nope", "no function 'nope'"),
+        ("slowmath.py", "expected FILE::FUNCTION"),
+        ("slowmath.py::is_palindrome", "stub"),  # optimize on a stub
+    ],
+)
+def test_bad_targets(example_project, target, expected):
+    assert expected in one_error_line(orps("optimize", target, cwd=example_project))
+
+
+def test_syntax_error_in_file(example_project):
+    (example_project / "broken.py").write_text("def f(:\n    pass\n")
+    assert "syntax error" in one_error_line(orps("optimize", "broken.py::f", cwd=example_project))
+
+
+def test_non_utf8_file(example_project):
+    (example_project / "latin.py").write_bytes("def f():\n    return 'caf\xe9'\n".encode("latin-1"))
+    assert "not UTF-8" in one_error_line(orps("optimize", "latin.py::f", cwd=example_project))
+
+
+def test_no_tests_found(example_project):
+    (example_project / "lonely.py").write_text("def lonely(x):\n    return x + 1\n")
+    line = one_error_line(orps("optimize", "lonely.py::lonely", cwd=example_project))
+    assert "--no-tests" in line
+
+
+@pytest.mark.parametrize("content, expected", [(b"not a model at all", "not a GGUF"), (None, "could not load the model")])
+def test_bad_model_files(example_project, tmp_path, content, expected):
+    bad = tmp_path / "bad.gguf"
+    if content is None:  # a truncated real model
+        from orps_lsp.model.embedded import ensure_embedded
+
+        with open(ensure_embedded(), "rb") as handle:
+            bad.write_bytes(handle.read(8 << 20))
+    else:
+        bad.write_bytes(content)
+    assert expected in one_error_line(orps("optimize", "slowmath.py::has_duplicates", "--model", str(bad), cwd=example_project))
+
+
+def test_missing_model_file(example_project):
+    line = one_error_line(orps("optimize", "slowmath.py::has_duplicates", "--model", "/nonexistent/m.gguf", cwd=example_project))
+    assert "model file not found" in line
+
+
+def test_model_answers_without_code(example_project, tmp_path):
+    result = orps("optimize", "slowmath.py::has_duplicates", "--depth", "1", cwd=example_project, answers=["I'd rather not.\n```"], tmp_path=tmp_path)
+    assert "no usable code" in one_error_line(result)
+
+
+def test_bad_search_setting(example_project):
+    assert "beam_width must be at least 1" in one_error_line(orps("optimize", "slowmath.py::has_duplicates", "-K", "0", cwd=example_project))

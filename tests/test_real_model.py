@@ -1,0 +1,58 @@
+"""Small-budget searches with the real embedded GGUF. They assert what must hold
+(structure, profiles, the regression guard), never a lucky model output."""
+
+from __future__ import annotations
+
+import ast
+import json
+
+import pytest
+from test_cli import orps
+
+pytestmark = pytest.mark.real_model
+
+
+def check_report(report: dict, *, mode: str, total: int, max_calls: int) -> None:
+    stats = report["stats"]
+    assert report["mode"] == mode and report["model"] == "qwen2.5-coder-0.5b"
+    assert 1 <= stats["llm_calls"] <= max_calls
+    assert stats["generated_tokens"] > 0
+    assert stats["prompt_tokens_evaluated"] < stats["prompt_tokens_sent"]  # prefixes were reused
+    assert report["nodes"], "no candidate was generated"
+    original = report["original"]
+    assert original["total"] == total
+    for node in report["nodes"]:
+        if node["valid"]:
+            assert node["execution"] is not None
+            execution = node["execution"]
+            assert execution["total"] == total or execution["error"]
+            assert execution["static"]["nloc"] > 0
+    if report["best_id"] is None:
+        assert not report["improved"] and report["new_source"] is None
+        return
+    best = next(n for n in report["nodes"] if n["id"] == report["best_id"])
+    passed_before = {t["nodeid"] for t in original["tests"] if t["outcome"] == "passed"}
+    passed_after = {t["nodeid"] for t in best["execution"]["tests"] if t["outcome"] == "passed"}
+    assert passed_before <= passed_after  # the regression guard
+    ast.parse(report["new_source"])
+
+
+def test_optimize_with_the_real_model(example_project):
+    result = orps("optimize", "slowmath.py::has_duplicates", "--json", "-K", "1", "-N", "2", "-D", "2", "--max-calls", "8",
+                  "--counter", "none", cwd=example_project, timeout=600)
+    assert result.returncode in (0, 1), result.stderr
+    report = json.loads(result.stdout)
+    check_report(report, mode="optimize", total=6, max_calls=8)
+    original = report["original"]
+    assert original["passed"] == 6 and original["cpu_time"] > 0 and original["peak_rss_kb"] > 0
+    assert original["coverage"] == 1.0 and original["static"]["cyclomatic_complexity"] >= 4
+    assert (result.returncode == 0) == report["improved"]
+
+
+def test_solve_with_the_real_model(example_project):
+    result = orps("solve", "slowmath.py::is_palindrome", "--json", "-K", "1", "-N", "2", "-D", "1", "--max-calls", "4",
+                  cwd=example_project, timeout=600)
+    assert result.returncode in (0, 1), result.stderr
+    report = json.loads(result.stdout)
+    check_report(report, mode="solve", total=6, max_calls=4)
+    assert report["original"]["passed"] == 0
