@@ -47,7 +47,7 @@ def parse_target(spec: str) -> tuple[Path, str]:
     """'path/to/mod.py::func' (or '::Class.method') -> (path, qualname)."""
     if "::" not in spec:
         raise InputError(f"expected FILE::FUNCTION (for example src/pkg/mod.py::slow_function), got '{spec}'")
-    file, _, function = spec.rpartition("::")
+    file, _, function = spec.partition("::")
     if not file or not function:
         raise InputError(f"expected FILE::FUNCTION, got '{spec}'")
     return Path(file), function.replace("::", ".")

@@ -1,0 +1,204 @@
+"""Resource limits, a clean environment and a thorough kill for sandboxed processes.
+
+Candidate code runs as the user (often root in containers), so these are not a
+security boundary: they keep a buggy or runaway candidate from eating the
+machine, leaking secrets into prompts, or leaving processes behind.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import psutil
+
+from ..executor import SandboxLimits
+
+# Every process of a run inherits this variable; the final sweep finds
+# descendants that left the process group (setsid, double fork) by it.
+MARKER_VAR = "ORPS_SANDBOX_RUN"
+
+_MB = 1024 * 1024
+OPEN_FILES = 1024  # the plugin parks its result fd just below this
+_KEPT_VARS = {"PATH", "LANG", "LANGUAGE", "TZ", "TERM"}
+
+
+def _limit(resource_id: int, soft: int, hard: int | None = None) -> tuple[int, int]:
+    """(soft, hard) kept under the current hard limit: raising it would fail."""
+    hard = soft if hard is None else hard
+    _, current_hard = resource.getrlimit(resource_id)
+    if current_hard != resource.RLIM_INFINITY:
+        soft, hard = min(soft, current_hard), min(hard, current_hard)
+    return soft, hard
+
+
+def _tasks_of_this_user() -> int:
+    """Threads of this uid: RLIMIT_NPROC counts them all, not just the sandbox's."""
+    uid = os.getuid()
+    total = 0
+    for proc in psutil.process_iter(["uids", "num_threads"]):
+        uids, threads = proc.info["uids"], proc.info["num_threads"]
+        if uids is not None and uids.real == uid:
+            total += threads or 1
+    return total
+
+
+def limits_preexec(limits: SandboxLimits, *, limit_memory: bool = True) -> Callable[[], None]:
+    """A `preexec_fn` that starts a new session and applies `limits`.
+
+    Values are computed here, in the parent: the function runs between fork and
+    exec, where as little as possible should happen. `limit_memory=False` is for
+    valgrind, which reserves far more address space than the program it runs.
+    """
+    settings: list[tuple[int, tuple[int, int]]] = [
+        # SIGXCPU at the soft limit (reported as such), SIGKILL two seconds later.
+        (resource.RLIMIT_CPU, _limit(resource.RLIMIT_CPU, limits.cpu_seconds, limits.cpu_seconds + 2)),
+        (resource.RLIMIT_FSIZE, _limit(resource.RLIMIT_FSIZE, limits.file_size_mb * _MB)),
+        (resource.RLIMIT_NOFILE, _limit(resource.RLIMIT_NOFILE, OPEN_FILES)),
+        # Relative to what the user already runs, else a desktop session with
+        # hundreds of threads could not start a single subprocess.
+        (resource.RLIMIT_NPROC, _limit(resource.RLIMIT_NPROC, _tasks_of_this_user() + limits.max_processes)),
+    ]
+    if limit_memory:
+        settings.append((resource.RLIMIT_AS, _limit(resource.RLIMIT_AS, limits.memory_mb * _MB)))
+
+    def apply() -> None:
+        os.setsid()  # own session and process group: one killpg reaches all that stay in it
+        for resource_id, values in settings:
+            try:
+                resource.setrlimit(resource_id, values)
+            except (ValueError, OSError):
+                pass  # an unsupported limit must not stop the run
+
+    return apply
+
+
+def sandbox_environment(home: Path, tmp: Path, marker: str, extra: dict[str, str]) -> dict[str, str]:
+    """The child's environment: no tokens, keys or proxies; private HOME and TMPDIR."""
+    env = {k: v for k, v in os.environ.items() if k in _KEPT_VARS or k.startswith("LC_")}
+    env.setdefault("PATH", os.defpath)
+    env.update(
+        {
+            "HOME": str(home),
+            "TMPDIR": str(tmp),
+            "TMP": str(tmp),
+            "TEMP": str(tmp),
+            "PYTHONHASHSEED": "0",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONIOENCODING": "utf-8",
+            MARKER_VAR: marker,
+        }
+    )
+    env.update(extra)
+    return env
+
+
+class ProcessTree:
+    """Every process a sandboxed run started, so that all of them can be killed.
+
+    Members: the root's descendants seen while it ran (`refresh`), anything in
+    the root's session or process group, and, in a final sweep, any process
+    started since the run began that carries the run's marker variable or whose
+    working directory is inside the sandbox.
+    """
+
+    def __init__(self, root_pid: int, marker: str, sandbox_dir: Path) -> None:
+        self.root_pid = root_pid
+        self.marker = marker
+        self.sandbox_dir = str(sandbox_dir)
+        self.started_at = time.time() - 1.0  # create_time granularity
+        self.seen: dict[int, psutil.Process] = {}
+        self._me = os.getpid()
+
+    def refresh(self) -> None:
+        """Remember the root's current descendants (called while the root runs)."""
+        try:
+            children = psutil.Process(self.root_pid).children(recursive=True)
+        except psutil.Error:
+            return
+        for child in children:
+            self.seen.setdefault(child.pid, child)
+
+    def kill_all(self) -> None:
+        """SIGSTOP every member until no new one appears, then SIGKILL them all.
+
+        Freezing first stops a fork loop from outrunning the kill. The root is
+        signalled but never waited for here: the executor reaps it with wait4
+        to read its resource usage.
+        """
+        for _ in range(3):
+            frozen: dict[int, psutil.Process] = {}
+            for _ in range(50):
+                fresh = [p for p in self._members() if p.pid not in frozen]
+                if not fresh:
+                    break
+                for proc in fresh:
+                    _signal(proc, signal.SIGSTOP)
+                    frozen[proc.pid] = proc
+            self._kill_group()
+            for proc in frozen.values():
+                _signal(proc, signal.SIGKILL)
+            _wait_until_dead([p for p in frozen.values() if p.pid != self.root_pid], timeout=1.0)
+            if not any(p.pid != self.root_pid for p in self._members()):
+                return
+
+    def _kill_group(self) -> None:
+        try:
+            os.killpg(self.root_pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def _members(self) -> list[psutil.Process]:
+        members = {pid: p for pid, p in self.seen.items() if _alive(p)}
+        self.refresh()
+        members.update({pid: p for pid, p in self.seen.items() if _alive(p)})
+        for proc in self._recent_processes():
+            if proc.pid not in members and self._belongs(proc):
+                members[proc.pid] = proc
+        members.pop(self._me, None)
+        return list(members.values())
+
+    def _recent_processes(self) -> Iterable[psutil.Process]:
+        for proc in psutil.process_iter(["create_time"]):
+            created = proc.info["create_time"]
+            if created is not None and created >= self.started_at and _alive(proc):
+                yield proc
+
+    def _belongs(self, proc: psutil.Process) -> bool:
+        try:
+            if os.getsid(proc.pid) == self.root_pid or os.getpgid(proc.pid) == self.root_pid:
+                return True
+        except OSError:
+            return False
+        try:
+            if proc.environ().get(MARKER_VAR) == self.marker:
+                return True
+            cwd = proc.cwd()
+            return cwd == self.sandbox_dir or cwd.startswith(self.sandbox_dir + os.sep)
+        except psutil.Error:
+            return False
+
+
+def _wait_until_dead(processes: list[psutil.Process], timeout: float) -> None:
+    """Wait for SIGKILLed processes to die; a zombie counts as dead (its parent reaps it)."""
+    deadline = time.monotonic() + timeout
+    while any(_alive(p) for p in processes) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _signal(proc: psutil.Process, signum: int) -> None:
+    try:
+        proc.send_signal(signum)
+    except psutil.Error:
+        pass

@@ -1,0 +1,165 @@
+"""Reading the plugin's result lines and turning them into per-test outcomes.
+
+The plugin writes one JSON line per event (see plugin.py). Only lines that
+carry this run's nonce count; anything else on the channel (faulthandler's
+stack dump when a test hung in C code) is kept as text for the output tail.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..report import TestOutcome
+
+WATCHDOG_MARK = "Timeout ("  # how faulthandler's dump_traceback_later output begins
+
+
+@dataclass
+class RunRecords:
+    collected: list[str] | None = None  # None: collection never finished
+    collect_errors: list[tuple[str, str]] = field(default_factory=list)  # (nodeid, message)
+    tests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    started: dict[str, float] = field(default_factory=dict)  # nodeid -> when the executor saw it start
+    exitstatus: int | None = None  # from the plugin's sessionfinish; None: it never got there
+    internal_error: str = ""  # pytest's INTERNALERROR, e.g. SystemExit raised while collecting
+    watchdog_text: str = ""
+
+    @property
+    def running_test(self) -> tuple[str, float] | None:
+        """The test that started and has not finished, with when it was seen starting."""
+        for nodeid, seen_at in self.started.items():
+            if nodeid not in self.tests:
+                return nodeid, seen_at
+        return None
+
+    @property
+    def watchdog_fired(self) -> bool:
+        return WATCHDOG_MARK in self.watchdog_text
+
+
+class RecordReader:
+    """Follows the results file while the run writes it."""
+
+    def __init__(self, path: Path, nonce: str) -> None:
+        self.path = path
+        self.nonce = nonce
+        self.records = RunRecords()
+        self._offset = 0
+        self._partial = b""
+
+    def poll(self) -> RunRecords:
+        try:
+            with open(self.path, "rb") as stream:
+                stream.seek(self._offset)
+                data = stream.read()
+        except OSError:
+            return self.records
+        self._offset += len(data)
+        lines = (self._partial + data).split(b"\n")
+        self._partial = lines.pop()  # an unfinished last line waits for the next poll
+        for line in lines:
+            self._take(line.decode("utf-8", "replace"))
+        return self.records
+
+    def finish(self) -> RunRecords:
+        self.poll()
+        if self._partial:
+            self._take(self._partial.decode("utf-8", "replace"))
+            self._partial = b""
+        return self.records
+
+    def _take(self, line: str) -> None:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        if not isinstance(record, dict):
+            self.records.watchdog_text += line + "\n"
+            return
+        if record.get("nonce") != self.nonce:
+            return  # not written by our plugin: ignore rather than trust
+        kind, records = record.get("kind"), self.records
+        if kind == "collected":
+            records.collected = [str(n) for n in record.get("nodeids", [])]
+        elif kind == "collect_error":
+            records.collect_errors.append((str(record.get("nodeid", "")), str(record.get("message", ""))))
+        elif kind == "start":
+            records.started.setdefault(str(record.get("nodeid")), time.monotonic())
+        elif kind == "test":
+            records.tests.setdefault(str(record.get("nodeid")), record)
+        elif kind == "internal_error":
+            records.internal_error = records.internal_error or str(record.get("message", ""))
+        elif kind == "finish":
+            records.exitstatus = int(record.get("exitstatus", -1))
+
+
+def _covers(collector_id: str, nodeid: str) -> bool:
+    return collector_id == "" or nodeid == collector_id or nodeid.startswith(collector_id + "::")
+
+
+def build_outcomes(
+    records: RunRecords,
+    reference_ids: list[str] | None,
+    *,
+    interrupted_test: str | None,
+    interrupted_message: str,
+    timeout_message: str,
+    not_run_message: str,
+) -> list[TestOutcome]:
+    """One outcome per expected test; a test without a trustworthy result is an error.
+
+    Expected tests are the ones this run collected plus, when known, the ones
+    the original code collected: a candidate cannot pass by making tests vanish.
+    Results for test ids nobody collected are ignored.
+    """
+    expected = list(records.collected or [])
+    for nodeid in reference_ids or []:
+        if nodeid not in expected:
+            expected.append(nodeid)
+    collected = set(records.collected or [])
+    collection_finished = records.collected is not None and not records.internal_error
+
+    outcomes = []
+    for nodeid in expected:
+        result = records.tests.get(nodeid)
+        if result is not None and nodeid in collected:
+            outcomes.append(_outcome_from_record(nodeid, result, timeout_message))
+        elif nodeid == interrupted_test:
+            outcomes.append(TestOutcome(nodeid, "failed", interrupted_message))
+        else:
+            reason = next((msg for cid, msg in records.collect_errors if _covers(cid, nodeid)), None)
+            if reason is None and collection_finished and nodeid not in collected:
+                reason = "not collected with this candidate"
+            outcomes.append(TestOutcome(nodeid, "error", reason or not_run_message))
+    if not expected:  # nothing collected at all: the collection errors are the outcomes
+        outcomes = [TestOutcome(cid or "<session>", "error", msg) for cid, msg in records.collect_errors]
+    return outcomes
+
+
+def _outcome_from_record(nodeid: str, record: dict[str, Any], timeout_message: str) -> TestOutcome:
+    outcome = str(record.get("outcome", "error"))
+    if outcome not in ("passed", "failed", "error", "skipped"):
+        outcome = "error"
+    message = timeout_message if record.get("timed_out") else str(record.get("message", ""))
+    duration = float(record.get("duration", 0.0) or 0.0)
+    return TestOutcome(nodeid, outcome, message, duration)
+
+
+def excused_skips(records: RunRecords) -> set[str]:
+    """Tests skipped by a mark (skip/skipif/xfail), which do not count in the total."""
+    return {nodeid for nodeid, r in records.tests.items() if r.get("outcome") == "skipped" and r.get("excused")}
+
+
+def timed_out_tests(records: RunRecords) -> list[str]:
+    return [nodeid for nodeid, r in records.tests.items() if r.get("timed_out")]
+
+
+def call_times(records: RunRecords) -> tuple[float, float]:
+    """(wall, cpu) seconds summed over the tests' call phases."""
+    wall = sum(float(r.get("duration", 0.0) or 0.0) for r in records.tests.values())
+    cpu = sum(float(r.get("cpu", 0.0) or 0.0) for r in records.tests.values())
+    return wall, cpu

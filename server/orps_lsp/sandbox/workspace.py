@@ -1,0 +1,84 @@
+"""Copies of the user's project that candidates may trash freely."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import sys
+from pathlib import Path
+
+SKIPPED_NAMES = frozenset(
+    {
+        ".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".pytest_cache",
+        ".tox", ".nox", ".mypy_cache", ".ruff_cache", ".orps-cache", "build", "dist",
+    }
+)
+
+
+def _ignore(directory: str, names: list[str]) -> set[str]:
+    skipped = set()
+    for name in names:
+        if name in SKIPPED_NAMES or name.endswith((".pyc", ".pyo")):
+            skipped.add(name)
+        elif os.path.isfile(os.path.join(directory, name, "pyvenv.cfg")):
+            skipped.add(name)  # a virtual environment under another name
+    return skipped
+
+
+def copy_project(source: Path, destination: Path) -> None:
+    """Snapshot the user's project; nothing in the copy leads back into it.
+
+    Hard links are never used (a write through one would change the user's
+    file), and symbolic links are contained: see `_contain_symlinks`.
+    """
+    shutil.copytree(source, destination, symlinks=True, ignore=_ignore)
+    _contain_symlinks(destination, source)
+
+
+def copy_snapshot(snapshot: Path, destination: Path) -> None:
+    """Copy a snapshot made by `copy_project` (its links are relative and internal)."""
+    shutil.copytree(snapshot, destination, symlinks=True)
+
+
+def _contain_symlinks(copy_root: Path, original_root: Path) -> None:
+    """Make every link in the copy point inside the copy.
+
+    A link to something inside the project becomes a relative link to the
+    copy's counterpart; a link to a file outside becomes a copy of that file;
+    a link to a directory outside, or a dangling one, is dropped.
+    """
+    original_root = original_root.resolve()
+    for directory, dirnames, filenames in os.walk(copy_root):
+        for name in dirnames + filenames:
+            link = Path(directory, name)
+            if not link.is_symlink():
+                continue
+            original = original_root / link.relative_to(copy_root)
+            target = original.resolve()
+            link.unlink()
+            if target.is_relative_to(original_root):
+                counterpart = copy_root / target.relative_to(original_root)
+                link.symlink_to(os.path.relpath(counterpart, link.parent))
+            elif target.is_file():
+                shutil.copy2(target, link)
+
+
+def remove_tree(path: Path) -> None:
+    """Remove `path` even where a candidate took write permission away."""
+
+    def make_writable_and_retry(function, failed_path, _error) -> None:
+        try:
+            os.chmod(os.path.dirname(failed_path), stat.S_IRWXU)
+            if os.path.isdir(failed_path) and not os.path.islink(failed_path):
+                os.chmod(failed_path, stat.S_IRWXU)
+            function(failed_path)
+        except OSError:
+            pass  # leave it; the private directory is removed again on close
+
+    if not (path.exists() or path.is_symlink()):
+        return
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=make_writable_and_retry)
+    else:
+        shutil.rmtree(path, onerror=make_writable_and_retry)

@@ -1,0 +1,124 @@
+"""Test discovery reads the AST of test files to tie them to one function."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from orps_lsp.discovery import NoTestsFound, configured_testpaths, discover_tests, module_import_name
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+
+
+def found(root: Path, module: str, function: str, **kwargs) -> list[str]:
+    selection = discover_tests(root, root / module, function, **kwargs)
+    return [str(p) for p in selection.test_files]
+
+
+def test_import_styles_that_tie_a_test_file_to_the_function(tmp_path):
+    write(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/mod.py": "def f(): return 1\ndef g(): return 2\n",
+        "tests/test_from_import.py": "from pkg.mod import f\ndef test(): assert f() == 1\n",
+        "tests/test_module_alias.py": "import pkg.mod as m\ndef test(): assert m.f() == 1\n",
+        "tests/test_from_package.py": "from pkg import mod\ndef test(): assert mod.f() == 1\n",
+        "tests/test_dotted.py": "import pkg.mod\ndef test(): assert pkg.mod.f() == 1\n",
+        "tests/test_star.py": "from pkg.mod import *\ndef test(): assert f() == 1\n",
+        "tests/test_reexport.py": "from pkg import f\ndef test(): assert f() == 1\n",
+        "tests/check_test.py": "from pkg.mod import f\ndef test(): assert f() == 1\n",
+        # Not tied to f:
+        "tests/test_other_function.py": "from pkg.mod import g\ndef test(): assert g() == 2\n",
+        "tests/test_only_mentions.py": "import pkg.mod\n# f is tested elsewhere\ndef test(): assert 'f'\n",
+        "tests/test_other_module.py": "from other import f\ndef test(): assert f()\n",
+        "tests/helpers.py": "from pkg.mod import f\n",
+    })
+    assert found(tmp_path, "pkg/mod.py", "f") == [
+        "tests/check_test.py", "tests/test_dotted.py", "tests/test_from_import.py",
+        "tests/test_from_package.py", "tests/test_module_alias.py", "tests/test_reexport.py",
+        "tests/test_star.py",
+    ]
+
+
+def test_src_layout_and_module_name(tmp_path):
+    write(tmp_path, {
+        "src/pkg/__init__.py": "",
+        "src/pkg/sub/__init__.py": "",
+        "src/pkg/sub/mod.py": "def f(): return 1\n",
+        "tests/test_mod.py": "from pkg.sub.mod import f\ndef test(): assert f()\n",
+    })
+    assert module_import_name(tmp_path, tmp_path / "src/pkg/sub/mod.py") == "pkg.sub.mod"
+    assert module_import_name(tmp_path, tmp_path / "src/pkg/__init__.py") == "pkg"
+    assert found(tmp_path, "src/pkg/sub/mod.py", "f") == ["tests/test_mod.py"]
+
+
+def test_method_is_found_through_its_class(tmp_path):
+    write(tmp_path, {
+        "calc.py": "class Calc:\n    def add(self, a, b): return a + b\n",
+        "test_calc.py": "from calc import Calc\ndef test(): assert Calc().add(1, 2) == 3\n",
+        "test_unrelated.py": "import calc\ndef test(): assert calc\n",
+    })
+    assert found(tmp_path, "calc.py", "Calc.add") == ["test_calc.py"]
+
+
+def test_relative_imports_inside_a_package(tmp_path):
+    write(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/mod.py": "def f(): return 1\n",
+        "pkg/tests/__init__.py": "",
+        "pkg/tests/test_rel.py": "from ..mod import f\ndef test(): assert f()\n",
+        "pkg/tests/test_rel_module.py": "from .. import mod\ndef test(): assert mod.f()\n",
+    })
+    assert found(tmp_path, "pkg/mod.py", "f") == ["pkg/tests/test_rel.py", "pkg/tests/test_rel_module.py"]
+
+
+def test_configured_testpaths_and_skipped_directories(tmp_path):
+    write(tmp_path, {
+        "pyproject.toml": '[tool.pytest.ini_options]\ntestpaths = ["checks"]\n',
+        "mod.py": "def f(): return 1\n",
+        "checks/test_a.py": "from mod import f\ndef test(): assert f()\n",
+        "tests/test_b.py": "from mod import f\ndef test(): assert f()\n",
+    })
+    assert configured_testpaths(tmp_path) == ["checks"]
+    assert found(tmp_path, "mod.py", "f") == ["checks/test_a.py"]
+
+    (tmp_path / "pyproject.toml").unlink()
+    write(tmp_path, {
+        "setup.cfg": "[tool:pytest]\ntestpaths = tests\n",
+        ".venv/lib/test_venv.py": "from mod import f\n",
+        "node_modules/x/test_nm.py": "from mod import f\n",
+    })
+    assert found(tmp_path, "mod.py", "f") == ["tests/test_b.py"]
+    (tmp_path / "setup.cfg").unlink()
+    assert found(tmp_path, "mod.py", "f") == ["checks/test_a.py", "tests/test_b.py"]
+
+
+def test_explicit_paths_and_keyword(tmp_path):
+    write(tmp_path, {
+        "mod.py": "def f(): return 1\n",
+        "tests/test_a.py": "from mod import f\ndef test(): assert f()\n",
+        "special/scenario.py": "import mod\ndef test(): assert mod.f()\n",
+    })
+    selection = discover_tests(tmp_path, tmp_path / "mod.py", "f", test_paths=["special/scenario.py"], keyword="fast")
+    assert selection.test_files == [Path("special/scenario.py")] and selection.keyword == "fast"
+    assert found(tmp_path, "mod.py", "f", test_paths=[str(tmp_path / "tests")]) == ["tests/test_a.py"]
+
+
+def test_no_tests_found_says_where_it_looked_and_what_to_do(tmp_path):
+    write(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/mod.py": "def lonely(): return 1\n",
+        "tests/test_x.py": "import os\ndef test(): assert os\n",
+        "tests/test_broken.py": "def test(:\n",
+    })
+    with pytest.raises(NoTestsFound) as caught:
+        discover_tests(tmp_path, tmp_path / "pkg/mod.py", "lonely")
+    message = str(caught.value)
+    assert "'lonely'" in message and "pkg.mod" in message and "2 test file(s)" in message
+    assert "--tests PATH" in message and "--no-tests" in message
