@@ -312,3 +312,16 @@ def test_no_private_directories_are_left(project):
     executor.run(ORIGINAL)
     executor.close()
     assert not private.exists()
+
+
+def test_timeouts_shrink_to_the_originals_test_times(project):
+    """Once the original ran (fast tests), an endless candidate is cut off after about 2 s, not 10 s."""
+    root, module = project
+    with PytestExecutor(make_target(root, module, per_test_timeout=10.0, total_timeout=60.0)) as executor:
+        assert executor.run(ORIGINAL).passed == 3
+        started = time.monotonic()
+        report = executor.run(ORIGINAL.replace("return a + b", "while True:\n        pass"))
+        elapsed = time.monotonic() - started
+    assert report.passed == 1  # test_sign still passes
+    assert "2 s" in report.error or "timed out after 2" in " ".join(t.message for t in report.tests)
+    assert elapsed < 9.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 
 from .report import ExecutionReport, SearchReport
 
@@ -10,12 +11,15 @@ from .report import ExecutionReport, SearchReport
 def unified_diff(report: SearchReport, original_source: str) -> str:
     if report.new_source is None:
         return ""
+    name = os.path.relpath(report.file) if os.path.isabs(report.file) else report.file
+    if name.startswith(".."):
+        name = report.file.lstrip("/")
     return "".join(
         difflib.unified_diff(
             original_source.splitlines(keepends=True),
             report.new_source.splitlines(keepends=True),
-            fromfile=f"a/{report.file}",
-            tofile=f"b/{report.file}",
+            fromfile=f"a/{name}",
+            tofile=f"b/{name}",
         )
     )
 
@@ -24,7 +28,7 @@ def _fmt_time(seconds: float | None) -> str:
     if seconds is None:
         return "-"
     if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} us"
+        return f"{seconds * 1e6:.0f} us" if seconds >= 1e-6 else "<1 us"
     if seconds < 1:
         return f"{seconds * 1e3:.2f} ms"
     return f"{seconds:.2f} s"
@@ -82,6 +86,10 @@ def text_report(report: SearchReport, original_source: str) -> str:
     parts.append(
         f"{len(report.nodes)} candidates, {s.candidates_executed} executed, {s.llm_calls} LLM calls, "
         f"{s.generated_tokens} tokens generated, {s.wall_seconds:.0f} s (stopped by {s.stopped_by}); model {report.model}"
+    )
+    parts.append(
+        f"time: prompts {s.prompt_seconds:.0f} s, generation {s.generation_seconds:.0f} s, test runs {s.evaluation_seconds:.0f} s; "
+        f"prompt tokens evaluated {s.prompt_tokens_evaluated} of {s.prompt_tokens_sent} sent"
     )
     parts.append(report.verdict)
     return "\n".join(parts)

@@ -8,6 +8,7 @@ before one is chosen.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -90,7 +91,10 @@ def _pick_fastest(search: OrpsSearch, original: ExecutionReport, guarded: list[N
 
     def measure(source: str) -> ExecutionReport:
         search.cancel.raise_if_cancelled()
-        return search.executor.run(source, repeats=cfg.timing_repeats, count_instructions=count)
+        started = time.perf_counter()
+        again = search.executor.run(source, repeats=cfg.timing_repeats, count_instructions=count)
+        search.stats.evaluation_seconds += time.perf_counter() - started
+        return again
 
     original_again = measure(search.task.source)
     # Keep the baseline's coverage and per-test view; take the new, better timings.

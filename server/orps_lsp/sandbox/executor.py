@@ -27,6 +27,7 @@ from importlib.util import find_spec
 from pathlib import Path
 
 import orps_lsp
+import psutil
 
 from ..cancel import Cancelled, CancelToken
 from ..executor import ExecutionTarget
@@ -69,6 +70,19 @@ class _Run:
     def completed(self) -> bool:
         """pytest got to the end of its session and the process exited by itself."""
         return self.records.exitstatus is not None and not self.stopped and (self.exit_code or 0) >= 0
+
+
+def _own_peak(ru_maxrss_kb: int | None) -> int | None:
+    """ru_maxrss of a child that died before the plugin reported its own peak.
+
+    After fork+exec Linux keeps the parent's high-water mark in ru_maxrss, so
+    the figure says something about the child only when it is well above what
+    this (parent) process holds; otherwise it is unknown.
+    """
+    if ru_maxrss_kb is None:
+        return None
+    parent_kb = psutil.Process().memory_info().rss // 1024
+    return ru_maxrss_kb if ru_maxrss_kb > 1.1 * parent_kb else None
 
 
 class _Child:
@@ -128,6 +142,9 @@ class PytestExecutor:
         self._reference_known = False
         self._instruction_baselines: dict[str, int | None] = {}
         self._closed = False
+        # Tightened once the original has run (see _adapt_time_limits).
+        self._per_test_timeout = target.limits.per_test_timeout
+        self._total_timeout = target.limits.total_timeout
 
     # -- public -------------------------------------------------------------
 
@@ -154,6 +171,8 @@ class PytestExecutor:
             if is_original:
                 self._remember_reference_ids(first)
             report = self._report(first)
+            if is_original:
+                self._adapt_time_limits(report)
             if first.completed and not report.timed_out:  # a hang would only hang again
                 report = self._repeat(module_source, report, first, repeats)
                 if measure_coverage:
@@ -193,8 +212,8 @@ class PytestExecutor:
         counter = instructions.available_counter() if mode is _Mode.COUNT else "none"
         slowdown = {_Mode.PLAIN: 1.0, _Mode.COVERAGE: 3.0, _Mode.COUNT: 40.0 if counter == "valgrind" else 1.5}[mode]
         limits = self.target.limits
-        per_test = limits.per_test_timeout * slowdown
-        total = limits.total_timeout if slowdown == 1.0 else min(limits.total_timeout * slowdown, _MAX_SLOW_TOTAL)
+        per_test = self._per_test_timeout * slowdown
+        total = self._total_timeout if slowdown == 1.0 else min(self._total_timeout * slowdown, _MAX_SLOW_TOTAL)
 
         results_path, output_path = run_dir / "results.jsonl", run_dir / "output.log"
         measure_path = run_dir / ("coverage.data" if mode is _Mode.COVERAGE else "count.out")
@@ -238,7 +257,8 @@ class PytestExecutor:
             stopped = "test-timeout" if records.watchdog_fired else ""
 
         run = _Run(
-            records=records, exit_code=child.exit_code, peak_rss_kb=child.peak_rss_kb,
+            records=records, exit_code=child.exit_code,
+            peak_rss_kb=records.peak_rss_kb or _own_peak(child.peak_rss_kb),
             stopped=stopped, interrupted_test=interrupted, per_test_timeout=per_test, total_timeout=total,
             output_tail=_tail(output_path, limits.output_limit_kb, records.watchdog_text),
         )
@@ -424,6 +444,22 @@ class PytestExecutor:
                 report.peak_rss_kb = min(report.peak_rss_kb, again.peak_rss_kb)
             report.runs += 1
         return report
+
+    def _adapt_time_limits(self, original: ExecutionReport) -> None:
+        """Scale the timeouts to the original's own test times.
+
+        Small models often write endless loops; waiting the configured 10 s on
+        each test of each such candidate would dominate the search. A candidate
+        may still be 20x slower per test than the original (plus a second)
+        before it is cut off. The configured limits stay the ceiling.
+        """
+        if original.error or not original.tests or original.passed == 0:
+            return
+        slowest = max(t.duration for t in original.tests)
+        overall = sum(t.duration for t in original.tests)
+        limits = self.target.limits
+        self._per_test_timeout = min(limits.per_test_timeout, max(2.0, 20 * slowest + 1.0))
+        self._total_timeout = min(limits.total_timeout, max(15.0, 5 * overall + 15.0))
 
     # -- reference test ids, coverage, instructions ------------------------------
 

@@ -209,5 +209,22 @@ def pytest_internalerror(excrepr: Any, excinfo: pytest.ExceptionInfo[BaseExcepti
     _send({"kind": "internal_error", "message": f"{excinfo.typename}: {excinfo.value}"[:_MESSAGE_CHARS]})
 
 
+def _peak_rss_kb() -> int | None:
+    """This process's own high-water RSS (VmHWM).
+
+    Not ru_maxrss: after fork+exec Linux keeps the parent's high-water mark
+    there, so a child of a server holding a model in memory would report
+    the model's size.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    _send({"kind": "finish", "exitstatus": int(exitstatus)})
+    _send({"kind": "finish", "exitstatus": int(exitstatus), "peak_rss_kb": _peak_rss_kb()})

@@ -25,6 +25,7 @@ class RunRecords:
     tests: dict[str, dict[str, Any]] = field(default_factory=dict)
     started: dict[str, float] = field(default_factory=dict)  # nodeid -> when the executor saw it start
     exitstatus: int | None = None  # from the plugin's sessionfinish; None: it never got there
+    peak_rss_kb: int | None = None  # the pytest process's own VmHWM, from sessionfinish
     internal_error: str = ""  # pytest's INTERNALERROR, e.g. SystemExit raised while collecting
     watchdog_text: str = ""
 
@@ -95,6 +96,8 @@ class RecordReader:
             records.internal_error = records.internal_error or str(record.get("message", ""))
         elif kind == "finish":
             records.exitstatus = int(record.get("exitstatus", -1))
+            peak = record.get("peak_rss_kb")
+            records.peak_rss_kb = int(peak) if isinstance(peak, int) else None
 
 
 def _covers(collector_id: str, nodeid: str) -> bool:
