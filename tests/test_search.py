@@ -168,3 +168,32 @@ def test_progress_reports_rounds_and_best():
     assert any(m.startswith("round 2/2") for m in messages)
     assert any("best: 6/6 tests, 100.0x faster" in m for m in messages)
     assert seen[-1].phase == "done"
+
+
+class BatchingModel(ScriptedModel):
+    """A backend with parallel slots: the children of a node arrive as one batch."""
+
+    max_parallel = 4
+
+    def __init__(self, responder):
+        super().__init__(responder)
+        self.batches: list[int] = []
+
+    def chat_many(self, requests, *, cancel=None):
+        self.batches.append(len(requests))
+        return [self.chat(r.messages, prefill=r.prefill, max_tokens=r.max_tokens, temperature=r.temperature, seed=r.seed, stop=r.stop, cancel=cancel) for r in requests]
+
+
+def test_parallel_backend_gets_each_nodes_children_as_one_batch():
+    model = BatchingModel(programmer_and_critic([SAME, FAST, SAME]))
+    result = run_search(task(), model, ScriptedExecutor(judge), SearchConfig(beam_width=2, expansions=3, depth=2, max_llm_calls=100))
+    assert model.batches == [3, 3, 3]  # round 0, then one batch per beam node
+    seeds = [c["seed"] for c in model.calls]
+    assert len(set(seeds)) == len(seeds)  # every call has its own seed
+    assert result.improved
+
+
+def test_parallel_backend_respects_the_call_budget():
+    model = BatchingModel(programmer_and_critic([SAME]))
+    result = run_search(task(), model, ScriptedExecutor(judge), SearchConfig(expansions=3, max_llm_calls=5))
+    assert len(model.calls) <= 5 and result.stats.stopped_by == "budget:calls"

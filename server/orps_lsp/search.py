@@ -23,7 +23,7 @@ from .cancel import CancelToken, Cancelled
 from .config import SearchConfig
 from .executor import Executor
 from .extract import Candidate, code_fingerprint, extract_candidate
-from .model.base import ChatModel, Completion, Message
+from .model.base import ChatModel, ChatRequest, Completion, Message
 from .report import Critique, ExecutionReport, Node, SearchReport, SearchStats
 from .scoring import parse_critique, passes_guard, step_scores
 from .select import choose_winner
@@ -71,6 +71,14 @@ class BudgetExhausted(Exception):
     def __init__(self, which: str) -> None:
         super().__init__(which)
         self.which = which
+
+
+class _Partial(Exception):
+    """The budget ran out part-way through a node's children."""
+
+    def __init__(self, children: list[Node], reason: BudgetExhausted) -> None:
+        super().__init__(reason.which)
+        self.children, self.reason = children, reason
 
 
 class OrpsSearch:
@@ -145,18 +153,18 @@ class OrpsSearch:
         return max(guarded, key=lambda n: (n.execution.passed, -(n.execution.cpu_time or n.execution.wall_time or 0)))
 
     # -------------------------------------------------------------- the model
-    def _call(self, messages: list[Message], *, prefill: str, max_tokens: int, temperature: float, stop: list[str]) -> Completion:
-        self._check_budget()
+    def _request(self, messages: list[Message], *, prefill: str, max_tokens: int, temperature: float, stop: list[str], index: int = 0) -> ChatRequest:
         remaining = self.config.max_generated_tokens - self.stats.generated_tokens
-        completion = self.model.chat(
-            messages,
+        return ChatRequest(
+            messages=messages,
             prefill=prefill,
             max_tokens=max(16, min(max_tokens, remaining)),
             temperature=temperature,
-            seed=self.config.seed + self.stats.llm_calls,
+            seed=self.config.seed + self.stats.llm_calls + index,  # reproducible, distinct per call
             stop=stop,
-            cancel=self.cancel,
         )
+
+    def _account(self, completion: Completion) -> None:
         s = self.stats
         s.llm_calls += 1
         s.prompt_tokens_sent += completion.prompt_tokens
@@ -164,17 +172,59 @@ class OrpsSearch:
         s.generated_tokens += completion.completion_tokens
         s.generation_seconds += completion.generation_seconds
         s.prompt_seconds += completion.prompt_seconds
+
+    def _call(self, request: ChatRequest) -> Completion:
+        self._check_budget()
+        r = request
+        completion = self.model.chat(
+            r.messages, prefill=r.prefill, max_tokens=r.max_tokens, temperature=r.temperature, seed=r.seed, stop=r.stop, cancel=self.cancel
+        )
+        self._account(completion)
         return completion
 
-    def _generate(self, messages: list[Message], parent: Node | None, strategy: str) -> Node:
+    def _programmer_request(self, messages: list[Message], index: int = 0) -> ChatRequest:
         prefill = prompts.programmer_prefill(self.task.function) if self.config.prefill else ""
-        completion = self._call(
+        return self._request(
             messages,
             prefill=prefill,
             max_tokens=self.config.max_code_tokens,
             temperature=self.config.temperature,
             stop=["\n```", "\nif __name__", "\n# Test", "\n# Example"],
+            index=index,
         )
+
+    def _expand(self, parent: Node | None, conversations: list[tuple[list[Message], str]]) -> list[Node]:
+        """Generate one child per (messages, strategy), within the budget.
+
+        A backend with free parallel slots gets the children of a node as one
+        batch; otherwise they are generated one by one, in order, so that the
+        shared prompt prefix stays in the KV cache.
+        """
+        parallel = getattr(self.model, "max_parallel", 1) > 1 and hasattr(self.model, "chat_many")
+        children: list[Node] = []
+        if parallel:
+            self._check_budget()
+            room = self.config.max_llm_calls - self.stats.llm_calls
+            batch = conversations[:room]
+            requests = [self._programmer_request(messages, index) for index, (messages, _) in enumerate(batch)]
+            completions = self.model.chat_many(requests, cancel=self.cancel)
+            for request, completion, (_, strategy) in zip(requests, completions, batch):
+                self._account(completion)
+                children.append(self._node_from(request, completion, parent, strategy))
+            if len(batch) < len(conversations):
+                raise _Partial(children, BudgetExhausted("budget:calls"))
+            return children
+        for messages, strategy in conversations:
+            try:
+                request = self._programmer_request(messages)
+                completion = self._call(request)
+            except BudgetExhausted as exhausted:
+                raise _Partial(children, exhausted) from None
+            children.append(self._node_from(request, completion, parent, strategy))
+        return children
+
+    def _node_from(self, request: ChatRequest, completion: Completion, parent: Node | None, strategy: str) -> Node:
+        prefill = request.prefill
         text = prefill + completion.text
         if prefill and "```" not in completion.text:
             text += "\n```"
@@ -201,11 +251,13 @@ class OrpsSearch:
             return
         messages = prompts.critic(self.context, node.code, node.execution)
         completion = self._call(
-            messages,
-            prefill=prompts.CRITIC_PREFILL,
-            max_tokens=self.config.max_critic_tokens,
-            temperature=self.config.critic_temperature,
-            stop=["\n\n\n"],
+            self._request(
+                messages,
+                prefill=prompts.CRITIC_PREFILL,
+                max_tokens=self.config.max_critic_tokens,
+                temperature=self.config.critic_temperature,
+                stop=["\n\n\n"],
+            )
         )
         node.critique = parse_critique(prompts.CRITIC_PREFILL + completion.text)
         node.llm_calls += 1
@@ -257,6 +309,20 @@ class OrpsSearch:
         if exhausted is not None:
             raise exhausted
 
+    def _expand_and_evaluate(self, parent: Node | None, conversations: list[tuple[list[Message], str]]) -> list[Node]:
+        """A node's children: generated together, then executed, then critiqued.
+
+        Children generated before the budget ran out are still evaluated, so
+        nothing paid for is thrown away.
+        """
+        try:
+            children = self._expand(parent, conversations)
+        except _Partial as partial:
+            self._evaluate(partial.children)
+            raise partial.reason from None
+        self._evaluate(children)
+        return children
+
     def _path(self, node: Node) -> list[prompts.Step]:
         chain = []
         current: Node | None = node
@@ -291,15 +357,8 @@ class OrpsSearch:
         strategies = prompts.STRATEGIES
         stopped_by = "depth"
         try:
-            children: list[Node] = []
-            for index in range(cfg.expansions):
-                strategy = strategies[index % len(strategies)]
-                try:
-                    children.append(self._generate(prompts.first_attempt(self.context, strategy), None, strategy))
-                except BudgetExhausted:
-                    self._evaluate(children)
-                    raise
-            self._evaluate(children)
+            first = [(prompts.first_attempt(self.context, strategies[i % len(strategies)]), strategies[i % len(strategies)]) for i in range(cfg.expansions)]
+            children = self._expand_and_evaluate(None, first)
             beam = self._select_beam(children)
             for depth in range(1, cfg.depth):
                 if any(self._is_finished(n) for n in self.nodes):
@@ -307,15 +366,14 @@ class OrpsSearch:
                     break
                 self._round = depth
                 children = []
-                try:
-                    for parent in beam:
-                        history = self._path(parent)
-                        offset = depth * cfg.expansions + parent.id
-                        for index in range(cfg.expansions):
-                            strategy = strategies[(offset + index) % len(strategies)]
-                            children.append(self._generate(prompts.refinement(self.context, history, strategy), parent, strategy))
-                finally:
-                    self._evaluate(children)
+                for parent in beam:
+                    history = self._path(parent)
+                    offset = depth * cfg.expansions + parent.id
+                    conversations = [
+                        (prompts.refinement(self.context, history, strategies[(offset + i) % len(strategies)]), strategies[(offset + i) % len(strategies)])
+                        for i in range(cfg.expansions)
+                    ]
+                    children += self._expand_and_evaluate(parent, conversations)
                 beam = self._select_beam(children) or beam
             else:
                 if any(self._is_finished(n) for n in self.nodes):

@@ -34,6 +34,18 @@ class Completion:
     finish_reason: str = "stop"  # "stop" | "length" | "cancelled"
 
 
+@dataclass
+class ChatRequest:
+    """One chat call, for backends that can serve several at once (`chat_many`)."""
+
+    messages: list[Message]
+    prefill: str = ""
+    max_tokens: int = 512
+    temperature: float = 0.7
+    seed: int = 0
+    stop: list[str] | None = None
+
+
 class ChatModel(Protocol):
     name: str
 
@@ -50,3 +62,15 @@ class ChatModel(Protocol):
     ) -> Completion: ...
 
     def describe(self) -> dict: ...
+
+
+class ConcurrentChatModel(ChatModel, Protocol):
+    """A backend that generates several answers together (a server with free slots).
+
+    The search sends the children of one node through `chat_many` when the
+    backend has `max_parallel > 1`; results come back in request order.
+    """
+
+    max_parallel: int
+
+    def chat_many(self, requests: list[ChatRequest], *, cancel: CancelToken | None = None) -> list[Completion]: ...
