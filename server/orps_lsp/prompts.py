@@ -118,23 +118,14 @@ def refinement(task: TaskContext, path: list[Step], strategy: str, keep_full: in
 
 
 def critic(task: TaskContext, code: str, report: ExecutionReport | None) -> list[Message]:
-    report_text = report.summary() if report is not None else "The code was not run (no tests)."
-    content = "\n".join(
-        [
-            task.goal(),
-            "",
-            "Code under review:",
-            "```python",
-            code.rstrip(),
-            "```",
-            "",
-            "Execution report:",
-            report_text,
-        ]
-    )
-    if task.original_report is not None and task.mode == "optimize" and report is not None:
-        content += "\n\nThe original function, for comparison:\n" + task.original_report.summary()
-    return [{"role": "system", "content": CRITIC_SYSTEM}, {"role": "user", "content": content}]
+    """The critic's prompt. What every review shares (the goal, the original's
+    report) comes first so that consecutive reviews reuse the cached prefix."""
+    parts = [task.goal()]
+    if task.original_report is not None and task.mode == "optimize":
+        parts += ["", "Running the tests on the original function gave:", task.original_report.summary()]
+    parts += ["", "Code under review:", "```python", code.rstrip(), "```", "", "Execution report of the code under review:"]
+    parts.append(report.summary() if report is not None else "The code was not run (no tests).")
+    return [{"role": "system", "content": CRITIC_SYSTEM}, {"role": "user", "content": "\n".join(parts)}]
 
 
 CRITIC_PREFILL = "Critique:"
