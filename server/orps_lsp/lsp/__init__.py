@@ -1,0 +1,1 @@
+"""The language server layer: pygls handlers around the ORPS engine (see server.py)."""

@@ -1,0 +1,368 @@
+"""Code actions and the `orps.*` commands: from "this function" to an offered edit.
+
+Listing code actions only parses the document: nothing runs until one is
+picked. A picked action runs `orps.optimize`/`orps.solve`, which queues the
+search, shows progress, and offers the winner as one versioned edit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import platform
+import tempfile
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.workspace import Workspace
+
+from .. import __version__, engine
+from ..cancel import Cancelled
+from ..model.base import ModelError
+from ..render import critique_summary, unified_diff
+from ..report import SearchReport
+from ..source import FunctionInfo, SourceError, find_function, parse_module
+from .client import EditorClient, ProgressReporter
+from .edits import minimal_edit
+from .hover import ReportStore
+from .jobs import AlreadyRunning, Job, SearchQueue
+from .models import ModelHolder
+from .outline import function_at
+from .settings import Settings
+
+log = logging.getLogger("orps_lsp.actions")
+
+OPTIMIZE, SOLVE, DEBUG_INFO, CANCEL = "orps.optimize", "orps.solve", "orps.debugInfo", "orps.cancel"
+APPLY, SHOW_DIFF, DISCARD = "Apply", "Show diff", "Discard"
+REWRITE = types.CodeActionKind.RefactorRewrite.value
+CANCEL_WAIT_SECONDS = 15.0  # how long a cancelled request waits for the sandbox to kill its processes
+
+
+# ------------------------------------------------------------- code actions
+def wants_rewrite(only: Sequence[str] | None) -> bool:
+    """Does the client's `only` filter admit refactor.rewrite? (kinds are hierarchical)"""
+    return not only or any(REWRITE == kind or REWRITE.startswith(f"{kind}.") for kind in only)
+
+
+def target_arguments(uri: str, line: int, version: int | None, function: str | None = None) -> dict[str, Any]:
+    """The one argument of orps.optimize/orps.solve (also used by code lenses)."""
+    arguments: dict[str, Any] = {"uri": uri, "position": {"line": line, "character": 0}}
+    if version is not None:
+        arguments["version"] = version
+    if function:
+        arguments["function"] = function
+    return arguments
+
+
+def code_actions(uri: str, source: str, version: int | None, line: int, only: Sequence[str] | None) -> list[types.CodeAction]:
+    """'Optimize with ORPS' on a function, 'Solve with ORPS' on a stub, nothing elsewhere."""
+    if not wants_rewrite(only):
+        return []
+    info = function_at(source, line)
+    if info is None:
+        return []
+    title, command = ("Solve with ORPS", SOLVE) if info.is_stub else ("Optimize with ORPS", OPTIMIZE)
+    arguments = target_arguments(uri, line, version, info.qualname)
+    return [
+        types.CodeAction(
+            title=f"{title}: {info.qualname}",
+            kind=REWRITE,
+            command=types.Command(title=title, command=command, arguments=[arguments]),
+        )
+    ]
+
+
+# -------------------------------------------------------------- arguments
+@dataclass
+class Target:
+    uri: str
+    line: int  # 0-based
+    version: int | None
+    function: str | None
+
+
+def parse_target(arguments: Sequence[Any]) -> Target:
+    """`[{uri, position | range | line, version?, function?}]` -> Target; ValueError says what is wrong."""
+    if not arguments or not isinstance(arguments[0], dict) or not isinstance(arguments[0].get("uri"), str):
+        raise ValueError("expected one argument {uri, position or range, version}")
+    given = arguments[0]
+    position = given.get("position") or (given.get("range") or {}).get("start") or {}
+    line = position.get("line", given.get("line"))
+    function = given.get("function")
+    if not isinstance(line, int) and not isinstance(function, str):
+        raise ValueError("expected a position {line, character}, a range, or a function name")
+    version = given.get("version")
+    return Target(uri=given["uri"], line=line if isinstance(line, int) else 0, version=version if isinstance(version, int) else None,
+                  function=function if isinstance(function, str) else None)
+
+
+# ---------------------------------------------------------------- searches
+class _StatusRelay:
+    """Carries the worker's progress messages to the progress bar on the event loop.
+
+    The bar is created after the job is queued (it needs the job's cancel), so
+    the latest message is kept until the bar exists.
+    """
+
+    def __init__(self, client: EditorClient) -> None:
+        self.client = client
+        self.reporter: ProgressReporter | None = None
+        self.latest: tuple[str, float | None] | None = None
+
+    def __call__(self, message: str, fraction: float | None) -> None:  # worker thread
+        self.client.call_soon(self._show, message, fraction)
+
+    def _show(self, message: str, fraction: float | None) -> None:
+        self.latest = (message, fraction)
+        log.debug("progress: %s", message)
+        if self.reporter is not None:
+            self.reporter.report(message, fraction)
+
+    def attach(self, reporter: ProgressReporter) -> None:
+        self.reporter = reporter
+        if self.latest is not None:
+            reporter.report(*self.latest)
+
+
+class _Refusal(Exception):
+    """A search that does not start or does not finish: one message for the user."""
+
+    def __init__(self, message: str, status: str = "error") -> None:
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+class SearchCommands:
+    """orps.optimize / orps.solve / orps.cancel / orps.debugInfo."""
+
+    def __init__(
+        self,
+        client: EditorClient,
+        jobs: SearchQueue,
+        store: ReportStore,
+        models: ModelHolder,
+        settings: Callable[[], Awaitable[Settings]],
+        workspace: Callable[[], Workspace],
+        on_report: Callable[[str], None],
+    ) -> None:
+        self.client, self.jobs, self.store, self.models = client, jobs, store, models
+        self.settings, self.workspace, self.on_report = settings, workspace, on_report
+
+    def _fail(self, message: str, status: str = "error") -> dict[str, Any]:
+        self.client.show_message(f"ORPS: {message}", types.MessageType.Error if status == "error" else types.MessageType.Info)
+        return {"status": status, "message": message}
+
+    async def search(self, arguments: Sequence[Any], mode: str) -> dict[str, Any]:
+        """Queue a search for the function at the target, follow it, offer the result."""
+        try:
+            try:
+                target = parse_target(arguments)
+            except ValueError as exc:
+                raise _Refusal(f"{mode}: {exc}") from None
+            settings = await self.settings()  # first: nothing may move between reading the text and queueing
+            path, source, version, info = self._read(target)
+            relay = _StatusRelay(self.client)
+            job = self._queue(path, source, info, mode, settings, relay)
+            report = await self._follow(job, relay, f"ORPS: {mode} {info.qualname}")
+        except _Refusal as refusal:
+            return self._fail(refusal.message, refusal.status)
+        self.store.put(target.uri, report)
+        self.on_report(target.uri)
+        return await self._offer(report, target.uri, version, source)
+
+    def _read(self, target: Target) -> tuple[Path, str, int | None, FunctionInfo]:
+        """(file, text, version, function) as the editor has them now."""
+        document = self.workspace().get_text_document(target.uri)
+        if not document.path:
+            raise _Refusal("save the file first: ORPS runs the tests on files on disk")
+        try:
+            source, version = document.source, document.version
+        except (OSError, UnicodeDecodeError) as exc:
+            raise _Refusal(f"cannot read {target.uri}: {exc}") from None
+        info = self._locate(target, source)
+        if info is None:
+            try:
+                parse_module(source, Path(document.path).name)  # a syntax error: say where
+            except SourceError as exc:
+                raise _Refusal(str(exc)) from None
+            raise _Refusal("put the cursor inside a function (module level or a method) to search it", "no function")
+        if target.version is not None and version is not None and target.version != version:
+            log.info("%s moved from version %s to %s since the action was listed; searching the current text",
+                     target.uri, target.version, version)
+        return Path(document.path), source, version, info
+
+    def _locate(self, target: Target, source: str) -> FunctionInfo | None:
+        if target.function:
+            try:
+                return find_function(source, target.function)
+            except SourceError:
+                pass  # renamed or moved since the action was listed: fall back to the position
+        return function_at(source, target.line)
+
+    def _queue(self, path: Path, source: str, info: FunctionInfo, mode: str, settings: Settings, relay: _StatusRelay) -> Job:
+        request = engine.SearchRequest(
+            file=path, function=info.qualname, mode=mode, source=source,
+            tests=list(settings.test_paths) or None, pytest_args=list(settings.pytest_args), limits=settings.sandbox_limits(),
+        )
+
+        def work(job: Job) -> SearchReport:  # on the search worker thread
+            prepared = engine.prepare(request)  # before the model: bad input fails fast
+            model = self.models.get(settings, say=job.status)
+            job.status("starting", 0.0)
+            return engine.run(prepared, model, settings.search_config(),
+                              progress=lambda p: job.status(p.message(), p.fraction), cancel=job.cancel)
+
+        try:
+            job = self.jobs.submit((str(path.resolve()), info.qualname), work, relay)
+        except AlreadyRunning as exc:
+            raise _Refusal(str(exc), "already running") from None
+        self.client.refresh_code_lenses()  # the lens says "searching..."
+        return job
+
+    async def _follow(self, job: Job, relay: _StatusRelay, title: str) -> SearchReport:
+        """Show the job's progress until it ends; its failures become refusals."""
+        reporter = ProgressReporter(self.client, None)
+        outcome = "failed"
+        try:
+            reporter = await self.client.start_progress(title, on_cancel=job.cancel.cancel)
+            relay.attach(reporter)
+            report = await asyncio.shield(job.future)
+            outcome = report.verdict
+            return report
+        except asyncio.CancelledError:  # $/cancelRequest for this command
+            job.cancel.cancel()
+            await asyncio.wait([job.future], timeout=CANCEL_WAIT_SECONDS)  # let the sandbox kill its processes
+            outcome = "cancelled"
+            raise
+        except Cancelled:
+            outcome = "cancelled"
+            raise _Refusal(f"the search for {job.function} was cancelled", "cancelled") from None
+        except (engine.InputError, ModelError) as exc:
+            outcome = str(exc)
+            raise _Refusal(outcome) from None
+        except Exception as exc:
+            log.exception("the search for %s failed", job.function)
+            raise _Refusal(f"the search for {job.function} failed: {exc}") from None
+        finally:
+            reporter.end(outcome)
+            self.client.refresh_code_lenses()
+
+    # ----------------------------------------------------------- the result
+    def _is_stale(self, uri: str, version: int | None, source: str) -> bool:
+        document = self.workspace().get_text_document(uri)
+        try:
+            return document.version != version or document.source != source
+        except OSError:
+            return True
+
+    async def _offer(self, report: SearchReport, uri: str, version: int | None, source: str) -> dict[str, Any]:
+        function = report.function
+        summary = {"function": function, "verdict": report.verdict, "improved": report.improved}
+        for warning in report.warnings:
+            log.warning("%s: %s", function, warning)
+        if not report.improved or report.new_source is None:
+            self.client.show_message(f"ORPS: nothing better for {function}. {report.verdict}. {critique_summary(report)}")
+            return {"status": "nothing better", **summary}
+        stale = f"{function} changed while the search ran; nothing was applied (run the search again on the new text)"
+        if self._is_stale(uri, version, source):
+            self.client.show_message(f"ORPS: {stale}", types.MessageType.Warning)
+            return {"status": "stale", **summary}
+        if await self._confirm(report, source) != APPLY:
+            return {"status": "discarded", **summary}
+        if self._is_stale(uri, version, source):  # edited while the question was open
+            self.client.show_message(f"ORPS: {stale}", types.MessageType.Warning)
+            return {"status": "stale", **summary}
+        document = self.workspace().get_text_document(uri)
+        edit = minimal_edit(source, report.new_source, units=document.position_codec.client_num_units)
+        applied, reason = await self.client.apply_edit(f"ORPS: {function}", uri, version, [edit] if edit else [])
+        if not applied:
+            why = f": {reason}" if reason else ""
+            self.client.show_message(f"ORPS: the editor did not apply the edit to {function}{why}", types.MessageType.Warning)
+            return {"status": "not applied", "reason": reason, **summary}
+        self.client.show_message(f"ORPS: applied to {function} - {report.verdict}")
+        return {"status": "applied", **summary}
+
+    async def _confirm(self, report: SearchReport, source: str) -> str:
+        """Apply / Show diff / Discard when the editor can ask; apply when it cannot."""
+        if not self.client.supports_questions():
+            return APPLY
+        choices = [APPLY, SHOW_DIFF, DISCARD]
+        while True:
+            answer = await self.client.ask(f"ORPS: {report.function} - {report.verdict}. Apply it?", choices)
+            if answer != SHOW_DIFF:
+                return answer or DISCARD
+            await self._show_diff(report, source)
+            choices = [APPLY, DISCARD]
+
+    async def _show_diff(self, report: SearchReport, source: str) -> None:
+        diff = unified_diff(report, source)
+        folder = Path(tempfile.gettempdir()) / "orps-lsp"
+        folder.mkdir(exist_ok=True)
+        path = folder / f"{Path(report.file).stem}.{report.function}.diff"
+        path.write_text(diff, encoding="utf-8")
+        if not await self.client.show_document(path.as_uri()):
+            self.client.log(diff, types.MessageType.Info)
+            self.client.show_message(f"ORPS: the diff for {report.function} is in the output log and in {path}")
+
+    # ---------------------------------------------------------- the others
+    def cancel(self, arguments: Sequence[Any]) -> dict[str, Any]:
+        """orps.cancel [{uri, position | function}]: that function's search, or every search."""
+        key = None
+        if arguments:
+            try:
+                target = parse_target(arguments)
+                document = self.workspace().get_text_document(target.uri)
+                info = self._locate(target, document.source)
+            except (ValueError, OSError, SourceError) as exc:
+                return self._fail(f"cancel: {exc}")
+            if info is None or not document.path:
+                return {"cancelled": []}
+            key = (str(Path(document.path).resolve()), info.qualname)
+        cancelled = [job.function for job in self.jobs.cancel(key)]
+        return {"cancelled": cancelled}
+
+    async def debug_info(self) -> dict[str, Any]:
+        settings = await self.settings()
+        info = {
+            "version": __version__,
+            "python": platform.python_version(),
+            "settings": settings.to_editor_dict(),
+            "model": self.models.describe(),
+            "gpu": _gpu_state(settings),
+            "sandbox": _sandbox_isolation(),
+            "searches": [{"function": job.function, "file": job.key[0], "state": "running" if job.started else "queued"}
+                         for job in self.jobs.active()],
+            "client": {"name": self.client.name, "capabilities": self.client.describe_capabilities()},
+        }
+        log.info("debug info: %s", info)
+        return info
+
+
+def _gpu_state(settings: Settings) -> dict[str, Any]:
+    try:
+        from ..model.llama import gpu_offload_supported
+
+        supported = gpu_offload_supported()
+    except Exception as exc:  # a broken llama.cpp install must not break the debug view
+        return {"offload_supported": None, "error": str(exc)}
+    layers = settings.gpu_layers if settings.gpu_layers is not None else (-1 if supported else 0)
+    return {"offload_supported": supported, "gpu_layers": layers, "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")}
+
+
+def _sandbox_isolation() -> Any:
+    """What isolation the sandbox puts in force, when it says so."""
+    try:
+        from .. import sandbox
+    except Exception as exc:
+        return {"error": str(exc)}
+    describe = getattr(sandbox, "isolation", None) or getattr(sandbox, "describe_isolation", None)
+    if callable(describe):
+        try:
+            return describe()
+        except Exception as exc:
+            return {"error": str(exc)}
+    return "not reported by the sandbox"

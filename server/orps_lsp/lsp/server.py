@@ -1,0 +1,256 @@
+"""The language server: pygls wiring from LSP methods to the modules that do the work.
+
+    orps-lsp --stdio          (or --tcp --host 127.0.0.1 --port 2087)
+
+Handlers here stay thin: settings in settings.py, editor calls in client.py,
+searches in actions.py and jobs.py, hover/lens/diagnostics in hover.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+import uuid
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.workspace import TextDocument
+
+from .. import __version__
+from .actions import CANCEL, DEBUG_INFO, OPTIMIZE, REWRITE, SOLVE, SearchCommands, code_actions, target_arguments
+from .client import EditorClient, EditorLogHandler
+from .hover import ReportStore, code_lenses, hover, weak_test_diagnostics
+from .jobs import SearchQueue
+from .models import ModelHolder
+from .settings import SECTION, Settings, merge, parse_settings
+
+log = logging.getLogger("orps_lsp")
+SETTINGS_WAIT_SECONDS = 5.0
+
+
+class OrpsProtocol(LanguageServerProtocol):
+    """Lets $/cancelRequest reach a running command.
+
+    pygls runs a command's coroutine under an id of its own, so cancelling the
+    workspace/executeCommand request would only answer the editor: the search
+    would go on. Here the command's task is cancelled too.
+    """
+
+    _server: OrpsLanguageServer
+
+    def _handle_cancel_notification(self, msg_id: Any) -> None:
+        task = self._server.running_commands.pop(msg_id, None)
+        if task is not None:
+            task.cancel()
+        super()._handle_cancel_notification(msg_id)
+
+
+class OrpsLanguageServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("orps-lsp", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+                         protocol_cls=OrpsProtocol)
+        self.running_commands: dict[Any, asyncio.Task] = {}  # request id -> the command's task
+        self.editor = EditorClient(self)
+        self.jobs = SearchQueue()
+        self.store = ReportStore()
+        self.models = ModelHolder()
+        self.settings = Settings()
+        self.initialization_options: dict[str, Any] = {}
+        self._reported_problems: set[str] = set()
+        self.settings_pulled = asyncio.Event()  # set once workspace/configuration has answered (or failed)
+        self.log_handler = EditorLogHandler(self.editor)
+        self.log_handler.setFormatter(logging.Formatter("%(message)s"))
+        self.commands = SearchCommands(
+            self.editor, self.jobs, self.store, self.models,
+            settings=self.current_settings, workspace=lambda: self.workspace, on_report=self.show_results,
+        )
+
+    # --------------------------------------------------------------- settings
+    def apply_settings(self, raw: Any) -> None:
+        settings, problems = parse_settings(raw)
+        fresh = [p for p in problems if p not in self._reported_problems]
+        if fresh:  # each problem once, however often the settings are re-read
+            self._reported_problems.update(fresh)
+            self.editor.show_message("ORPS settings: " + "; ".join(fresh), types.MessageType.Warning)
+        previous, self.settings = self.settings, settings
+        self.log_handler.setLevel(settings.logging_level)
+        logging.getLogger("orps_lsp").setLevel(settings.logging_level)
+        if previous.model_key() != settings.model_key():
+            log.info("model settings changed: the model loads again at the next search")
+        log.debug("settings: %s", settings.to_editor_dict())
+
+    async def current_settings(self) -> Settings:
+        """The settings a search uses: wait (briefly) for the editor's first answer."""
+        try:
+            await asyncio.wait_for(self.settings_pulled.wait(), SETTINGS_WAIT_SECONDS)
+        except asyncio.TimeoutError:
+            log.warning("no workspace/configuration answer after %.0f s; searching with the settings known so far", SETTINGS_WAIT_SECONDS)
+            self.settings_pulled.set()
+        return self.settings
+
+    async def pull_settings(self) -> None:
+        """initializationOptions, overridden key by key by workspace/configuration."""
+        try:
+            configured = await self.editor.configuration(SECTION)
+        except Exception as exc:  # an editor that fails the request: keep what we have
+            log.info("workspace/configuration failed: %s", exc)
+            configured = None
+        self.apply_settings(merge(self.initialization_options, configured))
+        self.settings_pulled.set()
+
+    async def cancellable(self, work: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+        """Run a command so that $/cancelRequest for it cancels it (see OrpsProtocol)."""
+        request_id, task = self.protocol.msg_id, asyncio.current_task()
+        if request_id is not None and task is not None:
+            self.running_commands[request_id] = task
+        try:
+            return await work
+        finally:
+            self.running_commands.pop(request_id, None)
+
+    def shutdown(self) -> None:
+        """Also on exit and lost connections: stop searches so no test process outlives us."""
+        self.jobs.shutdown()
+        super().shutdown()
+
+    # ------------------------------------------------------------ diagnostics
+    def show_results(self, uri: str, *, refresh_lenses: bool = True) -> None:
+        """Diagnostics (and code lenses) after a search, and as the document moves."""
+        if not self.store.for_document(uri):
+            return
+        document, source = self.text_of(uri)
+        if source is None:
+            return
+        self.editor.publish_diagnostics(uri, weak_test_diagnostics(self.store, uri, source), document.version)
+        if refresh_lenses:
+            self.editor.refresh_code_lenses()
+
+    def text_of(self, uri: str) -> tuple[TextDocument, str | None]:
+        """The document and its text; None for a closed file that cannot be read."""
+        document = self.workspace.get_text_document(uri)
+        try:
+            return document, document.source
+        except (OSError, UnicodeDecodeError):
+            return document, None
+
+
+def _initialization_section(options: Any) -> dict[str, Any]:
+    """initializationOptions may hold the settings flat or under "orps"."""
+    if isinstance(options, dict):
+        inner = options.get(SECTION)
+        return inner if isinstance(inner, dict) else options
+    return {}
+
+
+def build_server() -> OrpsLanguageServer:
+    server = OrpsLanguageServer()
+
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: OrpsLanguageServer, params: types.InitializeParams) -> None:
+        ls.editor.bind_loop()
+        ls.editor.name = params.client_info.name if params.client_info else "unknown"
+        ls.initialization_options = _initialization_section(params.initialization_options)
+        ls.apply_settings(ls.initialization_options)
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: OrpsLanguageServer, params: types.InitializedParams) -> None:
+        await ls.pull_settings()
+        workspace = ls.client_capabilities.workspace
+        change = workspace.did_change_configuration if workspace else None
+        if change and change.dynamic_registration:
+            # Pull-model editors send didChangeConfiguration only to servers that ask for it.
+            try:
+                await ls.client_register_capability_async(types.RegistrationParams(registrations=[
+                    types.Registration(id=str(uuid.uuid4()), method=types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+                ]))
+            except Exception as exc:
+                log.debug("didChangeConfiguration registration refused: %s", exc)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(ls: OrpsLanguageServer, params: types.DidChangeConfigurationParams) -> None:
+        pushed = params.settings.get(SECTION) if isinstance(params.settings, dict) else None
+        if isinstance(pushed, dict) and not ls.editor.supports_configuration():
+            ls.apply_settings(merge(ls.initialization_options, pushed))
+        else:
+            await ls.pull_settings()
+
+    @server.feature(types.SHUTDOWN)
+    def on_shutdown(ls: OrpsLanguageServer, params: None) -> None:
+        ls.jobs.shutdown()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: OrpsLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
+        ls.show_results(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: OrpsLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
+        ls.show_results(params.text_document.uri, refresh_lenses=False)  # editors re-ask for lenses after a change
+
+    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=[REWRITE]))
+    def code_action(ls: OrpsLanguageServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+        document, source = ls.text_of(params.text_document.uri)
+        if source is None:
+            return []
+        return code_actions(document.uri, source, document.version, params.range.start.line, params.context.only)
+
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    def on_hover(ls: OrpsLanguageServer, params: types.HoverParams) -> types.Hover | None:
+        document, source = ls.text_of(params.text_document.uri)
+        return hover(ls.store, document.uri, source, params.position.line) if source is not None else None
+
+    @server.feature(types.TEXT_DOCUMENT_CODE_LENS)
+    def code_lens(ls: OrpsLanguageServer, params: types.CodeLensParams) -> list[types.CodeLens]:
+        document, source = ls.text_of(params.text_document.uri)
+        if source is None:
+            return []
+        path = str(Path(document.path).resolve()) if document.path else None
+        running = {job.function for job in ls.jobs.active() if job.key[0] == path}
+        return code_lenses(ls.store, document.uri, source, running,
+                           lambda info: target_arguments(document.uri, info.def_line - 1, None, info.qualname))
+
+    @server.command(OPTIMIZE)
+    async def optimize(ls: OrpsLanguageServer, *arguments: Any) -> dict[str, Any]:
+        return await ls.cancellable(ls.commands.search(arguments, "optimize"))
+
+    @server.command(SOLVE)
+    async def solve(ls: OrpsLanguageServer, *arguments: Any) -> dict[str, Any]:
+        return await ls.cancellable(ls.commands.search(arguments, "solve"))
+
+    @server.command(CANCEL)
+    def cancel(ls: OrpsLanguageServer, *arguments: Any) -> dict[str, Any]:
+        return ls.commands.cancel(arguments)
+
+    @server.command(DEBUG_INFO)
+    async def debug_info(ls: OrpsLanguageServer, *arguments: Any) -> dict[str, Any]:
+        return await ls.commands.debug_info()
+
+    return server
+
+
+def serve(*, stdio: bool = True, host: str = "127.0.0.1", port: int = 2087) -> None:
+    # stdout carries the protocol over stdio: our own logs go to stderr and the editor's log.
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="orps-lsp %(levelname)s %(name)s: %(message)s")
+    server = build_server()
+    orps_logger = logging.getLogger("orps_lsp")
+    orps_logger.addHandler(server.log_handler)
+    orps_logger.propagate = False  # the editor's log is enough; stderr keeps pygls' own problems
+    orps_logger.setLevel(server.settings.logging_level)
+
+    def terminate(signum: int, frame: Any) -> None:
+        # Kill the searches' test processes, then leave at once: a clean unwind would
+        # wait forever for pygls' thread blocked reading stdin.
+        server.jobs.shutdown()
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, terminate)
+    if stdio:
+        server.start_io()
+    else:
+        server.start_tcp(host, port)

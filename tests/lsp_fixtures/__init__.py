@@ -1,0 +1,1 @@
+"""Helpers for the language-server tests (tests/test_lsp.py)."""
