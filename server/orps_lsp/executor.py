@@ -23,6 +23,7 @@ class SandboxLimits:
     max_processes: int = 64  # RLIMIT_NPROC (ignored for root; see sandbox docs)
     file_size_mb: int = 64  # RLIMIT_FSIZE
     output_limit_kb: int = 256  # stdout/stderr kept from a run
+    isolation: str = "auto"  # "auto" | "bwrap" | "netns" | "none"; auto: ORPS_ISOLATION, else the strongest usable
 
 
 @dataclass

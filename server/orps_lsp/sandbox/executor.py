@@ -2,10 +2,11 @@
 
 Each run copies a snapshot of the project into a fresh private directory,
 writes the candidate in place of the target module, and runs pytest there in
-its own session with resource limits, a scrubbed environment and a results
-channel the candidate cannot easily forge (plugin.py). Whatever the candidate
-does, `run` returns a report; afterwards no process of the run is left and
-only the private directory has changed.
+its own session with resource limits, a scrubbed environment, the strongest
+isolation layer the machine offers (isolation.py) and a results channel the
+candidate cannot forge from outside the process (plugin.py). Whatever the
+candidate does, `run` returns a report; afterwards no process of the run is
+left and only the private directory has changed.
 """
 
 from __future__ import annotations
@@ -22,54 +23,45 @@ import tempfile
 import threading
 import time
 import weakref
-from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
 
-import orps_lsp
 import psutil
 
 from ..cancel import Cancelled, CancelToken
 from ..executor import ExecutionTarget
 from ..report import ExecutionReport, TestOutcome
-from . import instructions
-from .limits import ProcessTree, limits_preexec, sandbox_environment
+from . import instructions, isolation
+from .judge import JudgeFiles
+from .limits import ProcessTree, disk_bytes, limits_preexec, sandbox_environment
 from .metrics import function_line_range, static_metrics
-from .protocol import HARD_TIMEOUT_GRACE, NONCE_BYTES, PLUGIN_MODULE, RESULTS_FD_VAR, TIMEOUT_VAR
-from .results import RecordReader, RunRecords, build_outcomes, call_times, excused_skips, timed_out_tests
+from .pids import PidsCgroup
+from .protocol import HARD_TIMEOUT_GRACE, KEY_CHARS, PLUGIN_MODULE, RESULTS_FD_VAR, TIMEOUT_VAR
+from .redact import redact, secret_values
+from .results import RecordReader, build_outcomes, call_times, excused_skips
+from .verdict import (
+    STOP_DISK, STOP_EXIT_HANG, STOP_PROCESSES, STOP_TEST_TIMEOUT, STOP_TIMEOUT, Run, explain,
+    interrupted_message, not_run_message,
+)
 from .workspace import copy_project, copy_snapshot, remove_tree
 
 _POLL_SECONDS = 0.05
 _REFRESH_SECONDS = 0.2  # how often the process tree is re-read while a run goes on
+_DISK_SECONDS = 0.25  # how often the run's disk use is measured
 _HANG_SLACK = 2.0  # the executor's own per-test backstop comes after the plugin's two stages
+_EXIT_GRACE = 2.0  # seconds from the session's end to the process's exit, before it counts as a hang
 _TAIL_LINES = 40
 _DUMP_LINES = 16
 _MAX_SLOW_TOTAL = 600.0  # seconds: cap on the stretched timeout of a valgrind run
-_PLUGIN_ROOT = str(Path(orps_lsp.__file__).resolve().parent.parent)
+_PROCESS_OVERHEAD = 8  # the wrappers, pytest itself and its watchdog thread, besides what tests start
+_DISK_FILES = 4  # a run may write this many maximum-size files' worth beyond its copy
+_MB = 1024 * 1024
 
 
 class _Mode(enum.Enum):
     PLAIN = "plain"
     COVERAGE = "coverage"
     COUNT = "count"  # under perf or valgrind
-
-
-@dataclass
-class _Run:
-    records: RunRecords
-    exit_code: int | None  # negative: killed by that signal
-    peak_rss_kb: int | None
-    stopped: str  # "" | "timeout" (whole run) | "test-timeout" (one test hung)
-    interrupted_test: str | None  # the test running when the process was stopped or died
-    output_tail: str
-    per_test_timeout: float
-    total_timeout: float
-    measurement: float | None = None  # coverage ratio or instruction count
-
-    @property
-    def completed(self) -> bool:
-        """pytest got to the end of its session and the process exited by itself."""
-        return self.records.exitstatus is not None and not self.stopped and (self.exit_code or 0) >= 0
 
 
 def _own_peak(ru_maxrss_kb: int | None) -> int | None:
@@ -127,12 +119,17 @@ class PytestExecutor:
     def __init__(self, target: ExecutionTarget, cancel: CancelToken | None = None) -> None:
         self.target = target
         self.cancel = cancel or CancelToken()
+        self.isolation = isolation.resolve(target.limits.isolation)
         self._project_root = target.project_root.resolve()
         self._relative_file = target.file.resolve().relative_to(self._project_root)
         self._private = Path(tempfile.mkdtemp(prefix="orps-sandbox-")).resolve()
         self._cleanup = weakref.finalize(self, remove_tree, self._private)
         self._snapshot = self._private / "snapshot"
         copy_project(self._project_root, self._snapshot)
+        self._judge = JudgeFiles(self._snapshot, [Path(self._in_copy(p)) for p in target.tests.test_files],
+                                 self._relative_file)
+        self._disk_budget = disk_bytes(self._snapshot, ()) + _DISK_FILES * target.limits.file_size_mb * _MB
+        self._secrets = secret_values(os.environ)
         self._original_source = _read_text(self._snapshot / self._relative_file)
         self._coverage_rc = self._private / "coveragerc"
         self._coverage_rc.write_text("[run]\n")  # the user's coverage settings must not apply
@@ -173,7 +170,7 @@ class PytestExecutor:
             report = self._report(first)
             if is_original:
                 self._adapt_time_limits(report)
-            if first.completed and not report.timed_out:  # a hang would only hang again
+            if first.completed and first.trusted and not report.timed_out:  # a hang would only hang again
                 report = self._repeat(module_source, report, first, repeats)
                 if measure_coverage:
                     report.coverage = self._launch(module_source, _Mode.COVERAGE).measurement
@@ -186,6 +183,10 @@ class PytestExecutor:
         self._closed = True
         self._cleanup()
 
+    def describe_isolation(self) -> str:
+        """The isolation every run of this executor has, in one line (for debug info)."""
+        return self.isolation.describe()
+
     def __enter__(self) -> PytestExecutor:
         return self
 
@@ -194,19 +195,26 @@ class PytestExecutor:
 
     # -- runs -----------------------------------------------------------------
 
-    def _launch(self, source: str, mode: _Mode, *, collect_only: bool = False) -> _Run:
+    def _launch(self, source: str, mode: _Mode, *, collect_only: bool = False) -> Run:
         run_dir = self._private / f"run-{next(self._run_numbers)}"
+        # The channel and the output log live beside the run's directory, not in
+        # it: under bubblewrap the candidate cannot even see them.
+        results_path, output_path = run_dir.with_suffix(".results"), run_dir.with_suffix(".log")
         try:
-            return self._run_in(run_dir, source, mode, collect_only)
+            return self._run_in(run_dir, results_path, output_path, source, mode, collect_only)
         finally:
             remove_tree(run_dir)
+            for path in (results_path, output_path):
+                path.unlink(missing_ok=True)
 
-    def _run_in(self, run_dir: Path, source: str, mode: _Mode, collect_only: bool) -> _Run:
+    def _run_in(self, run_dir: Path, results_path: Path, output_path: Path, source: str, mode: _Mode,
+                collect_only: bool) -> Run:
         project, home, tmp = run_dir / "project", run_dir / "home", run_dir / "tmp"
-        copy_snapshot(self._snapshot, project)
+        self._copy_for_run(project)
         home.mkdir()
         tmp.mkdir()
         (project / self._relative_file).write_bytes(source.encode("utf-8"))
+        judge_stamps = self._judge.stamps(project)
         self.cancel.raise_if_cancelled()
 
         counter = instructions.available_counter() if mode is _Mode.COUNT else "none"
@@ -215,58 +223,90 @@ class PytestExecutor:
         per_test = self._per_test_timeout * slowdown
         total = self._total_timeout if slowdown == 1.0 else min(self._total_timeout * slowdown, _MAX_SLOW_TOTAL)
 
-        results_path, output_path = run_dir / "results.jsonl", run_dir / "output.log"
         measure_path = run_dir / ("coverage.data" if mode is _Mode.COVERAGE else "count.out")
-        command = self._command(mode, counter, project, measure_path, collect_only)
-        nonce = secrets.token_hex(NONCE_BYTES // 2)
+        scratch_bytes = 2 * limits.file_size_mb * _MB  # private tmpfs under bubblewrap: bounded
+        command = self.isolation.wrap(
+            self._command(mode, counter, project, measure_path, collect_only),
+            run_dir=run_dir, cwd=project, read_only=[self._coverage_rc, self._project_root],
+            protected=[project / path for path in self._judge.paths if not (project / path).is_symlink()],
+            scratch={home: scratch_bytes, tmp: scratch_bytes},
+        )
+        key = secrets.token_hex(KEY_CHARS // 2)
         marker = secrets.token_hex(8)
-        results_fd = os.open(results_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         env = sandbox_environment(
             home, tmp, marker,
             {
-                RESULTS_FD_VAR: str(results_fd),
                 TIMEOUT_VAR: f"{per_test:g}",
                 "PYTHONPATH": os.pathsep.join(self._python_path(project)),
                 "COVERAGE_FILE": str(measure_path),
             },
         )
+        cgroup = PidsCgroup.create(limits.max_processes + _PROCESS_OVERHEAD)
         try:
-            with open(output_path, "wb") as output:
-                popen = subprocess.Popen(
-                    command, cwd=project, env=env, stdin=subprocess.PIPE, stdout=output,
-                    stderr=subprocess.STDOUT, pass_fds=(results_fd,),
-                    # Rlimits have no other hook in Popen; the function only makes
-                    # setsid/setrlimit calls, prepared before the fork.
-                    preexec_fn=limits_preexec(limits, limit_memory=counter != "valgrind"),  # noqa: PLW1509
-                )
+            popen = self._start(command, project, env, results_path, output_path,
+                                preexec=limits_preexec(limits, limit_memory=counter != "valgrind",
+                                                       cgroup_procs=cgroup.procs_path if cgroup else None))
+            child, tree = _Child(popen), ProcessTree(popen.pid, marker, run_dir, cgroup)
+            reader = RecordReader(results_path, key)
+            try:
+                _send_key(popen, key)
+                stopped, interrupted = self._wait(child, tree, reader, total, per_test, _EXIT_GRACE * slowdown,
+                                                  run_dir, output_path)
+            finally:
+                tree.kill_all()  # also the final sweep after a normal exit
+                child.reap()
+            pids_limit_hit = cgroup.limit_hit() if cgroup else False
         finally:
-            os.close(results_fd)
-
-        child, tree = _Child(popen), ProcessTree(popen.pid, marker, run_dir)
-        reader = RecordReader(results_path, nonce)
-        try:
-            _send_nonce(popen, nonce)
-            stopped, interrupted = self._wait(child, tree, reader, total, per_test)
-        finally:
-            tree.kill_all()  # also the final sweep after a normal exit
-            child.reap()
+            if cgroup:
+                cgroup.remove()
         records = reader.finish()
         if not stopped and records.exitstatus is None and records.running_test:
             # The process died inside a test: faulthandler's watchdog, or a crash.
             interrupted = records.running_test[0]
-            stopped = "test-timeout" if records.watchdog_fired else ""
+            stopped = STOP_TEST_TIMEOUT if records.watchdog_fired else ""
 
-        run = _Run(
-            records=records, exit_code=child.exit_code,
+        run = Run(
+            records=records, exit_code=self.isolation.exit_status(child.exit_code),
             peak_rss_kb=records.peak_rss_kb or _own_peak(child.peak_rss_kb),
             stopped=stopped, interrupted_test=interrupted, per_test_timeout=per_test, total_timeout=total,
-            output_tail=_tail(output_path, limits.output_limit_kb, records.watchdog_text),
+            exit_grace=_EXIT_GRACE * slowdown, disk_budget_mb=self._disk_budget // _MB,
+            output_tail=redact(_tail(output_path, limits.output_limit_kb, records.watchdog_text), self._secrets),
+            judge_changes=self._judge.changes(project, judge_stamps), pids_limit_hit=pids_limit_hit,
         )
-        if run.completed and mode is _Mode.COVERAGE:
+        if run.completed and run.trusted and mode is _Mode.COVERAGE:
             run.measurement = self._function_coverage(measure_path, project, source)
-        elif run.completed and mode is _Mode.COUNT:
+        elif run.completed and run.trusted and mode is _Mode.COUNT:
             run.measurement = instructions.read_count(counter, measure_path)
         return run
+
+    def _copy_for_run(self, project: Path) -> None:
+        """A fresh copy of the snapshot, whose tests must be those of the user's tree.
+
+        Without bubblewrap a candidate can reach the snapshot (it sits beside
+        the run's directory); if it changed the tests there, it is made again
+        from the user's project before anything else runs on it.
+        """
+        copy_snapshot(self._snapshot, project)
+        if self._judge.changes(project):
+            remove_tree(self._snapshot)
+            copy_project(self._project_root, self._snapshot)
+            remove_tree(project)
+            copy_snapshot(self._snapshot, project)
+
+    def _start(self, command: list[str], project: Path, env: dict[str, str], results_path: Path,
+               output_path: Path, *, preexec) -> subprocess.Popen:
+        results_fd = os.open(results_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            with open(output_path, "wb") as output:
+                return subprocess.Popen(
+                    command, cwd=project, env={**env, RESULTS_FD_VAR: str(results_fd)},
+                    stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT, pass_fds=(results_fd,),
+                    # Rlimits have no other hook in Popen; the function only makes
+                    # setsid/setrlimit calls and one write, prepared before the fork.
+                    preexec_fn=preexec,  # noqa: PLW1509
+                )
+        finally:
+            os.close(results_fd)
 
     def _command(self, mode: _Mode, counter: str, project: Path, measure_path: Path, collect_only: bool) -> list[str]:
         pytest_args = ["-m", "pytest", "-p", PLUGIN_MODULE, "-p", "no:cacheprovider",
@@ -304,119 +344,69 @@ class PytestExecutor:
         paths = [str(project)]
         if (project / "src").is_dir():
             paths.append(str(project / "src"))
-        paths.append(_PLUGIN_ROOT)
+        paths.append(isolation.PLUGIN_ROOT)
         return paths
 
-    def _wait(self, child: _Child, tree: ProcessTree, reader: RecordReader,
-              total: float, per_test: float) -> tuple[str, str | None]:
-        """Poll until the child exits, the run or a test times out, or the user cancels."""
+    def _wait(self, child: _Child, tree: ProcessTree, reader: RecordReader, total: float, per_test: float,
+              exit_grace: float, run_dir: Path, output_path: Path) -> tuple[str, str | None]:
+        """Poll until the child exits, the run or a test times out, the session
+        ended but the process does not exit, the run exceeds its disk or process
+        budget, or the user cancels."""
         deadline = time.monotonic() + total
         hang_limit = per_test + HARD_TIMEOUT_GRACE + _HANG_SLACK
-        next_refresh = 0.0
+        max_processes = self.target.limits.max_processes + _PROCESS_OVERHEAD
+        next_refresh = next_disk = 0.0
+        finished_at: float | None = None
         while not child.poll():
             if self.cancel.cancelled:
                 raise Cancelled()
             now = time.monotonic()
-            running = reader.poll().running_test
+            records = reader.poll()
+            running = records.running_test
+            current = running[0] if running else None
             if now >= deadline:
-                return "timeout", running[0] if running else None
+                return STOP_TIMEOUT, current
             if running and now - running[1] > hang_limit:
-                return "test-timeout", running[0]
+                return STOP_TEST_TIMEOUT, current
+            if records.exitstatus is not None:
+                finished_at = finished_at or now
+                if now - finished_at > exit_grace:
+                    return STOP_EXIT_HANG, None
             if now >= next_refresh:
                 tree.refresh()
+                # Backstop for root without a pids cgroup, where RLIMIT_NPROC does not hold.
+                if len(tree.alive()) > max_processes:
+                    return STOP_PROCESSES, current
                 next_refresh = now + _REFRESH_SECONDS
+            if now >= next_disk:
+                if disk_bytes(run_dir, tree.alive()) + _size(output_path) > self._disk_budget:
+                    return STOP_DISK, current
+                next_disk = now + _DISK_SECONDS
             self.cancel.wait(_POLL_SECONDS)
         return "", None
 
     # -- reports --------------------------------------------------------------
 
-    def _report(self, run: _Run) -> ExecutionReport:
-        if run.stopped == "timeout":
-            interrupted_message = f"still running when the run timed out after {run.total_timeout:g} s"
-        elif run.stopped == "test-timeout":
-            interrupted_message = f"timed out after {run.per_test_timeout:g} s (per-test limit)"
-        else:
-            interrupted_message = f"the test process died in this test ({_exit_description(run.exit_code)})"
+    def _report(self, run: Run) -> ExecutionReport:
         report = ExecutionReport(
             tests=build_outcomes(
                 run.records, self._reference_ids,
-                interrupted_test=run.interrupted_test, interrupted_message=interrupted_message,
+                interrupted_test=run.interrupted_test, interrupted_message=interrupted_message(run),
                 timeout_message=f"timed out after {run.per_test_timeout:g} s (per-test limit)",
-                not_run_message=self._not_run_message(run),
+                not_run_message=not_run_message(run),
             ),
             peak_rss_kb=run.peak_rss_kb,
             output_tail=run.output_tail,
         )
-        report.error, report.timed_out = self._explain(run, report)
+        for outcome in report.tests:
+            outcome.message = redact(outcome.message, self._secrets)
+        report.error, report.timed_out = explain(run, report, self.target.limits)
+        report.error = redact(report.error, self._secrets)
         _tally(report, excused_skips(run.records))
         if run.records.tests:
             report.wall_time, report.cpu_time = call_times(run.records)
             report.runs = 1
         return report
-
-    def _not_run_message(self, run: _Run) -> str:
-        if run.stopped == "timeout":
-            return f"not run: the run timed out after {run.total_timeout:g} s"
-        if run.stopped == "test-timeout":
-            return "not run: an earlier test hung and the test process was stopped"
-        if run.records.internal_error:
-            return f"not run: pytest internal error: {run.records.internal_error}"
-        if run.records.exitstatus is None:
-            return f"not run: the test process ended early ({_exit_description(run.exit_code)})"
-        return "not run"
-
-    def _explain(self, run: _Run, report: ExecutionReport) -> tuple[str, bool]:
-        """(error, timed_out): the one short, true reason a run went wrong, or ""."""
-        limits = self.target.limits
-        records, code = run.records, run.exit_code
-        if run.stopped == "timeout":
-            return f"timed out after {run.total_timeout:g} s", True
-        if run.stopped == "test-timeout":
-            return f"{run.interrupted_test or 'a test'} timed out after {run.per_test_timeout:g} s", True
-        slow = timed_out_tests(records)
-        if slow:
-            more = f" (and {len(slow) - 1} more)" if len(slow) > 1 else ""
-            return f"{slow[0]} timed out after {run.per_test_timeout:g} s{more}", True
-        if code is not None and code < 0:
-            return self._signal_error(-code, run.peak_rss_kb), False
-        memory_error = next((t.nodeid for t in report.tests if "MemoryError" in t.message), None)
-        if memory_error:
-            return f"memory limit ({limits.memory_mb} MB) exceeded: MemoryError in {memory_error}", False
-        if records.exitstatus is None:
-            return f"test process exited with code {code} before reporting", False
-        if records.collect_errors:
-            where, message = records.collect_errors[0]
-            first_line = (message.strip().splitlines() or ["unknown error"])[0]
-            if "ImportError" in first_line or "ModuleNotFoundError" in first_line:
-                return f"import failed: {first_line}", False
-            return f"collection failed in {where or 'the session'}: {first_line}", False
-        if code == 2:
-            return "pytest was interrupted (exit status 2)", False
-        if code == 3:
-            return f"pytest internal error: {records.internal_error or 'exit status 3'}", False
-        if code == 4:
-            return f"pytest usage error: {_last_line(run.output_tail)}", False
-        if code == 5:
-            return "no tests collected", False
-        all_good = bool(report.tests) and all(t.outcome in ("passed", "skipped") for t in report.tests)
-        if (code == 0) != all_good:
-            # Exit status and per-test results disagree: trust neither's passes.
-            for outcome in report.tests:
-                if outcome.outcome == "passed":
-                    outcome.outcome, outcome.message = "error", "result contradicts pytest's exit status"
-            return f"pytest exit status {code} disagrees with the per-test results", False
-        return "", False
-
-    def _signal_error(self, signum: int, peak_rss_kb: int | None) -> str:
-        limits = self.target.limits
-        if signum == signal.SIGXCPU:
-            return f"killed: CPU time limit ({limits.cpu_seconds} s) exceeded"
-        if signum == signal.SIGXFSZ:
-            return f"killed: file size limit ({limits.file_size_mb} MB) exceeded"
-        near_memory_limit = peak_rss_kb is not None and peak_rss_kb >= 0.8 * limits.memory_mb * 1024
-        if near_memory_limit and signum in (signal.SIGKILL, signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS):
-            return f"killed: memory limit ({limits.memory_mb} MB) exceeded"
-        return f"killed by signal {_signal_name(signum)}"
 
     def _syntax_error_report(self, error: str) -> ExecutionReport:
         report = ExecutionReport(
@@ -426,7 +416,7 @@ class PytestExecutor:
         _tally(report, set())
         return report
 
-    def _repeat(self, source: str, report: ExecutionReport, first: _Run, repeats: int) -> ExecutionReport:
+    def _repeat(self, source: str, report: ExecutionReport, first: Run, repeats: int) -> ExecutionReport:
         """Re-run a fully passing candidate to keep its best time; a failing repeat wins."""
         if repeats <= 1 or report.error or report.total == 0 or report.passed != report.total:
             return report
@@ -463,7 +453,7 @@ class PytestExecutor:
 
     # -- reference test ids, coverage, instructions ------------------------------
 
-    def _remember_reference_ids(self, run: _Run) -> None:
+    def _remember_reference_ids(self, run: Run) -> None:
         with self._lock:
             if not self._reference_known:
                 self._reference_known = True
@@ -535,13 +525,20 @@ def _syntax_error(source: str) -> str:
     return ""
 
 
-def _send_nonce(popen: subprocess.Popen, nonce: str) -> None:
+def _send_key(popen: subprocess.Popen, key: str) -> None:
     assert popen.stdin is not None
     try:
-        popen.stdin.write(nonce.encode("ascii"))
+        popen.stdin.write(key.encode("ascii"))
         popen.stdin.close()
     except OSError:
         pass  # the child died before reading it; the wait reports why
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_blocks * 512
+    except OSError:
+        return 0
 
 
 def _tail(output_path: Path, limit_kb: int, extra_text: str) -> str:
@@ -559,26 +556,8 @@ def _tail(output_path: Path, limit_kb: int, extra_text: str) -> str:
     return "\n".join(lines[-_TAIL_LINES:])
 
 
-def _last_line(text: str) -> str:
-    lines = [line for line in text.splitlines() if line.strip()]
-    return lines[-1].strip() if lines else ""
-
-
 def _read_text(path: Path) -> str:
     try:
         return path.read_bytes().decode("utf-8", "replace")
     except OSError:
         return ""
-
-
-def _signal_name(signum: int) -> str:
-    try:
-        return signal.Signals(signum).name
-    except ValueError:
-        return f"signal {signum}"
-
-
-def _exit_description(code: int | None) -> str:
-    if code is not None and code < 0:
-        return f"killed by signal {_signal_name(-code)}"
-    return f"exit code {code}"

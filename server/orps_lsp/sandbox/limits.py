@@ -1,8 +1,9 @@
 """Resource limits, a clean environment and a thorough kill for sandboxed processes.
 
-Candidate code runs as the user (often root in containers), so these are not a
-security boundary: they keep a buggy or runaway candidate from eating the
-machine, leaking secrets into prompts, or leaving processes behind.
+Candidate code runs as the user (often root in containers), so these alone are
+not a security boundary (isolation.py adds one where the machine allows): they
+keep a buggy or runaway candidate from eating the machine, leaking secrets into
+prompts, or leaving processes behind.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import resource
 import signal
+import stat
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -17,10 +19,8 @@ from pathlib import Path
 import psutil
 
 from ..executor import SandboxLimits
-
-# Every process of a run inherits this variable; the final sweep finds
-# descendants that left the process group (setsid, double fork) by it.
-MARKER_VAR = "ORPS_SANDBOX_RUN"
+from .pids import PidsCgroup
+from .protocol import MARKER_VAR
 
 _MB = 1024 * 1024
 OPEN_FILES = 1024  # the plugin parks its result fd just below this
@@ -47,8 +47,10 @@ def _tasks_of_this_user() -> int:
     return total
 
 
-def limits_preexec(limits: SandboxLimits, *, limit_memory: bool = True) -> Callable[[], None]:
-    """A `preexec_fn` that starts a new session and applies `limits`.
+def limits_preexec(limits: SandboxLimits, *, limit_memory: bool = True,
+                   cgroup_procs: str | None = None) -> Callable[[], None]:
+    """A `preexec_fn` that starts a new session, joins the run's pids cgroup
+    (`cgroup_procs`: its cgroup.procs file) and applies `limits`.
 
     Values are computed here, in the parent: the function runs between fork and
     exec, where as little as possible should happen. `limit_memory=False` is for
@@ -68,6 +70,15 @@ def limits_preexec(limits: SandboxLimits, *, limit_memory: bool = True) -> Calla
 
     def apply() -> None:
         os.setsid()  # own session and process group: one killpg reaches all that stay in it
+        if cgroup_procs is not None:
+            try:  # "0": the writing process; all it starts are counted from here on
+                fd = os.open(cgroup_procs, os.O_WRONLY)
+                try:
+                    os.write(fd, b"0")
+                finally:
+                    os.close(fd)
+            except OSError:
+                pass  # no bound then, like a machine without cgroups
         for resource_id, values in settings:
             try:
                 resource.setrlimit(resource_id, values)
@@ -101,15 +112,16 @@ class ProcessTree:
     """Every process a sandboxed run started, so that all of them can be killed.
 
     Members: the root's descendants seen while it ran (`refresh`), anything in
-    the root's session or process group, and, in a final sweep, any process
-    started since the run began that carries the run's marker variable or whose
-    working directory is inside the sandbox.
+    the root's session or process group or in its pids cgroup, and, in a final
+    sweep, any process started since the run began that carries the run's
+    marker variable or whose working directory is inside the sandbox.
     """
 
-    def __init__(self, root_pid: int, marker: str, sandbox_dir: Path) -> None:
+    def __init__(self, root_pid: int, marker: str, sandbox_dir: Path, cgroup: PidsCgroup | None = None) -> None:
         self.root_pid = root_pid
         self.marker = marker
         self.sandbox_dir = str(sandbox_dir)
+        self.cgroup = cgroup
         self.started_at = time.time() - 1.0  # create_time granularity
         self.seen: dict[int, psutil.Process] = {}
         self._me = os.getpid()
@@ -122,6 +134,16 @@ class ProcessTree:
             return
         for child in children:
             self.seen.setdefault(child.pid, child)
+        for pid in self.cgroup.pids() if self.cgroup else ():
+            if pid not in self.seen and pid != self.root_pid:
+                try:
+                    self.seen[pid] = psutil.Process(pid)
+                except psutil.Error:
+                    pass
+
+    def alive(self) -> list[psutil.Process]:
+        """The members seen so far that still run (the root excluded)."""
+        return [p for p in self.seen.values() if p.pid != self.root_pid and _alive(p)]
 
     def kill_all(self) -> None:
         """SIGSTOP every member until no new one appears, then SIGKILL them all.
@@ -181,6 +203,40 @@ class ProcessTree:
             return cwd == self.sandbox_dir or cwd.startswith(self.sandbox_dir + os.sep)
         except psutil.Error:
             return False
+
+
+def disk_bytes(directory: Path, processes: Iterable[psutil.Process]) -> int:
+    """Bytes a run holds on disk: its directory, plus files its processes keep
+    open after deleting them (which no directory walk sees)."""
+    total = 0
+    stack = [str(directory)]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            stack.append(entry.path)
+                        elif entry.is_file(follow_symlinks=False):
+                            total += entry.stat(follow_symlinks=False).st_blocks * 512
+                    except OSError:
+                        continue
+        except OSError:
+            continue
+    unlinked: dict[tuple[int, int], int] = {}  # one file open in many places counts once
+    for proc in processes:
+        try:
+            fds = os.listdir(f"/proc/{proc.pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                info = os.stat(f"/proc/{proc.pid}/fd/{fd}")
+            except OSError:
+                continue
+            if stat.S_ISREG(info.st_mode) and info.st_nlink == 0:
+                unlinked[(info.st_dev, info.st_ino)] = info.st_blocks * 512
+    return total + sum(unlinked.values())
 
 
 def _wait_until_dead(processes: list[psutil.Process], timeout: float) -> None:

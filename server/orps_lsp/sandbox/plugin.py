@@ -1,17 +1,27 @@
 """pytest plugin loaded in the sandboxed pytest (`-p orps_lsp.sandbox.plugin`).
 
-It reports to the executor, one JSON line per event, on a file descriptor the
-executor opened and passed down (its number in ORPS_RESULTS_FD). The plugin
-takes that descriptor when pytest imports it, before any conftest, test module
-or candidate code runs, moves it to a high number, hides the variable, and
-stamps every line with a nonce read from stdin, so a candidate cannot trivially
-forge results. Lines are written unbuffered, so a run killed half-way still
-leaves the results of the tests it finished.
+It reports to the executor, one line per event, on a file descriptor the
+executor opened and passed down (its number in ORPS_RESULTS_FD). When pytest
+registers this module, before any conftest, test module or candidate code
+runs, `pytest_addhooks` takes that descriptor, moves it to a high number, hides
+the variable, reads an HMAC key from stdin and registers a `_Reporter` holding
+all of it. The module itself keeps no state: a candidate that imports it finds
+no channel, no key and no hook it could call to report a pass.
+
+Each line is `MAC JSON`: an HMAC-SHA256 of the JSON under the key, with a
+sequence number inside the JSON. Whoever reads the file (a candidate can reopen
+the descriptor through /proc) learns no key, so cannot add lines the executor
+accepts, nor replay old ones. Lines are written unbuffered, so a run killed
+half-way still leaves the results of the tests it finished.
+
+What the reporter writes with (os.write, the HMAC, a JSON encoder) is bound at
+import, before the candidate could replace it; `HarnessGuard` (guard.py) checks,
+before every record, that pytest and this plugin were not patched from the project.
 
 Events: {"kind": "collected", "nodeids": [...]}, {"kind": "collect_error", ...},
 {"kind": "start", "nodeid", "time"}, {"kind": "test", "nodeid", "outcome",
-"message", "duration", "cpu", "excused", "timed_out"}, {"kind": "finish",
-"exitstatus"},
+"message", "duration", "cpu", "excused", "timed_out"}, {"kind": "tamper",
+"what"}, {"kind": "finish", "exitstatus", "peak_rss_kb", "stray"},
 {"kind": "internal_error", "message"}.
 
 Per-test timeout, two stages: SIGALRM raises `PerTestTimeout` in the test
@@ -24,6 +34,8 @@ from __future__ import annotations
 
 import faulthandler
 import fcntl
+import hmac
+import itertools
 import json
 import os
 import resource
@@ -33,9 +45,15 @@ from typing import Any
 
 import pytest
 
-from .protocol import HARD_TIMEOUT_GRACE, NONCE_BYTES, RESULTS_FD_VAR, TIMEOUT_VAR
+from .guard import HarnessGuard
+from .protocol import HARD_TIMEOUT_GRACE, KEY_CHARS, MAC_CHARS, MARKER_VAR, RESULTS_FD_VAR, TIMEOUT_VAR
 
 _MESSAGE_CHARS = 600
+# Bound now, before any project code runs: replacing os.write, json or hmac
+# later does not reach the channel.
+_write, _getpid = os.write, os.getpid
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+_hmac_digest = hmac.digest
 
 
 class PerTestTimeout(BaseException):
@@ -45,54 +63,64 @@ class PerTestTimeout(BaseException):
     """
 
 
-class _Channel:
-    def __init__(self, fd: int, nonce: str) -> None:
-        self.fd = fd
-        self.nonce = nonce
-        self.pid = os.getpid()
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    """Called once, when pytest registers this module: set up the real plugin."""
+    fd_text = os.environ.pop(RESULTS_FD_VAR, None)
+    if fd_text is None:
+        return  # a plain pytest run, or called again: nothing to do
+    channel = _Channel(_park(int(fd_text)), _read_key())
+    _stdin_from_devnull()
+    # A crash (SIGSEGV, abort) prints its Python stack here rather than into
+    # pytest's capture of fd 2, which dies with the process.
+    faulthandler.enable(file=channel.fd, all_threads=True)
+    reporter = _Reporter(channel, float(os.environ.pop(TIMEOUT_VAR, "0") or 0), os.environ.get(MARKER_VAR, ""))
+    pluginmanager.register(reporter, "orps-sandbox-reporter")
 
-    @classmethod
-    def from_environment(cls) -> _Channel | None:
-        fd_text = os.environ.pop(RESULTS_FD_VAR, None)
-        if fd_text is None:
-            return None  # plain pytest run: the plugin does nothing
-        nonce = os.read(0, NONCE_BYTES).decode("ascii", "replace")
-        _stdin_from_devnull()
-        soft_limit, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-        fd = int(fd_text)
-        # Out of the way of the low numbers code opens and closes, and not
-        # inherited by the programs tests start.
-        parked = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, max(3, min(soft_limit, 4096) - 64))
-        os.close(fd)
-        return cls(parked, nonce)
+
+class _Channel:
+    __slots__ = ("fd", "_key", "_pid", "_sequence")
+
+    def __init__(self, fd: int, key: bytes) -> None:
+        self.fd = fd
+        self._key = key
+        self._pid = _getpid()
+        self._sequence = itertools.count()
 
     def send(self, record: dict[str, Any]) -> None:
-        if os.getpid() != self.pid:
+        if _getpid() != self._pid:
             return  # a test forked: only the pytest process itself reports
-        record["nonce"] = self.nonce
-        data = (json.dumps(record) + "\n").encode()
+        record["seq"] = next(self._sequence)
+        body = _encode(record).encode()
+        mac = _hmac_digest(self._key, body, "sha256").hex()[:MAC_CHARS]
+        data = mac.encode() + b" " + body + b"\n"
         while data:
-            written = os.write(self.fd, data)
+            written = _write(self.fd, data)
             data = data[written:]
+
+
+def _park(fd: int) -> int:
+    """Out of the way of the low numbers code opens and closes, and not
+    inherited by the programs tests start."""
+    soft_limit, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    parked = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, max(3, min(soft_limit, 4096) - 64))
+    os.close(fd)
+    return parked
+
+
+def _read_key() -> bytes:
+    key = b""
+    while len(key) < KEY_CHARS:
+        chunk = os.read(0, KEY_CHARS - len(key))
+        if not chunk:
+            break
+        key += chunk
+    return key
 
 
 def _stdin_from_devnull() -> None:
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
-
-
-_channel = _Channel.from_environment()
-if _channel is not None:
-    # A crash (SIGSEGV, abort) prints its Python stack here rather than into
-    # pytest's capture of fd 2, which dies with the process.
-    faulthandler.enable(file=_channel.fd, all_threads=True)
-_per_test_timeout = float(os.environ.pop(TIMEOUT_VAR, "0") or 0)
-
-
-def _send(record: dict[str, Any]) -> None:
-    if _channel is not None:
-        _channel.send(record)
 
 
 def _short_message(report: Any) -> str:
@@ -120,93 +148,115 @@ class _TestState:
         self.timed_out = False
 
 
-_states: dict[str, _TestState] = {}
+class _Reporter:
+    """The hooks. Reachable only through pytest's plugin manager."""
 
+    def __init__(self, channel: _Channel, per_test_timeout: float, marker: str) -> None:
+        self._channel = channel
+        self._per_test_timeout = per_test_timeout
+        self._marker = marker
+        self._states: dict[str, _TestState] = {}
+        self._tamper_reported = False
+        # Now, before conftest files and the candidate are imported.
+        self._guard = HarnessGuard(os.getcwd())
 
-def _on_alarm(signum: int, frame: Any) -> None:
-    raise PerTestTimeout(f"timed out after {_per_test_timeout:g} s (per-test limit)")
+    def _send(self, record: dict[str, Any]) -> None:
+        self._channel.send(record)
 
+    def _tampered(self) -> str:
+        """What was patched from the project ("" if nothing); said on the channel once."""
+        found = self._guard.check()
+        if found and not self._tamper_reported:
+            self._tamper_reported = True
+            self._send({"kind": "tamper", "what": found})
+        return found
 
-def pytest_configure(config: pytest.Config) -> None:
-    if _channel is not None and _per_test_timeout > 0:
-        signal.signal(signal.SIGALRM, _on_alarm)
+    def _on_alarm(self, signum: int, frame: Any) -> None:
+        raise PerTestTimeout(f"timed out after {self._per_test_timeout:g} s (per-test limit)")
 
+    def pytest_configure(self, config: pytest.Config) -> None:
+        if self._per_test_timeout > 0:
+            signal.signal(signal.SIGALRM, self._on_alarm)
 
-def pytest_collectreport(report: pytest.CollectReport) -> None:
-    if report.failed:
-        _send({"kind": "collect_error", "nodeid": report.nodeid, "message": _short_message(report)})
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self._send({"kind": "collect_error", "nodeid": report.nodeid, "message": _short_message(report)})
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self._tampered()  # candidate code ran at import
+        self._send({"kind": "collected", "nodeids": [item.nodeid for item in session.items]})
 
-def pytest_collection_finish(session: pytest.Session) -> None:
-    _send({"kind": "collected", "nodeids": [item.nodeid for item in session.items]})
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
-    _states[item.nodeid] = _TestState()
-    _send({"kind": "start", "nodeid": item.nodeid, "time": time.time()})
-    armed = _channel is not None and _per_test_timeout > 0
-    if _channel is not None and armed:
-        faulthandler.dump_traceback_later(_per_test_timeout + HARD_TIMEOUT_GRACE, exit=True, file=_channel.fd)
-        signal.setitimer(signal.ITIMER_REAL, _per_test_timeout)
-    try:
-        yield
-    finally:
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None):
+        self._states[item.nodeid] = _TestState()
+        self._send({"kind": "start", "nodeid": item.nodeid, "time": time.time()})
+        armed = self._per_test_timeout > 0
         if armed:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            faulthandler.cancel_dump_traceback_later()
+            faulthandler.dump_traceback_later(self._per_test_timeout + HARD_TIMEOUT_GRACE, exit=True,
+                                              file=self._channel.fd)
+            signal.setitimer(signal.ITIMER_REAL, self._per_test_timeout)
+        try:
+            yield
+        finally:
+            if armed:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                faulthandler.cancel_dump_traceback_later()
 
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item):
+        wall_start, cpu_start = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            state = self._states.get(item.nodeid)
+            if state is not None:
+                state.duration = time.perf_counter() - wall_start
+                state.cpu = time.process_time() - cpu_start
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_call(item: pytest.Item):
-    wall_start, cpu_start = time.perf_counter(), time.process_time()
-    try:
-        yield
-    finally:
-        state = _states.get(item.nodeid)
-        if state is not None:
-            state.duration = time.perf_counter() - wall_start
-            state.cpu = time.process_time() - cpu_start
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        state = self._states.get(report.nodeid)
+        if state is None or state.outcome in ("failed", "error"):
+            return  # the first failure of a test is the one that explains it
+        if report.failed:
+            state.outcome = "failed" if report.when == "call" else "error"
+            state.message = _short_message(report)
+            state.timed_out = "PerTestTimeout" in report.longreprtext
+        elif report.skipped:
+            state.outcome = "skipped"
+            state.message = _short_message(report) or str(getattr(report, "wasxfail", ""))
+            # Skipped by a mark (skip, skipif, xfail) rather than by pytest.skip()
+            # called from code the candidate controls: such a skip is not held
+            # against the candidate.
+            state.excused = bool(report.keywords.get("skip") or report.keywords.get("skipif")
+                                 or report.keywords.get("xfail"))
 
+    def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> None:
+        state = self._states.pop(nodeid, None)
+        if state is None:
+            return
+        found = self._tampered()  # right before the record, with no project code in between
+        if found:
+            state.outcome, state.message = "error", f"the test harness was tampered with: {found}"
+        self._send(
+            {
+                "kind": "test",
+                "nodeid": nodeid,
+                "outcome": state.outcome,
+                "message": state.message,
+                "duration": state.duration,
+                "cpu": state.cpu,
+                "excused": state.excused,
+                "timed_out": state.timed_out,
+            }
+        )
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    state = _states.get(report.nodeid)
-    if state is None or state.outcome in ("failed", "error"):
-        return  # the first failure of a test is the one that explains it
-    if report.failed:
-        state.outcome = "failed" if report.when == "call" else "error"
-        state.message = _short_message(report)
-        state.timed_out = "PerTestTimeout" in report.longreprtext
-    elif report.skipped:
-        state.outcome = "skipped"
-        state.message = _short_message(report) or str(getattr(report, "wasxfail", ""))
-        # Skipped by a mark (skip, skipif, xfail) rather than by pytest.skip()
-        # called from code the candidate controls: such a skip is not held
-        # against the candidate.
-        state.excused = bool(report.keywords.get("skip") or report.keywords.get("skipif")
-                             or report.keywords.get("xfail"))
+    def pytest_internalerror(self, excrepr: Any, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        self._send({"kind": "internal_error", "message": f"{excinfo.typename}: {excinfo.value}"[:_MESSAGE_CHARS]})
 
-
-def pytest_runtest_logfinish(nodeid: str, location: Any) -> None:
-    state = _states.pop(nodeid, None)
-    if state is None:
-        return
-    _send(
-        {
-            "kind": "test",
-            "nodeid": nodeid,
-            "outcome": state.outcome,
-            "message": state.message,
-            "duration": state.duration,
-            "cpu": state.cpu,
-            "excused": state.excused,
-            "timed_out": state.timed_out,
-        }
-    )
-
-
-def pytest_internalerror(excrepr: Any, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
-    _send({"kind": "internal_error", "message": f"{excinfo.typename}: {excinfo.value}"[:_MESSAGE_CHARS]})
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self._tampered()
+        stray = _stray_processes(self._marker) if self._marker else 0
+        self._send({"kind": "finish", "exitstatus": int(exitstatus), "peak_rss_kb": _peak_rss_kb(), "stray": stray})
 
 
 def _peak_rss_kb() -> int | None:
@@ -226,5 +276,42 @@ def _peak_rss_kb() -> int | None:
     return None
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    _send({"kind": "finish", "exitstatus": int(exitstatus), "peak_rss_kb": _peak_rss_kb()})
+def _stray_processes(marker: str) -> int:
+    """Processes of this run that are neither this process, its ancestors nor its descendants.
+
+    Such a process detached itself (setsid, double fork) to outlive the tests.
+    Found by the run's marker variable in /proc; a candidate can hide one from
+    this count, but not from the executor's kill, which comes regardless.
+    """
+    wanted = f"{MARKER_VAR}={marker}".encode()
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+            if fields[0] in (b"Z", b"X"):
+                continue  # dead, waiting to be reaped
+            with open(f"/proc/{entry}/environ", "rb") as environ:
+                if wanted not in environ.read().split(b"\0"):
+                    continue
+            parents[int(entry)] = int(fields[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    me = _getpid()
+    ancestors, pid = set(), me
+    while pid in parents:  # up to the executor's process, which has no marker
+        pid = parents[pid]
+        ancestors.add(pid)
+
+    def descends_from_me(pid: int) -> bool:
+        seen = set()
+        while pid in parents and pid not in seen:
+            seen.add(pid)
+            pid = parents[pid]
+            if pid == me:
+                return True
+        return False
+
+    return sum(1 for pid in parents if pid != me and pid not in ancestors and not descends_from_me(pid))

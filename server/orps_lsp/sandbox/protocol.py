@@ -2,6 +2,10 @@
 
 RESULTS_FD_VAR = "ORPS_RESULTS_FD"  # descriptor number of the results channel
 TIMEOUT_VAR = "ORPS_PER_TEST_TIMEOUT"  # seconds, as text
-NONCE_BYTES = 32  # hex characters the executor writes to the child's stdin
+# Every process of a run inherits this variable: the executor's final sweep and
+# the plugin's count of stray processes find the run's processes by it.
+MARKER_VAR = "ORPS_SANDBOX_RUN"
+KEY_CHARS = 32  # hex characters of the HMAC key the executor writes to the child's stdin
+MAC_CHARS = 32  # hex characters of the truncated HMAC-SHA256 that starts each result line
 HARD_TIMEOUT_GRACE = 1.0  # seconds between the SIGALRM and faulthandler's exit
 PLUGIN_MODULE = "orps_lsp.sandbox.plugin"

@@ -1,12 +1,15 @@
 """Reading the plugin's result lines and turning them into per-test outcomes.
 
-The plugin writes one JSON line per event (see plugin.py). Only lines that
-carry this run's nonce count; anything else on the channel (faulthandler's
-stack dump when a test hung in C code) is kept as text for the output tail.
+The plugin writes one `MAC JSON` line per event (see plugin.py). Only lines
+whose HMAC verifies under this run's key, in sequence, count. A line that
+looks like a record but does not verify is counted as forged; anything else on
+the channel (faulthandler's stack dump when a test hung in C code) is kept as
+text for the output tail.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import time
 from dataclasses import dataclass, field
@@ -14,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..report import TestOutcome
+from .protocol import MAC_CHARS
 
 WATCHDOG_MARK = "Timeout ("  # how faulthandler's dump_traceback_later output begins
 
@@ -28,6 +32,10 @@ class RunRecords:
     peak_rss_kb: int | None = None  # the pytest process's own VmHWM, from sessionfinish
     internal_error: str = ""  # pytest's INTERNALERROR, e.g. SystemExit raised while collecting
     watchdog_text: str = ""
+    tamper: str = ""  # what the plugin's harness guard found replaced
+    stray: int = 0  # processes that detached from the test process (plugin's count at the end)
+    forged: int = 0  # record-like lines that failed verification
+    truncated: bool = False  # the channel file shrank under the reader
 
     @property
     def running_test(self) -> tuple[str, float] | None:
@@ -45,19 +53,24 @@ class RunRecords:
 class RecordReader:
     """Follows the results file while the run writes it."""
 
-    def __init__(self, path: Path, nonce: str) -> None:
+    def __init__(self, path: Path, key: str) -> None:
         self.path = path
-        self.nonce = nonce
+        self.key = key.encode("ascii")
         self.records = RunRecords()
         self._offset = 0
         self._partial = b""
+        self._sequence = 0
 
     def poll(self) -> RunRecords:
         try:
             with open(self.path, "rb") as stream:
+                if stream.seek(0, 2) < self._offset:
+                    self.records.truncated = True  # rewritten through /proc: stop trusting it
                 stream.seek(self._offset)
                 data = stream.read()
         except OSError:
+            return self.records
+        if self.records.truncated:
             return self.records
         self._offset += len(data)
         lines = (self._partial + data).split(b"\n")
@@ -74,15 +87,10 @@ class RecordReader:
         return self.records
 
     def _take(self, line: str) -> None:
-        try:
-            record = json.loads(line)
-        except ValueError:
-            record = None
-        if not isinstance(record, dict):
-            self.records.watchdog_text += line + "\n"
+        record = self._verified(line)
+        if record is None:
             return
-        if record.get("nonce") != self.nonce:
-            return  # not written by our plugin: ignore rather than trust
+        self._sequence += 1
         kind, records = record.get("kind"), self.records
         if kind == "collected":
             records.collected = [str(n) for n in record.get("nodeids", [])]
@@ -94,10 +102,32 @@ class RecordReader:
             records.tests.setdefault(str(record.get("nodeid")), record)
         elif kind == "internal_error":
             records.internal_error = records.internal_error or str(record.get("message", ""))
+        elif kind == "tamper":
+            records.tamper = records.tamper or str(record.get("what", "unknown"))
         elif kind == "finish":
             records.exitstatus = int(record.get("exitstatus", -1))
             peak = record.get("peak_rss_kb")
             records.peak_rss_kb = int(peak) if isinstance(peak, int) else None
+            stray = record.get("stray")
+            records.stray = stray if isinstance(stray, int) else 0
+
+    def _verified(self, line: str) -> dict[str, Any] | None:
+        """The record on `line` when its MAC and sequence number check out, else None."""
+        mac, _, body = line.partition(" ")
+        if not body.lstrip().startswith("{"):
+            mac, body = "", line  # no MAC at all
+        try:
+            record = json.loads(body)
+        except ValueError:
+            record = None
+        if not isinstance(record, dict):
+            self.records.watchdog_text += line + "\n"
+            return None
+        expected = hmac.digest(self.key, body.encode("utf-8"), "sha256").hex()[:MAC_CHARS]
+        if not hmac.compare_digest(mac.encode("utf-8"), expected.encode("ascii")) or record.get("seq") != self._sequence:
+            self.records.forged += 1  # not written by our plugin, or replayed: ignore rather than trust
+            return None
+        return record
 
 
 def _covers(collector_id: str, nodeid: str) -> bool:

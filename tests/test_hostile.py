@@ -1,0 +1,288 @@
+"""The hostile corpus (tests/hostile/cases.py) against the real sandbox.
+
+Every case runs under the strongest isolation layer this machine offers and
+under "none" (rlimits, session, private HOME/TMPDIR, scrubbed environment
+only), and must leave, within a time bound:
+  - a failed or timed-out candidate whose report gives the expected reason;
+  - no process of the run (descendants, the run's process group and session,
+    anything carrying the run's marker variable);
+  - the user's project and home directory (decoys) byte for byte unchanged;
+  - no connection on a TCP listener on 127.0.0.1;
+  - no decoy secret (environment, key file, credentials) in the report.
+A case that needs a layer the run lacks (cases.py: `needs`) is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+from hostile.cases import CASES, Case
+
+from orps_lsp.config import SearchConfig
+from orps_lsp.executor import ExecutionTarget, SandboxLimits, TestSelection
+from orps_lsp.model.scripted import ScriptedModel
+from orps_lsp.sandbox import isolation, pids
+from orps_lsp.sandbox.executor import PytestExecutor
+from orps_lsp.sandbox.protocol import MARKER_VAR
+from orps_lsp.search import SearchTask, run_search
+from orps_lsp.source import find_function
+
+ORIGINAL = "def add(a, b):\n    return a + b\n"
+TESTS = {
+    "tests/test_mod.py": "from pkg.mod import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n",
+    "tests/test_more.py": "from pkg.mod import add\n\n\ndef test_add_more():\n    assert add(2, 2) == 4\n",
+}
+ENV_SECRET = "decoy-aws-env-SECRET-7f3a9c51"
+KEY_SECRET = "ZGVjb3kta2V5LW1hdGVyaWFsLWRvLW5vdC11c2U"
+FILE_SECRET = "decoy-aws-file-SECRET-51c2e8d0"
+SECRETS = (ENV_SECRET, KEY_SECRET, FILE_SECRET)
+LIMITS = SandboxLimits(per_test_timeout=1.5, total_timeout=15, memory_mb=512, cpu_seconds=10,
+                       max_processes=32, file_size_mb=16)
+CASE_SECONDS = 25.0  # the slowest case (an unkillable loop) takes about 5 s; slack for a busy machine
+LAYERS = list(dict.fromkeys([isolation.available_layers()[0], "none"]))
+
+
+class Listener:
+    """A TCP listener on 127.0.0.1 that counts the connections it accepts."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.server.settimeout(0.2)
+        self.port = self.server.getsockname()[1]
+        self.accepted = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                continue
+            self.accepted += 1
+            connection.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.server.close()
+
+
+@dataclasses.dataclass
+class World:
+    project: Path
+    home: Path
+    listener: Listener
+    decoy_pid: int  # a process of the user's whose environment holds a secret
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    project = tmp_path_factory.mktemp("user_project")
+    (project / "pkg").mkdir()
+    (project / "pkg" / "__init__.py").write_text("")
+    (project / "pkg" / "mod.py").write_text(ORIGINAL)
+    (project / "tests").mkdir()
+    for relative, text in TESTS.items():
+        (project / relative).write_text(text)
+    home = tmp_path_factory.mktemp("decoy_home")
+    (home / ".ssh").mkdir()
+    (home / ".ssh" / "id_rsa").write_text(
+        f"-----BEGIN OPENSSH PRIVATE KEY-----\n{KEY_SECRET}\n-----END OPENSSH PRIVATE KEY-----\n")
+    (home / ".aws").mkdir()
+    (home / ".aws" / "credentials").write_text(f"[default]\naws_secret_access_key = {FILE_SECRET}\n")
+    (home / ".bashrc").write_text("export PATH=$HOME/bin:$PATH\n")
+    listener = Listener()
+    decoy = subprocess.Popen(["sleep", "600"], env={**os.environ, "AWS_SECRET_ACCESS_KEY": ENV_SECRET})
+    with pytest.MonkeyPatch.context() as patch:
+        # Set before any executor exists: it learns the secrets to mask, and
+        # bubblewrap hides this home, from the environment.
+        patch.setenv("HOME", str(home))
+        patch.setenv("AWS_SECRET_ACCESS_KEY", ENV_SECRET)
+        yield World(project, home, listener, decoy.pid)
+    decoy.kill()
+    decoy.wait()
+    listener.close()
+
+
+class RecordingExecutor(PytestExecutor):
+    """Remembers each run's process group leader and marker, to look for leftovers."""
+
+    started: list[tuple[int, str]]
+
+    def _start(self, command, project, env, *args, **kwargs):  # type: ignore[override]
+        popen = super()._start(command, project, env, *args, **kwargs)
+        self.started.append((popen.pid, env[MARKER_VAR]))
+        return popen
+
+
+@pytest.fixture(scope="module", params=LAYERS)
+def sandbox(request: pytest.FixtureRequest, world: World) -> Iterator[RecordingExecutor]:
+    limits = dataclasses.replace(LIMITS, isolation=request.param)
+    selection = TestSelection([Path(p) for p in TESTS])
+    target = ExecutionTarget(world.project, world.project / "pkg" / "mod.py", "add", selection, limits)
+    with RecordingExecutor(target) as executor:
+        executor.started = []
+        assert executor.isolation.layer == request.param
+        yield executor
+
+
+def missing_layers(case: Case, executor: PytestExecutor) -> list[str]:
+    layer = executor.isolation
+    lacking = {
+        "fs": not layer.protects_files,
+        "home": not layer.protects_files,
+        "net": not layer.blocks_network,
+        "pidns": layer.layer != "bwrap",
+        "pids": not (pids.available() or os.geteuid() != 0),
+    }
+    return sorted(need for need in case.needs if lacking[need])
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+        for p in sorted(root.rglob("*"))
+    }
+
+
+def reason_of(report) -> str:
+    if report.error:
+        return report.error
+    return next((t.message for t in report.tests if t.outcome != "passed"), "")
+
+
+def leftovers(executor: RecordingExecutor, exclude: set[int]) -> list[str]:
+    """Processes of the executor's runs still alive: by descent, by group/session, by marker."""
+    found = {}
+    for proc in psutil.Process().children(recursive=True):
+        if proc.pid not in exclude:
+            found[proc.pid] = proc
+    leaders = {pid for pid, _ in executor.started}
+    markers = {marker for _, marker in executor.started}
+    for proc in psutil.process_iter():
+        try:
+            if os.getpgid(proc.pid) in leaders or os.getsid(proc.pid) in leaders:
+                found[proc.pid] = proc
+            elif proc.environ().get(MARKER_VAR) in markers:
+                found[proc.pid] = proc
+        except (OSError, psutil.Error):
+            continue
+    alive = []
+    for proc in found.values():
+        try:
+            if proc.status() != psutil.STATUS_ZOMBIE:
+                alive.append(f"{proc.pid} {proc.name()}")
+        except psutil.Error:
+            continue
+    return alive
+
+
+def fill(source: str, world: World) -> str:
+    return (source.replace("@PROJECT@", str(world.project)).replace("@HOME@", str(world.home))
+            .replace("@PORT@", str(world.listener.port)))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_hostile_candidate_is_contained(sandbox: RecordingExecutor, world: World, case: Case) -> None:
+    missing = missing_layers(case, sandbox)
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)}: not held by isolation '{sandbox.isolation.layer}'")
+    project_before, home_before = tree_digest(world.project), tree_digest(world.home)
+    accepted_before = world.listener.accepted
+    sandbox.started.clear()
+
+    started = time.monotonic()
+    report = sandbox.run(fill(case.source, world))
+    elapsed = time.monotonic() - started
+
+    reason = reason_of(report)
+    assert report.total == 2 and report.passed < report.total, (report.passed, reason)
+    assert re.search(case.reason, reason), f"reason {reason!r} does not match {case.reason!r}"
+    assert len(reason.splitlines()[0]) < 300
+    assert elapsed < CASE_SECONDS
+    assert not leftovers(sandbox, {world.decoy_pid})
+    assert tree_digest(world.project) == project_before
+    assert tree_digest(world.home) == home_before
+    assert world.listener.accepted == accepted_before
+    shown = json.dumps(dataclasses.asdict(report))
+    assert not [s for s in SECRETS if s in shown]
+
+
+def test_the_executor_still_works_after_the_corpus(sandbox: RecordingExecutor) -> None:
+    report = sandbox.run(ORIGINAL)
+    assert (report.passed, report.total, report.error) == (2, 2, "")
+
+
+def test_isolation_is_described(sandbox: RecordingExecutor) -> None:
+    text = sandbox.describe_isolation()
+    assert text.startswith({"bwrap": "bubblewrap", "netns": "network namespace", "none": "no namespace"}[
+        sandbox.isolation.layer])
+    assert "rlimits" in text and "scrubbed environment" in text
+
+
+def test_layer_choice_and_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(isolation, "available_layers", lambda: ("netns", "none"))
+    monkeypatch.delenv(isolation.ISOLATION_VAR, raising=False)
+    assert isolation.resolve().layer == "netns"
+    monkeypatch.setenv(isolation.ISOLATION_VAR, "none")
+    assert isolation.resolve().layer == "none"
+    assert isolation.resolve("netns").layer == "netns"  # an explicit setting beats the variable
+    monkeypatch.setattr(isolation, "_unusable_reason", lambda layer: "bwrap is not installed")
+    fallback = isolation.resolve("bwrap")
+    assert fallback.layer == "netns" and "bwrap requested but not usable here" in fallback.note
+    assert fallback.note in fallback.describe()
+
+
+def test_bubblewrap_command_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Home read-only and empty, /tmp private, only the run writable, its tests read-only."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    run_dir, test_file = tmp_path / "run", tmp_path / "run" / "project" / "tests" / "test_x.py"
+    command = isolation.Isolation("bwrap").wrap(["python", "-m", "pytest"], run_dir=run_dir, cwd=run_dir / "project",
+                                                protected=[test_file], scratch={run_dir / "tmp": 1024})
+    text = " ".join(command)
+    assert command[0].endswith("bwrap") and command[-4:] == ["--", "python", "-m", "pytest"]
+    assert "--ro-bind / /" in text and "--unshare-all" in text and "--die-with-parent" in text
+    assert f"--tmpfs {home}" in text and f"--remount-ro {home}" in text
+    assert text.index(f"--bind {run_dir} {run_dir}") < text.index(f"--ro-bind {test_file} {test_file}")
+    assert f"--size 1024 --tmpfs {run_dir / 'tmp'}" in text
+
+
+def test_a_search_keeps_running_through_hostile_candidates(world: World) -> None:
+    """The beam search with a scripted model: hostile candidates fail, the good one wins."""
+    answers = iter([
+        "    while True:\n        pass\n```",
+        "    import os\n    os._exit(0)\n```",
+        "    import _pytest.runner as runner\n    runner.call_and_report = None\n    return 0\n```",
+        "    return b + a\n```",
+    ])
+    model = ScriptedModel(lambda messages, prefill: next(answers, "    return a + b\n```"))
+    config = SearchConfig(beam_width=1, expansions=4, depth=1, use_critic=False, finalists=1,
+                          timing_repeats=1, instruction_counter="none", min_speedup=0.0)
+    selection = TestSelection([Path(p) for p in TESTS])
+    target = ExecutionTarget(world.project, world.project / "pkg" / "mod.py", "add", selection, LIMITS)
+    task = SearchTask(mode="optimize", file=str(target.file), source=ORIGINAL,
+                      function=find_function(ORIGINAL, "add"))
+    with PytestExecutor(target) as executor:
+        result = run_search(task, model, executor, config)
+    executed = [n.execution for n in result.nodes if n.execution is not None]
+    assert len(executed) == 4
+    assert sum(1 for e in executed if e.passed == e.total == 2) == 1
+    assert all(e.error for e in executed if e.passed < e.total)
+    assert not psutil.Process().children(recursive=True) or all(
+        p.pid == world.decoy_pid for p in psutil.Process().children(recursive=True))
