@@ -3,6 +3,10 @@
 `ORPS_SCRIPTED_MODEL=answers.json` (a JSON list of answer strings, cycled)
 replaces the real model with a scripted one: a testing hook for end-to-end
 tests of the CLI and the server that must be fast and deterministic.
+
+An endpoint (argument, else `ORPS_ENDPOINT`) selects the remote backend: an
+OpenAI-compatible server, checked before it is returned. The API key falls
+back to `ORPS_API_KEY`.
 """
 
 from __future__ import annotations
@@ -14,15 +18,25 @@ from pathlib import Path
 from .base import ChatModel, ModelError
 
 SCRIPTED_MODEL_ENV = "ORPS_SCRIPTED_MODEL"
+ENDPOINT_ENV = "ORPS_ENDPOINT"
+API_KEY_ENV = "ORPS_API_KEY"
+REMOTE_PARALLEL = 4  # the CLI's default: a GPU server usually has a few slots
 
 
 def load_model(
     spec: str | None = None,
     *,
+    endpoint: str | None = None,
+    api_key: str | None = None,
+    remote_model: str | None = None,
+    max_parallel: int = 1,
+    timeout: float = 120.0,
     n_ctx: int = 8192,
     n_threads: int | None = None,
     gpu_layers: int | None = None,
 ) -> ChatModel:
+    """The model for these settings. `spec`, `n_ctx`, `n_threads` and `gpu_layers` are for
+    the in-process backend; `endpoint` and the rest after it for the remote one."""
     scripted = os.environ.get(SCRIPTED_MODEL_ENV)
     if scripted:
         from .scripted import ScriptedModel
@@ -34,6 +48,23 @@ def load_model(
         if not isinstance(answers, list) or not answers or not all(isinstance(a, str) for a in answers):
             raise ModelError(f"{SCRIPTED_MODEL_ENV}={scripted}: expected a non-empty JSON list of strings")
         return ScriptedModel(answers, name=f"scripted:{Path(scripted).name}")
+    endpoint = endpoint or os.environ.get(ENDPOINT_ENV)
+    if endpoint:
+        return load_remote_model(endpoint, api_key=api_key or os.environ.get(API_KEY_ENV), model=remote_model,
+                                 max_parallel=max_parallel, timeout=timeout)
     from .llama import LlamaCppModel  # llama.cpp loads only when a real model is asked for
 
     return LlamaCppModel(spec, n_ctx=n_ctx, n_threads=n_threads, gpu_layers=gpu_layers)
+
+
+def load_remote_model(endpoint: str, *, api_key: str | None, model: str | None, max_parallel: int, timeout: float) -> ChatModel:
+    """The HTTP backend, health-checked: a wrong endpoint, key or model name fails here, in plain words."""
+    from .http import OpenAICompatibleModel
+
+    remote = OpenAICompatibleModel(endpoint, api_key=api_key, model=model, timeout=timeout, max_parallel=max_parallel)
+    try:
+        remote.health_check()
+    except BaseException:
+        remote.close()
+        raise
+    return remote
