@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # valgrind counts instructions for close calls; neovim drives the second LSP client in the tests;
 # bubblewrap is the strongest sandbox layer when present. All optional for users, installed for CI.
 want=()
-for tool in valgrind:valgrind nvim:neovim bwrap:bubblewrap; do
+for tool in valgrind:valgrind nvim:neovim bwrap:bubblewrap chromium:chromium; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || want+=("${tool##*:}")
 done
 if ((${#want[@]})); then

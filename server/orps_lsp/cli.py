@@ -20,8 +20,9 @@ from .config import SearchConfig
 from .executor import SandboxLimits
 from .model.base import ModelError
 from .model.embedded import DEFAULT_MODEL, EMBEDDED_MODELS
-from .model.loader import load_model
+from .model.loader import REMOTE_PARALLEL, load_model
 from .render import text_report
+from .report_html import write_html
 from .search import Progress
 
 EXIT_IMPROVED, EXIT_NOTHING, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
@@ -32,12 +33,19 @@ def _search_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--apply", action="store_true", help="write the result into the file (only a guarded, verified improvement)")
     parser.add_argument("--json", action="store_true", help="print the whole report as JSON on stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    parser.add_argument("--report", metavar="HTML", help="also write the search report, its tree drawn, as a self-contained HTML page")
     model = parser.add_argument_group("model")
     model.add_argument("--model", help=f"a .gguf path or an embedded model name ({', '.join(EMBEDDED_MODELS)}); "
                        f"default: $ORPS_MODEL, else {DEFAULT_MODEL}")
     model.add_argument("--gpu-layers", type=int, help="layers to offload (default: all when the build supports CUDA/Metal, else 0)")
     model.add_argument("--ctx", type=int, default=8192, help="context window in tokens (default 8192)")
     model.add_argument("--threads", type=int, help="CPU threads for the model (default: all cores)")
+    model.add_argument("--endpoint", metavar="URL", help="an OpenAI-compatible server to use instead of a local model, "
+                       "e.g. http://gpu-box:8080/v1 (llama-server, vLLM, Ollama); default: $ORPS_ENDPOINT")
+    model.add_argument("--api-key", metavar="KEY", help="the server's API key (default: $ORPS_API_KEY, which keeps it out of `ps`)")
+    model.add_argument("--remote-model", metavar="NAME", help="the model name on the server (default: the one it serves)")
+    model.add_argument("--parallel", type=int, metavar="N", help="requests in flight at once, to match the server's slots "
+                       f"(default {REMOTE_PARALLEL}; ignored for a local model)")
     tests = parser.add_argument_group("tests")
     tests.add_argument("--tests", action="append", metavar="PATH", help="test file or folder (repeatable; default: discover)")
     tests.add_argument("-k", dest="keyword", metavar="EXPR", help="pytest -k expression to select tests")
@@ -128,7 +136,9 @@ def run_command(args: argparse.Namespace) -> int:
     prepared = engine.prepare(request, no_tests=args.no_tests)
     printer = ProgressPrinter(enabled=not args.quiet)
     printer.say("loading model ...")
-    model = load_model(args.model, n_ctx=args.ctx, n_threads=args.threads, gpu_layers=args.gpu_layers)
+    model = load_model(args.model, n_ctx=args.ctx, n_threads=args.threads, gpu_layers=args.gpu_layers,
+                       endpoint=args.endpoint, api_key=args.api_key, remote_model=args.remote_model,
+                       max_parallel=args.parallel or REMOTE_PARALLEL)
     cancel = CancelToken()
     outcome: dict = {}
 
@@ -163,6 +173,11 @@ def run_command(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), indent=1))
     else:
         print(text_report(report, prepared.task.source))
+    if args.report:
+        try:
+            print(f"report written to {write_html(report, args.report)}", file=sys.stderr)
+        except OSError as exc:  # the HTML is a by-product: it must not cost the user the result or --apply
+            print(f"orps-lsp: cannot write the report to {args.report}: {exc.strerror or exc}", file=sys.stderr)
     if args.apply and report.improved:
         if config.no_tests:
             print("not applied: the result was not verified by tests (--no-tests); review the diff and apply it yourself", file=sys.stderr)

@@ -1,0 +1,112 @@
+// What the contributed commands do. Each takes its collaborators as
+// arguments, so tests can run them against fakes.
+import type { TextEditor } from 'vscode';
+import type { ServerController } from './controller';
+import type { Messages } from './messages';
+import { GET_REPORT, reportHtml, type ReportTarget, type ReportView } from './report';
+import { SECTION } from './settings';
+import * as api from './vscodeapi';
+
+export interface CommandDeps {
+  controller: ServerController;
+  messages: Messages;
+  reports: ReportView;
+  showOutput: () => void;
+  extensionVersion: string;
+}
+
+export type Mode = 'optimize' | 'solve';
+
+/** The function at the cursor, as orps.optimize/orps.solve take it; a string says why there is none. */
+export function cursorTarget(editor: TextEditor | undefined): { uri: string; position: { line: number; character: number }; version: number } | string {
+  if (!editor || editor.document.languageId !== 'python') return 'open a Python file and put the cursor inside a function';
+  if (editor.document.isUntitled) return 'save the file first: ORPS runs your tests on files on disk';
+  const { line, character } = editor.selection.active;
+  return { uri: editor.document.uri.toString(), position: { line, character }, version: editor.document.version };
+}
+
+function serverDown(deps: CommandDeps): boolean {
+  if (deps.controller.running) return false;
+  deps.controller.showProblem();
+  return true;
+}
+
+/** Run a search; the server shows progress (cancellable), the review and the outcome itself. */
+export async function search(mode: Mode, deps: CommandDeps): Promise<unknown> {
+  const target = cursorTarget(api.activeTextEditor());
+  if (typeof target === 'string') return void deps.messages.show('info', `ORPS: ${target}.`);
+  if (serverDown(deps)) return undefined;
+  try {
+    return await deps.controller.execute(`orps.${mode}`, [target]);
+  } catch (error) {
+    if (isCancelled(error)) return undefined;
+    void deps.messages.show('error', `ORPS: the ${mode} request failed: ${messageOf(error)}`, [{ title: 'Show Output', run: deps.showOutput }]);
+    return undefined;
+  }
+}
+
+/** The report of the function in `args` (a code lens) or at the cursor, in the webview. */
+export async function showReport(args: ReportTarget | undefined, deps: CommandDeps): Promise<void> {
+  let target = args;
+  if (!target?.uri) {
+    const cursor = cursorTarget(api.activeTextEditor());
+    if (typeof cursor === 'string') return deps.messages.show('info', `ORPS: ${cursor}.`);
+    target = { uri: cursor.uri, position: cursor.position };
+  }
+  if (serverDown(deps)) return;
+  let answer: unknown;
+  try {
+    answer = await deps.controller.execute(GET_REPORT, [target]);
+  } catch (error) {
+    const text = /not found|unknown|unsupported/i.test(messageOf(error))
+      ? 'ORPS: this orps-lsp cannot send search reports; update it (pip install --upgrade orps-lsp).'
+      : `ORPS: could not get the search report: ${messageOf(error)}`;
+    return deps.messages.show('error', text);
+  }
+  const html = reportHtml(answer);
+  if (!html) {
+    const what = target.function ? `${target.function} has` : 'this function has';
+    return deps.messages.show('info', `ORPS: ${what} no search report yet. Run "ORPS: Optimize Function at Cursor" first.`);
+  }
+  const title = /<title>([^<]*)<\/title>/.exec(html)?.[1] ?? 'ORPS search report';
+  deps.reports.show(title, html);
+}
+
+/** The server's own debug info and the client's, as one JSON document. */
+export async function showDebugInfo(deps: CommandDeps): Promise<void> {
+  const { controller } = deps;
+  let server: unknown = controller.problem ?? 'not running';
+  if (controller.running) {
+    try {
+      server = await controller.execute('orps.debugInfo', []);
+    } catch (error) {
+      server = { error: messageOf(error) };
+    }
+  }
+  const info = {
+    client: {
+      extension: deps.extensionVersion,
+      vscode: api.version(),
+      interpreter: controller.interpreter,
+      serverVersion: controller.serverVersion,
+      running: controller.running,
+      command: controller.interpreter ? [controller.interpreter.command, '-m', 'orps_lsp.cli', '--stdio'] : undefined,
+    },
+    server,
+  };
+  await api.showUntitled(JSON.stringify(info, null, 2), 'json');
+}
+
+export async function toggleCodeLens(): Promise<void> {
+  const config = api.getConfiguration(SECTION);
+  await config.update('codeLens.enabled', config.get('codeLens.enabled') === false, api.ConfigurationTarget.Global);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A request the user cancelled (LSP RequestCancelled), which needs no message. */
+function isCancelled(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: number }).code === -32800;
+}
