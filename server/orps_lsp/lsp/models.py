@@ -19,62 +19,15 @@ re-read for every search, so each search starts the script afresh.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..cancel import CancelToken
-from ..model.base import ChatModel, Completion, Message, ModelError
+from ..model.base import ChatModel
 from ..model.loader import ENDPOINT_ENV, SCRIPTED_MODEL_ENV, load_model
-from ..model.scripted import Responder, ScriptedModel
-from ..prompts import CRITIC_PREFILL
 from .settings import Settings
-
-
-class SlowScriptedModel(ScriptedModel):
-    """A scripted model that takes `delay` seconds per answer; cancelling cuts the wait."""
-
-    def __init__(self, answers: Responder, delay: float) -> None:
-        super().__init__(answers, name="scripted")
-        self.delay = delay
-
-    def chat(self, messages: list[Message], *, cancel: CancelToken | None = None, **kwargs: Any) -> Completion:
-        if cancel is not None:
-            cancel.wait(self.delay)
-        return super().chat(messages, cancel=cancel, **kwargs)
-
-
-def _by_role(programmer: list[str], critic: list[str]) -> Responder:
-    """A responder that cycles each role's answers on its own."""
-    counts = {"programmer": 0, "critic": 0}
-
-    def respond(messages: list[Message], prefill: str) -> str:
-        role = "critic" if prefill.startswith(CRITIC_PREFILL) else "programmer"
-        answers = critic if role == "critic" else programmer
-        counts[role] += 1
-        return answers[(counts[role] - 1) % len(answers)]
-
-    return respond
-
-
-def _strings(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(isinstance(item, str) for item in value)
-
-
-def scripted_model_from(path: Path) -> ChatModel:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"{SCRIPTED_MODEL_ENV}: cannot read {path}: {exc}") from None
-    if not isinstance(data, dict):
-        return load_model()  # the plain list the loader reads (and checks)
-    if not (_strings(data.get("programmer")) and _strings(data.get("critic"))):
-        raise ModelError(f"{SCRIPTED_MODEL_ENV}: {path} must hold a list of answers or {{programmer: [...], critic: [...]}}")
-    responder, delay = _by_role(data["programmer"], data["critic"]), float(data.get("delaySeconds", 0))
-    return SlowScriptedModel(responder, delay) if delay > 0 else ScriptedModel(responder, name="scripted")
 
 
 class ModelHolder:
@@ -92,9 +45,8 @@ class ModelHolder:
 
     def get(self, settings: Settings, say: Callable[[str], None]) -> ChatModel:
         """The model for `settings`, loading it if needed; raises ModelError with one clear sentence."""
-        scripted = self.scripted_path()
-        if scripted is not None:
-            return scripted_model_from(scripted)
+        if self.scripted_path() is not None:
+            return load_model()  # re-read for every search: each starts the script afresh
         key = settings.model_key()
         with self._lock:
             if self._model is not None and self._key == key:

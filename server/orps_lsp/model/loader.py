@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .base import ChatModel, ModelError
 
-SCRIPTED_MODEL_ENV = "ORPS_SCRIPTED_MODEL"
+from .scripted import SCRIPTED_MODEL_ENV, scripted_model_from
 ENDPOINT_ENV = "ORPS_ENDPOINT"
 API_KEY_ENV = "ORPS_API_KEY"
 REMOTE_PARALLEL = 4  # the CLI's default: a GPU server usually has a few slots
@@ -39,15 +39,7 @@ def load_model(
     the in-process backend; `endpoint` and the rest after it for the remote one."""
     scripted = os.environ.get(SCRIPTED_MODEL_ENV)
     if scripted:
-        from .scripted import ScriptedModel
-
-        try:
-            answers = json.loads(Path(scripted).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"{SCRIPTED_MODEL_ENV}={scripted}: cannot read a JSON list of answers ({exc})") from None
-        if not isinstance(answers, list) or not answers or not all(isinstance(a, str) for a in answers):
-            raise ModelError(f"{SCRIPTED_MODEL_ENV}={scripted}: expected a non-empty JSON list of strings")
-        return ScriptedModel(answers, name=f"scripted:{Path(scripted).name}")
+        return scripted_model_from(Path(scripted))
     endpoint = endpoint or os.environ.get(ENDPOINT_ENV)
     if endpoint:
         return load_remote_model(endpoint, api_key=api_key or os.environ.get(API_KEY_ENV), model=remote_model,
