@@ -354,15 +354,10 @@ def _gpu_state(settings: Settings) -> dict[str, Any]:
 
 
 def _sandbox_isolation() -> Any:
-    """What isolation the sandbox puts in force, when it says so."""
+    """Which isolation layers the sandbox puts in force on this machine (probed when asked)."""
     try:
-        from .. import sandbox
-    except Exception as exc:
+        from ..sandbox import describe_isolation
+
+        return describe_isolation()
+    except Exception as exc:  # a failing probe must not break the debug view
         return {"error": str(exc)}
-    describe = getattr(sandbox, "isolation", None) or getattr(sandbox, "describe_isolation", None)
-    if callable(describe):
-        try:
-            return describe()
-        except Exception as exc:
-            return {"error": str(exc)}
-    return "not reported by the sandbox"
