@@ -1,8 +1,16 @@
-"""Shared fixtures: the example project and fakes for the search core's interfaces."""
+"""Shared fixtures: the example project, and a real OpenAI-compatible server (llama-cpp-python's)."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,3 +25,53 @@ def example_project(tmp_path: Path) -> Path:
     target = tmp_path / "slowmath"
     shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
     return target
+
+
+# ------------------------------------------------- a real model server
+def closed_port() -> int:
+    """A port nothing listens on (just now)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_llama_cpp_server(log: Path) -> tuple[subprocess.Popen, str]:
+    """`python -m llama_cpp.server` with the embedded model on a free port; waits for /v1/models."""
+    from orps_lsp.model.embedded import ensure_embedded
+
+    port = closed_port()
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(ensure_embedded()), "--host", "127.0.0.1",
+               "--port", str(port), "--n_ctx", "8192", "--n_threads", str(min(4, os.cpu_count() or 1)),
+               # Its default stops a streamed answer as soon as another request waits for the model.
+               "--interrupt_requests", "False",
+               # Logits of every prompt token are of no use here, and slow it down.
+               "--logits_all", "False"]
+    process = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})  # its access log, line by line
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"llama_cpp.server exited ({process.returncode}):\n{log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/models", timeout=2):
+                return process, url
+        except OSError:
+            time.sleep(0.3)
+    stop_server(process)
+    raise RuntimeError(f"llama_cpp.server did not start in 120 s:\n{log.read_text()[-2000:]}")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory) -> Iterator[str]:
+    """The base URL of a llama_cpp.server with the embedded model, one for the whole run."""
+    pytest.importorskip("llama_cpp.server.app", reason="needs llama-cpp-python[server]")
+    process, url = start_llama_cpp_server(tmp_path_factory.mktemp("server") / "server.log")
+    yield url
+    stop_server(process)

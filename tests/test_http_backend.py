@@ -1,7 +1,8 @@
 """The remote backend (`model/http.py`) against a real server and against stubs.
 
 The real server is llama-cpp-python's own (`python -m llama_cpp.server`) with
-the embedded GGUF, started here on a free port. It serves one request at a
+the embedded GGUF, started on a free port (the `llama_server` fixture in
+conftest.py, shared with test_lsp_remote.py). It serves one request at a
 time (a lock around its one `Llama`; it has no slots setting), so concurrent
 requests queue there. It starts a new assistant turn rather than continuing
 a trailing assistant message, which exercises the prefill fallback.
@@ -13,19 +14,15 @@ half-sent answer, a hanging stream) come from a small scripted stub.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
+from conftest import closed_port, start_llama_cpp_server, stop_server  # and the llama_server fixture
 from test_cli import one_error_line, orps
 
 from orps_lsp.cancel import Cancelled, CancelToken
@@ -179,12 +176,6 @@ def stub() -> Iterator[Stub]:
 
 def remote(url: str, **options) -> OpenAICompatibleModel:
     return OpenAICompatibleModel(url, **{"model": "stub-model", "timeout": 10.0, **options})
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # ----------------------------------------------------------- pure functions
@@ -390,47 +381,6 @@ def test_cli_reports_an_unreachable_server(example_project):
 
 
 # ------------------------------------------------------- with a real server
-def start_llama_cpp_server(log: Path) -> tuple[subprocess.Popen, str]:
-    """`python -m llama_cpp.server` with the embedded model on a free port; waits for /v1/models."""
-    from orps_lsp.model.embedded import ensure_embedded
-
-    port = closed_port()
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(ensure_embedded()), "--host", "127.0.0.1",
-               "--port", str(port), "--n_ctx", "8192", "--n_threads", str(min(4, os.cpu_count() or 1)),
-               # Its default stops a streamed answer as soon as another request waits for the model.
-               "--interrupt_requests", "False",
-               # Logits of every prompt token are of no use here, and slow it down.
-               "--logits_all", "False"]
-    process = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})  # its access log, line by line
-    url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"llama_cpp.server exited ({process.returncode}):\n{log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/models", timeout=2):
-                return process, url
-        except OSError:
-            time.sleep(0.3)
-    stop_server(process)
-    raise RuntimeError(f"llama_cpp.server did not start in 120 s:\n{log.read_text()[-2000:]}")
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(10)
-
-
-@pytest.fixture(scope="module")
-def llama_server(tmp_path_factory) -> Iterator[str]:
-    pytest.importorskip("llama_cpp.server.app", reason="needs llama-cpp-python[server]")
-    process, url = start_llama_cpp_server(tmp_path_factory.mktemp("server") / "server.log")
-    yield url
-    stop_server(process)
-
-
 @pytest.mark.real_model
 def test_health_check_on_llama_cpp_server(llama_server):
     model = load_model(endpoint=llama_server)

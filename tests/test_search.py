@@ -197,3 +197,31 @@ def test_parallel_backend_respects_the_call_budget():
     model = BatchingModel(programmer_and_critic([SAME]))
     result = run_search(task(), model, ScriptedExecutor(judge), SearchConfig(expansions=3, max_llm_calls=5))
     assert len(model.calls) <= 5 and result.stats.stopped_by == "budget:calls"
+
+
+# ------------------------------------------- the benchmark's baselines as engine settings
+def test_without_a_critic_a_passing_faster_node_finishes_the_chain():
+    """Reflexion-style (one chain, no critic): it stops at the first node that passes and is faster."""
+    model = ScriptedModel(programmer_and_critic([SAME, FAST, SAME]))
+    config = SearchConfig(beam_width=1, expansions=1, depth=4, use_critic=False, max_llm_calls=100)
+    result = run_search(task(), model, ScriptedExecutor(judge), config)
+    assert [n.parent for n in result.nodes] == [None, 0]  # a chain, cut after the fast node
+    assert result.stats.stopped_by == "done" and result.stats.llm_calls == 2
+    assert all(n.critique is None for n in result.nodes)
+    assert result.best is not None and "set(items)" in result.best.code
+
+
+def test_one_sample_without_tests_or_critic_offers_that_sample_unverified():
+    """CoT: one programmer call, nothing run, nothing reviewed; the answer is offered as unverified."""
+    model = ScriptedModel(programmer_and_critic([WRONG_FAST]))
+    config = SearchConfig(beam_width=1, expansions=1, depth=1, use_critic=False, no_tests=True)
+    result = run_search(task(), model, None, config)
+    assert result.stats.llm_calls == 1 and result.nodes[0].execution is None
+    assert result.best_id == 0 and result.verdict.startswith("UNVERIFIED")
+
+
+def test_no_execution_ablation_stops_when_the_critic_says_done():
+    model = ScriptedModel(programmer_and_critic([WRONG_FAST], review="Critique: fine.\nScore: 4\nDone: yes"))
+    result = run_search(task(), model, None, SearchConfig(no_tests=True, max_llm_calls=100))
+    assert result.stats.stopped_by == "done" and len(result.nodes) == 3  # round 0 only
+    assert result.verdict.startswith("UNVERIFIED: critic score 4/5")

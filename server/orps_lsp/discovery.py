@@ -29,6 +29,10 @@ class NoTestsFound(Exception):
     """No test file could be tied to the function; the message says where we looked."""
 
 
+# The message's last sentence, in the CLI's words (the language server puts its setting instead).
+CLI_HINT = "Pass --tests PATH to choose the tests, or --no-tests to run without them."
+
+
 def discover_tests(
     project_root: Path,
     file: Path,
@@ -64,7 +68,7 @@ def discover_tests(
             f"no tests found for {function!r} ({target.display_module}): looked at {len(candidates)} "
             f"test file(s) (test_*.py, *_test.py) under {where}, and none imports "
             f"{target.display_module} and uses {target.name!r}. "
-            f"Pass --tests PATH to choose the tests, or --no-tests to run without them."
+            f"{CLI_HINT}"
         )
     return TestSelection(test_files=sorted(_relative(root, p) for p in found), keyword=keyword)
 

@@ -332,8 +332,19 @@ class OrpsSearch:
         return list(reversed(chain))
 
     def _is_finished(self, node: Node) -> bool:
-        """The critic says done, every test passes and (optimising) it is faster."""
-        if not (node.valid and node.critique and node.critique.done and node.execution):
+        """Nothing left to refine on this node.
+
+        With tests: every test passes and (optimising) it is faster, and the
+        critic, when there is one, says done. Without tests (the paper's
+        no-execution ablation) the critic's done is all there is to go by.
+        """
+        if not node.valid:
+            return False
+        unverified = self.config.no_tests or self.executor is None
+        critic_done = bool(node.critique and node.critique.done)
+        if unverified:
+            return critic_done
+        if (self.config.use_critic and not critic_done) or node.execution is None:
             return False
         report = node.execution
         if report.total == 0 or report.passed != report.total:

@@ -51,9 +51,14 @@ def choose_winner(search: OrpsSearch, report: SearchReport) -> Decision:
 
 
 def _pick_unverified(nodes: list[Node]) -> Decision:
+    """No tests ran: the critic's choice, or with no critic the first sample (one-shot use)."""
+    if not nodes:
+        return Decision(None, False, "nothing offered: no candidate contained usable code (no tests were run)")
     scored = [n for n in nodes if n.critique and n.critique.score]
     if not scored:
-        return Decision(None, False, "nothing offered: no candidate was rated by the critic (no tests were run)")
+        if any(n.critique for n in nodes):
+            return Decision(None, False, "nothing offered: no candidate was rated by the critic (no tests were run)")
+        return Decision(nodes[0], True, "UNVERIFIED: the model's first answer, neither tested nor reviewed")
     best = max(scored, key=lambda n: n.scores.step)
     return Decision(best, True, f"UNVERIFIED: critic score {best.critique.score}/5, no tests were run")
 

@@ -22,9 +22,11 @@ from pygls.workspace import Workspace
 
 from .. import __version__, engine
 from ..cancel import Cancelled
+from ..discovery import CLI_HINT as NO_TESTS_CLI_HINT
 from ..model.base import ModelError
 from ..render import critique_summary, unified_diff
 from ..report import SearchReport
+from ..report_html import render_html
 from ..source import FunctionInfo, SourceError, find_function, parse_module
 from .client import EditorClient, ProgressReporter
 from .edits import minimal_edit
@@ -37,9 +39,14 @@ from .settings import Settings
 log = logging.getLogger("orps_lsp.actions")
 
 OPTIMIZE, SOLVE, DEBUG_INFO, CANCEL = "orps.optimize", "orps.solve", "orps.debugInfo", "orps.cancel"
+GET_REPORT = "orps.getReport"
 APPLY, SHOW_DIFF, DISCARD = "Apply", "Show diff", "Discard"
+# The failureReason of an editor that reviewed the edit itself and was told to discard it
+# (the VS Code extension, client-vscode/src/review.ts DISCARDED): a choice, not a failure.
+DISCARDED_IN_REVIEW = "discarded in the review"
 REWRITE = types.CodeActionKind.RefactorRewrite.value
 CANCEL_WAIT_SECONDS = 15.0  # how long a cancelled request waits for the sandbox to kill its processes
+NO_TESTS_EDITOR_HINT = "Set orps.testPaths to the test files or folders to run."  # for discovery.CLI_HINT
 
 
 # ------------------------------------------------------------- code actions
@@ -90,7 +97,11 @@ def parse_target(arguments: Sequence[Any]) -> Target:
     if not arguments or not isinstance(arguments[0], dict) or not isinstance(arguments[0].get("uri"), str):
         raise ValueError("expected one argument {uri, position or range, version}")
     given = arguments[0]
-    position = given.get("position") or (given.get("range") or {}).get("start") or {}
+
+    def mapping(value: Any) -> dict[str, Any]:  # anything else the user typed counts as absent
+        return value if isinstance(value, dict) else {}
+
+    position = mapping(given.get("position")) or mapping(mapping(given.get("range")).get("start"))
     line = position.get("line", given.get("line"))
     function = given.get("function")
     if not isinstance(line, int) and not isinstance(function, str):
@@ -137,7 +148,12 @@ class _Refusal(Exception):
 
 
 class SearchCommands:
-    """orps.optimize / orps.solve / orps.cancel / orps.debugInfo."""
+    """orps.optimize / orps.solve / orps.cancel / orps.debugInfo / orps.getReport.
+
+    `review_edits` (initializationOptions.reviewEdits) is set for an editor that
+    reviews an offered edit itself when workspace/applyEdit arrives: the server
+    then sends the edit without asking Apply / Show diff / Discard first.
+    """
 
     def __init__(
         self,
@@ -148,9 +164,11 @@ class SearchCommands:
         settings: Callable[[], Awaitable[Settings]],
         workspace: Callable[[], Workspace],
         on_report: Callable[[str], None],
+        review_edits: bool = False,
     ) -> None:
         self.client, self.jobs, self.store, self.models = client, jobs, store, models
         self.settings, self.workspace, self.on_report = settings, workspace, on_report
+        self.review_edits = review_edits
 
     def _fail(self, message: str, status: str = "error") -> dict[str, Any]:
         self.client.show_message(f"ORPS: {message}", types.MessageType.Error if status == "error" else types.MessageType.Info)
@@ -181,7 +199,9 @@ class SearchCommands:
             raise _Refusal("save the file first: ORPS runs the tests on files on disk")
         try:
             source, version = document.source, document.version
-        except (OSError, UnicodeDecodeError) as exc:
+        except UnicodeDecodeError as exc:  # as the CLI says it (engine.read_source)
+            raise _Refusal(f"{document.path} is not UTF-8 text (byte {exc.start}); save it as UTF-8 first") from None
+        except OSError as exc:
             raise _Refusal(f"cannot read {target.uri}: {exc}") from None
         info = self._locate(target, source)
         if info is None:
@@ -212,6 +232,7 @@ class SearchCommands:
         def work(job: Job) -> SearchReport:  # on the search worker thread
             prepared = engine.prepare(request)  # before the model: bad input fails fast
             model = self.models.get(settings, say=job.status)
+            job.cancel.raise_if_cancelled()  # cancelled during the load: no sandbox, no "starting"
             job.status("starting", 0.0)
             return engine.run(prepared, model, settings.search_config(),
                               progress=lambda p: job.status(p.message(), p.fraction), cancel=job.cancel)
@@ -242,7 +263,7 @@ class SearchCommands:
             outcome = "cancelled"
             raise _Refusal(f"the search for {job.function} was cancelled", "cancelled") from None
         except (engine.InputError, ModelError) as exc:
-            outcome = str(exc)
+            outcome = str(exc).replace(NO_TESTS_CLI_HINT, NO_TESTS_EDITOR_HINT)
             raise _Refusal(outcome) from None
         except Exception as exc:
             log.exception("the search for %s failed", job.function)
@@ -271,7 +292,7 @@ class SearchCommands:
         if self._is_stale(uri, version, source):
             self.client.show_message(f"ORPS: {stale}", types.MessageType.Warning)
             return {"status": "stale", **summary}
-        if await self._confirm(report, source) != APPLY:
+        if not self.review_edits and await self._confirm(report, source) != APPLY:
             return {"status": "discarded", **summary}
         if self._is_stale(uri, version, source):  # edited while the question was open
             self.client.show_message(f"ORPS: {stale}", types.MessageType.Warning)
@@ -279,6 +300,8 @@ class SearchCommands:
         document = self.workspace().get_text_document(uri)
         edit = minimal_edit(source, report.new_source, units=document.position_codec.client_num_units)
         applied, reason = await self.client.apply_edit(f"ORPS: {function}", uri, version, [edit] if edit else [])
+        if not applied and reason == DISCARDED_IN_REVIEW:  # the editor's own review said Discard
+            return {"status": "discarded", **summary}
         if not applied:
             why = f": {reason}" if reason else ""
             self.client.show_message(f"ORPS: the editor did not apply the edit to {function}{why}", types.MessageType.Warning)
@@ -325,6 +348,33 @@ class SearchCommands:
         cancelled = [job.function for job in self.jobs.cancel(key)]
         return {"cancelled": cancelled}
 
+    def get_report(self, arguments: Sequence[Any]) -> dict[str, Any] | None:
+        """orps.getReport [{uri, position | function}] -> {html, function}; None when that function has no report yet.
+
+        The page is report_html.render_html's, the one `orps-lsp optimize --report` writes.
+        A function name is looked up as it is (the document need not be open); a position
+        names the function holding it in the document's current text.
+        """
+        try:
+            target = parse_target(arguments)
+        except ValueError as exc:
+            return self._fail(f"getReport: {exc}")
+        reports = self.store.for_document(target.uri)
+        if target.function is not None:
+            report = reports.get(target.function)
+        elif not reports:
+            report = None
+        else:
+            try:
+                source = self.workspace().get_text_document(target.uri).source
+            except (OSError, UnicodeDecodeError) as exc:
+                return self._fail(f"getReport: cannot read {target.uri}: {exc}")
+            info = function_at(source, target.line)
+            report = reports.get(info.qualname) if info is not None else None
+        if report is None:
+            return None
+        return {"html": render_html(report), "function": report.function}
+
     async def debug_info(self) -> dict[str, Any]:
         settings = await self.settings()
         info = {
@@ -336,7 +386,8 @@ class SearchCommands:
             "sandbox": _sandbox_isolation(),
             "searches": [{"function": job.function, "file": job.key[0], "state": "running" if job.started else "queued"}
                          for job in self.jobs.active()],
-            "client": {"name": self.client.name, "capabilities": self.client.describe_capabilities()},
+            "client": {"name": self.client.name, "reviewEdits": self.review_edits,
+                       "capabilities": self.client.describe_capabilities()},
         }
         log.info("debug info: %s", info)
         return info

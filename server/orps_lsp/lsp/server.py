@@ -13,8 +13,10 @@ import logging
 import os
 import signal
 import sys
+import threading
 import uuid
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,9 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.workspace import TextDocument
 
 from .. import __version__
-from .actions import CANCEL, DEBUG_INFO, OPTIMIZE, REWRITE, SOLVE, SearchCommands, code_actions, target_arguments
+from .actions import (
+    CANCEL, DEBUG_INFO, GET_REPORT, OPTIMIZE, REWRITE, SOLVE, SearchCommands, code_actions, target_arguments,
+)
 from .client import EditorClient, EditorLogHandler
 from .hover import ReportStore, code_lenses, hover, weak_test_diagnostics
 from .jobs import SearchQueue
@@ -60,9 +64,10 @@ class OrpsLanguageServer(LanguageServer):
         self.editor = EditorClient(self)
         self.jobs = SearchQueue()
         self.store = ReportStore()
-        self.models = ModelHolder()
+        self.models = ModelHolder(busy=lambda: bool(self.jobs.active()))
         self.settings = Settings()
         self.initialization_options: dict[str, Any] = {}
+        self.editor_options = EditorOptions()
         self._reported_problems: set[str] = set()
         self.settings_pulled = asyncio.Event()  # set once workspace/configuration has answered (or failed)
         self.log_handler = EditorLogHandler(self.editor)
@@ -83,7 +88,7 @@ class OrpsLanguageServer(LanguageServer):
         self.log_handler.setLevel(settings.logging_level)
         logging.getLogger("orps_lsp").setLevel(settings.logging_level)
         if previous.model_key() != settings.model_key():
-            log.info("model settings changed: the model loads again at the next search")
+            log.info("model settings changed: a remote server is checked now, a local model loads at the next search")
         log.debug("settings: %s", settings.to_editor_dict())
 
     async def current_settings(self) -> Settings:
@@ -104,6 +109,24 @@ class OrpsLanguageServer(LanguageServer):
             configured = None
         self.apply_settings(merge(self.initialization_options, configured))
         self.settings_pulled.set()
+        self.check_model()
+
+    def check_model(self) -> None:
+        """On start and on settings change: close a replaced model, check a remote server now (see
+        ModelHolder.refresh), and say in a message what is wrong. In a daemon thread: a server that
+        does not answer must hold up neither the editor nor the server's exit."""
+        settings = self.settings
+
+        def check() -> None:
+            try:
+                problem = self.models.refresh(settings)
+            except Exception as exc:
+                log.exception("the model check failed")
+                problem = f"the model check failed: {exc}"
+            if problem:
+                self.editor.call_soon(self.editor.show_message, f"ORPS: {problem}", types.MessageType.Error)
+
+        threading.Thread(target=check, name="orps-model-check", daemon=True).start()
 
     async def cancellable(self, work: Awaitable[dict[str, Any]]) -> dict[str, Any]:
         """Run a command so that $/cancelRequest for it cancels it (see OrpsProtocol)."""
@@ -141,12 +164,41 @@ class OrpsLanguageServer(LanguageServer):
             return document, None
 
 
+@dataclass(frozen=True)
+class EditorOptions:
+    """initializationOptions about the editor itself, beside the settings (never in workspace/configuration)."""
+
+    # The editor reviews an ORPS edit itself when workspace/applyEdit arrives (the VS Code extension):
+    # send it without asking Apply / Show diff / Discard first.
+    review_edits: bool = False
+
+
+_EDITOR_OPTIONS = {"reviewEdits": "review_edits"}  # as the editor spells them -> EditorOptions field
+
+
 def _initialization_section(options: Any) -> dict[str, Any]:
-    """initializationOptions may hold the settings flat or under "orps"."""
+    """initializationOptions may hold the settings flat or under "orps" (the editor's own options left out)."""
     if isinstance(options, dict):
         inner = options.get(SECTION)
-        return inner if isinstance(inner, dict) else options
+        if isinstance(inner, dict):
+            return inner
+        return {key: value for key, value in options.items() if key not in _EDITOR_OPTIONS}
     return {}
+
+
+def _editor_options(options: Any) -> tuple[EditorOptions, list[str]]:
+    """The editor's own options from the top level of initializationOptions -> (options, problems)."""
+    values: dict[str, bool] = {}
+    problems = []
+    for key, name in _EDITOR_OPTIONS.items():
+        value = options.get(key) if isinstance(options, dict) else None
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            values[name] = value
+        else:
+            problems.append(f"invalid initialization option {key} = {value!r}: expected true or false; using false")
+    return EditorOptions(**values), problems
 
 
 def build_server() -> OrpsLanguageServer:
@@ -157,6 +209,10 @@ def build_server() -> OrpsLanguageServer:
         ls.editor.bind_loop()
         ls.editor.name = params.client_info.name if params.client_info else "unknown"
         ls.initialization_options = _initialization_section(params.initialization_options)
+        ls.editor_options, problems = _editor_options(params.initialization_options)
+        ls.commands.review_edits = ls.editor_options.review_edits
+        for problem in problems:
+            ls.editor.show_message(f"ORPS: {problem}", types.MessageType.Warning)
         ls.apply_settings(ls.initialization_options)
 
     @server.feature(types.INITIALIZED)
@@ -178,6 +234,7 @@ def build_server() -> OrpsLanguageServer:
         pushed = params.settings.get(SECTION) if isinstance(params.settings, dict) else None
         if isinstance(pushed, dict) and not ls.editor.supports_configuration():
             ls.apply_settings(merge(ls.initialization_options, pushed))
+            ls.check_model()
         else:
             await ls.pull_settings()
 
@@ -226,6 +283,10 @@ def build_server() -> OrpsLanguageServer:
     @server.command(CANCEL)
     def cancel(ls: OrpsLanguageServer, *arguments: Any) -> dict[str, Any]:
         return ls.commands.cancel(arguments)
+
+    @server.command(GET_REPORT)
+    def get_report(ls: OrpsLanguageServer, *arguments: Any) -> dict[str, Any] | None:
+        return ls.commands.get_report(arguments)
 
     @server.command(DEBUG_INFO)
     async def debug_info(ls: OrpsLanguageServer, *arguments: Any) -> dict[str, Any]:

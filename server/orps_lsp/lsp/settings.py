@@ -11,7 +11,7 @@ import dataclasses
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ..config import SearchConfig
@@ -32,9 +32,10 @@ class Settings:
     gpu_layers: int | None = None  # None: all layers when the llama.cpp build can offload, else 0
     context_size: int = 8192
     threads: int | None = None  # None: all cores
-    # A remote OpenAI-compatible server instead of the local model (the API key comes from $ORPS_API_KEY only,
-    # so that it never sits in a settings file or in orps.debugInfo).
+    # A remote OpenAI-compatible server instead of the local model.
     endpoint: str | None = None  # None: $ORPS_ENDPOINT, else the local model
+    # None: $ORPS_API_KEY. Never shown: repr and to_editor_dict (logs, orps.debugInfo) hide it.
+    api_key: str | None = field(default=None, repr=False)
     remote_model: str | None = None  # None: the server's default model
     parallel: int = REMOTE_PARALLEL  # requests in flight at once on the server
     # The search (SearchConfig).
@@ -65,15 +66,16 @@ class Settings:
 
     def model_key(self) -> tuple:
         """What the loaded model depends on: a change means a reload."""
-        return (self.model, self.gpu_layers, self.context_size, self.threads, self.endpoint, self.remote_model, self.parallel)
+        return (self.model, self.gpu_layers, self.context_size, self.threads, self.endpoint, self.api_key, self.remote_model,
+                self.parallel)
 
     @property
     def logging_level(self) -> int:
         return LOG_LEVELS[self.log_level]
 
     def to_editor_dict(self) -> dict[str, Any]:
-        """The settings as the editor spells them (camelCase), for orps.debugInfo."""
-        return {camel_case(f.name): _plain(getattr(self, f.name)) for f in fields(self)}
+        """The settings as the editor spells them (camelCase), for orps.debugInfo and logs; secrets hidden."""
+        return {camel_case(f.name): _shown(f.name, getattr(self, f.name)) for f in fields(self)}
 
 
 def camel_case(name: str) -> str:
@@ -83,6 +85,16 @@ def camel_case(name: str) -> str:
 
 def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
+
+
+SECRETS = frozenset({"api_key"})  # never written to logs, messages or orps.debugInfo
+HIDDEN = "(set, hidden)"
+
+
+def _shown(name: str, value: Any) -> Any:
+    if name in SECRETS and value is not None:
+        return HIDDEN
+    return _plain(value)
 
 
 # ------------------------------------------------------------------ checking
@@ -152,6 +164,7 @@ CHECKS: dict[str, Check] = {
     "context_size": _integer(512),
     "threads": _integer(1, optional=True),
     "endpoint": _url,
+    "api_key": _optional_text("the server's API key"),
     "remote_model": _optional_text("a model name on the server"),
     "parallel": _integer(1),
     "beam_width": _integer(1),
@@ -193,7 +206,8 @@ def parse_settings(raw: Any) -> tuple[Settings, list[str]]:
             values[name] = CHECKS[name](value)
         except ValueError as exc:
             default = _plain(getattr(Settings(), name))
-            problems.append(f"invalid setting {SECTION}.{camel_case(name)} = {value!r}: {exc}; using {default!r}")
+            shown = "(hidden)" if name in SECRETS else repr(value)
+            problems.append(f"invalid setting {SECTION}.{camel_case(name)} = {shown}: {exc}; using {default!r}")
     settings = Settings(**values)
     if settings.alpha + settings.beta <= 0:
         problems.append(f"{SECTION}.alpha + {SECTION}.beta must be positive; using {_SEARCH.alpha} and {_SEARCH.beta}")

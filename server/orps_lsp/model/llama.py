@@ -49,6 +49,7 @@ class LlamaCppModel:
         self.gpu_layers = (-1 if gpu_offload_supported() else 0) if gpu_layers is None else gpu_layers
         self.n_ctx = n_ctx
         self._lock = threading.Lock()
+        self._closed = False
         started = time.perf_counter()
         try:
             self._llm = llama_cpp.Llama(
@@ -117,6 +118,8 @@ class LlamaCppModel:
                 "raise the context size setting or shorten the tests shown"
             )
         with self._lock:
+            if self._closed:
+                raise ModelError("the model was closed (the settings changed); run the search again")
             if cancel is not None:
                 cancel.raise_if_cancelled()
             self._evaluated.clear()
@@ -161,6 +164,14 @@ class LlamaCppModel:
             generation_seconds=ended - first_token_at,
             finish_reason=finish,
         )
+
+    def close(self) -> None:
+        """Free the model's memory now (waits for a call in progress); the model cannot be used after."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._llm.set_cache(None)  # the saved prompt states: up to cache_bytes
+                self._llm.close()
 
     def describe(self) -> dict:
         return {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,10 @@ def _strings(value: Any) -> bool:
 
 
 def scripted_model_from(path: Path) -> ChatModel:
+    """The model an ORPS_SCRIPTED_MODEL file describes: a list of answers, or
+    {programmer: [...], critic: [...], delaySeconds?, loadSeconds?}. "loadSeconds"
+    makes loading take that long, uninterruptibly, as llama.cpp's load does (tests
+    of cancelling during the model load)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -100,4 +105,7 @@ def scripted_model_from(path: Path) -> ChatModel:
     if not (_strings(data.get("programmer")) and _strings(data.get("critic"))):
         raise ModelError(f"{SCRIPTED_MODEL_ENV}: {path} must hold a list of answers or {{programmer: [...], critic: [...]}}")
     responder, delay = _by_role(data["programmer"], data["critic"]), float(data.get("delaySeconds", 0))
+    load = float(data.get("loadSeconds", 0))
+    if load > 0:
+        time.sleep(load)
     return SlowScriptedModel(responder, delay) if delay > 0 else ScriptedModel(responder, name="scripted")
