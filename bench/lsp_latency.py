@@ -31,20 +31,28 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
+METHODS = ("codeAction", "hover")
+
+
+async def request(editor: SimulatedEditor, uri: str, method: str, line: int) -> None:
+    """One textDocument/codeAction or textDocument/hover (`method`) at `line` (also used by lsp_load.py)."""
+    if method == "codeAction":
+        await editor.code_actions(uri, line)
+    else:
+        position = types.Position(line=line, character=4)
+        await editor.text_document_hover_async(types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position))
+
+
 async def measure(editor: SimulatedEditor, uri: str, lines: list[int], count: int, keep_going=lambda: True) -> dict[str, list[float]]:
     """`count` code action and hover requests, alternating over `lines`, one at a time."""
-    samples: dict[str, list[float]] = {"codeAction": [], "hover": []}
-    document = types.TextDocumentIdentifier(uri=uri)
+    samples: dict[str, list[float]] = {method: [] for method in METHODS}
     for index in range(count):
         if not keep_going():
             break
-        position = types.Position(line=lines[index % len(lines)], character=4)
-        started = time.perf_counter()
-        await editor.code_actions(uri, position.line)
-        samples["codeAction"].append(time.perf_counter() - started)
-        started = time.perf_counter()
-        await editor.text_document_hover_async(types.HoverParams(text_document=document, position=position))
-        samples["hover"].append(time.perf_counter() - started)
+        for method in METHODS:
+            started = time.perf_counter()
+            await request(editor, uri, method, lines[index % len(lines)])
+            samples[method].append(time.perf_counter() - started)
         await asyncio.sleep(0.01)  # a typing user, not a flood
     return samples
 

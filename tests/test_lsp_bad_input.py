@@ -11,6 +11,7 @@ generation, the progress bar's cancel during the test run, and two requests for
 one function in one server ("already running"). Here the other cancel routes
 take the other phases, so that every phase and every route is exercised.
 
+A model file that is not a GGUF, or is truncated, fails before any test runs.
 The context-window case needs the real model (the scripted one has no window):
 it is marked real_model.
 """
@@ -237,6 +238,7 @@ async def test_outside_any_function_no_action_and_the_command_says_where_to_put_
         assert_nothing_written(editor, project, before)
 
 
+@pytest.mark.timeout(120)  # four searches
 @pytest.mark.asyncio
 async def test_a_method_a_nested_a_decorated_and_an_async_function_are_searched_and_only_they_change(project: Path, tmp_path: Path) -> None:
     before = snapshot(project)
@@ -324,7 +326,7 @@ async def test_a_function_without_tests_is_refused_with_where_it_looked_and_the_
         assert_nothing_written(editor, project, before)
 
         # The setting the message names works: given a test file, the search runs (the scripted answer
-        # is for another function, so nothing better comes of it).
+        # is has_duplicates' body, wrong here, so nothing better comes of it).
         (project / "tests" / "test_lonely.py").write_text("import lonely\n\n\ndef test_it():\n    assert lonely.lonely([0, 1]) == [1]\n")
         editor.set_configuration({**QUICK, "testPaths": ["tests/test_lonely.py"]}, section="orps")
         editor.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))

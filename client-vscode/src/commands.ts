@@ -63,6 +63,7 @@ export async function showReport(args: ReportTarget | undefined, deps: CommandDe
       : `ORPS: could not get the search report: ${messageOf(error)}`;
     return deps.messages.show('error', text);
   }
+  if (isServerError(answer)) return; // the server has already shown why, as an error message
   const html = reportHtml(answer);
   if (!html) {
     const what = target.function ? `${target.function} has` : 'this function has';
@@ -104,6 +105,11 @@ export async function toggleCodeLens(): Promise<void> {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A command's `{status: "error", message}` answer: the server showed the message itself. */
+function isServerError(answer: unknown): boolean {
+  return typeof answer === 'object' && answer !== null && (answer as { status?: unknown }).status === 'error';
 }
 
 /** A request the user cancelled (LSP RequestCancelled), which needs no message. */

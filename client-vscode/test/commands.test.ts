@@ -82,6 +82,14 @@ describe('commands', () => {
     expect(d.reports.show).not.toHaveBeenCalled();
   });
 
+  it('adds nothing to the error the server showed for bad arguments', async () => {
+    const d = deps(true, { status: 'error', message: 'getReport: expected one argument {uri, position or range, version}' });
+    await showReport({ uri: URI, function: 'f' }, d);
+    expect(api.showInformationMessage).not.toHaveBeenCalled();
+    expect(api.showErrorMessage).not.toHaveBeenCalled();
+    expect(d.reports.show).not.toHaveBeenCalled();
+  });
+
   it('asks for a newer server when it does not know orps.getReport', async () => {
     const d = deps();
     d.controller.execute.mockRejectedValueOnce(new Error("Command 'orps.getReport' not found"));
