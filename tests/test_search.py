@@ -225,3 +225,16 @@ def test_no_execution_ablation_stops_when_the_critic_says_done():
     result = run_search(task(), model, None, SearchConfig(no_tests=True, max_llm_calls=100))
     assert result.stats.stopped_by == "done" and len(result.nodes) == 3  # round 0 only
     assert result.verdict.startswith("UNVERIFIED: critic score 4/5")
+
+
+@pytest.mark.parametrize("original_cpu, counted", [(0.05, True), (1.0, False)])
+def test_close_calls_count_instructions_only_when_the_tests_are_quick(original_cpu, counted):
+    """valgrind settles close calls on quick tests; on slow tests best-of-N CPU time does (valgrind would take minutes)."""
+    def close_judge(source: str):
+        body = source.split("def has_duplicates")[1].split("def fib")[0]
+        return report(6, 6, cpu=original_cpu / 1.2 if "set(items)" in body else original_cpu)
+
+    executor = ScriptedExecutor(close_judge)
+    config = SearchConfig(beam_width=1, expansions=1, depth=1, use_critic=False, instruction_counter="auto")
+    run_search(task(), ScriptedModel(programmer_and_critic([FAST])), executor, config)
+    assert any(r["count_instructions"] for r in executor.runs) is counted

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from .search import OrpsSearch
 
 CLOSE_CALL = 1.5  # below this speed-up, count instructions when "auto" (valgrind is slow but exact)
+# Above this many CPU seconds in the tests, best-of-N timing is precise enough, and valgrind
+# (about 50x slower) would make the pick take minutes: "auto" counts instructions only below it.
+COUNT_BELOW_SECONDS = 0.25
 
 
 @dataclass
@@ -92,7 +95,8 @@ def _pick_fastest(search: OrpsSearch, original: ExecutionReport, guarded: list[N
     quick_best = primary_time(finalists[0].execution, False)
     quick_original = primary_time(original, False)
     close_call = bool(quick_best and quick_original and quick_original / quick_best < CLOSE_CALL)
-    count = cfg.instruction_counter == "valgrind" or (cfg.instruction_counter == "auto" and close_call)
+    cheap_to_count = bool(quick_original and quick_original < COUNT_BELOW_SECONDS)
+    count = cfg.instruction_counter == "valgrind" or (cfg.instruction_counter == "auto" and close_call and cheap_to_count)
 
     def measure(source: str) -> ExecutionReport:
         search.cancel.raise_if_cancelled()
