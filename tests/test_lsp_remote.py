@@ -20,6 +20,7 @@ from lsprotocol import types
 from test_http_backend import FAST_BODY, Stub, _StubHandler, answer
 
 from orps_lsp.lsp.models import ModelHolder
+from orps_lsp.model.base import ModelError
 from orps_lsp.lsp.settings import Settings, parse_settings
 from lsp_fixtures.harness import QUICK, SimulatedEditor, copy_example, editor_session, line_of, target, wait_until
 
@@ -101,6 +102,21 @@ def test_a_replaced_remote_model_is_closed(stub: Stub, monkeypatch: pytest.Monke
     assert holder.refresh(Settings()) is None  # back to the local model: it loads at the first search
     assert holder.describe()["backend"] == "llama-cpp-python (in process)"
     holder.close()
+
+
+@pytest.mark.real_model
+def test_a_replaced_local_model_is_freed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ORPS_SCRIPTED_MODEL", raising=False)
+    monkeypatch.delenv("ORPS_ENDPOINT", raising=False)
+    holder = ModelHolder()
+    local = Settings(context_size=1024, threads=2)
+    assert holder.refresh(local) is None and not holder.describe()["loaded"]  # a local model waits for a search
+    model = holder.get(local, say=lambda message: None)
+    assert holder.describe()["backend"] == "llama-cpp-python (in process)"
+    problem = holder.refresh(Settings(endpoint=f"http://127.0.0.1:{closed_port()}/v1"))
+    assert problem is not None and "cannot reach" in problem
+    with pytest.raises(ModelError, match="the model was closed"):  # freed, and safe to call by mistake
+        model.chat([{"role": "user", "content": "hi"}], max_tokens=2)
 
 
 # ------------------------------------------------------ through the server

@@ -17,7 +17,7 @@ const COMMANDS = [
 ];
 // The server's settings (server/orps_lsp/lsp/settings.py) and the client's own.
 const SETTINGS = [
-  'model', 'gpuLayers', 'contextSize', 'threads', 'endpoint', 'remoteModel', 'parallel', 'beamWidth', 'expansions', 'depth',
+  'model', 'gpuLayers', 'contextSize', 'threads', 'endpoint', 'apiKey', 'remoteModel', 'parallel', 'beamWidth', 'expansions', 'depth',
   'alpha', 'beta', 'maxLlmCalls', 'maxGeneratedTokens', 'maxSeconds', 'testPaths', 'pytestArgs', 'testTimeout',
   'runTimeout', 'logLevel', 'interpreter', 'autoApply', 'codeLens.enabled', 'trace.server',
 ].map((key) => `orps.${key}`);

@@ -13,6 +13,7 @@ export const SERVER_KEYS = [
   'contextSize',
   'threads',
   'endpoint',
+  'apiKey',
   'remoteModel',
   'parallel',
   'beamWidth',
