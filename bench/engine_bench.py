@@ -7,7 +7,10 @@ Prints, as ratios measured in one run (this machine is noisy):
   - generated tokens/s through the engine vs raw llama-cpp-python on the same
     prompt (goal: at least 95%);
   - evaluation time per candidate (sandboxed, profiled) vs a plain
-    `python -m pytest` of the same tests.
+    `python -m pytest` of the same tests;
+  - batched generation: N candidates of one node decoded together (one
+    llama.cpp multi-sequence batch) vs one after another (goal: N=4 in at most
+    0.6x the time).
 
     python bench/engine_bench.py [--model PATH_OR_NAME] [--function has_duplicates]
 """
@@ -91,6 +94,29 @@ def generation_speed(model: LlamaCppModel, messages, prefill: str, rounds: int =
     return max(engine_rates), max(raw_rates)
 
 
+def batched_vs_sequential(model: LlamaCppModel, context: TaskContext, prefill: str, n: int = 4, max_tokens: int = 96,
+                          rounds: int = 2) -> tuple[float, float, int, int]:
+    """Wall time of N candidate requests (distinct strategy hints, the search's own prompts) decoded
+    one after another vs together; best of `rounds`, the shared prefix warm for both."""
+    from orps_lsp.model.base import ChatRequest
+
+    requests = [ChatRequest(messages=first_attempt(context, STRATEGIES[i % len(STRATEGIES)]), prefill=prefill,
+                            max_tokens=max_tokens, temperature=0.7, seed=i, stop=[]) for i in range(n)]
+    model.chat_many(requests)  # warm: builds the batch context, caches the shared prefix
+    sequential, batched, seq_tokens, bat_tokens = [], [], 0, 0
+    for _ in range(rounds):
+        t = time.perf_counter()
+        done = [model.chat(r.messages, prefill=r.prefill, max_tokens=r.max_tokens, temperature=r.temperature, seed=r.seed, stop=r.stop)
+                for r in requests]
+        sequential.append(time.perf_counter() - t)
+        seq_tokens = sum(c.completion_tokens for c in done)
+        t = time.perf_counter()
+        done = model.chat_many(requests)
+        batched.append(time.perf_counter() - t)
+        bat_tokens = sum(c.completion_tokens for c in done)
+    return min(sequential), min(batched), seq_tokens, bat_tokens
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model")
@@ -102,18 +128,19 @@ def main() -> None:
     prepared = engine.prepare(request)
 
     load_started = time.perf_counter()
-    backend = LlamaCppModel(args.model)
+    backend = LlamaCppModel(args.model, parallel=4)
     load_seconds = time.perf_counter() - load_started
     model = RecordingModel(backend)
 
     started = time.perf_counter()
-    report = engine.run(prepared, model, SearchConfig())
+    report = engine.run(prepared, model, SearchConfig())  # sequential generation: RecordingModel has no chat_many
     search_seconds = time.perf_counter() - started
     s = report.stats
     shares = prefix_reuse(model.calls)
 
     context = TaskContext(mode=prepared.task.mode, function=prepared.task.function, tests_source=prepared.task.tests_source, original_report=report.original)
     engine_rate, raw_rate = generation_speed(backend, first_attempt(context, STRATEGIES[0]), programmer_prefill(prepared.task.function))
+    one_by_one, together, seq_tokens, bat_tokens = batched_vs_sequential(backend, context, programmer_prefill(prepared.task.function))
 
     sandboxed = []
     with PytestExecutor(prepared.target) as executor:
@@ -141,6 +168,9 @@ def main() -> None:
           f"test runs {s.evaluation_seconds:.1f} s")
     print(f"evaluation per candidate: sandboxed+profiled {statistics.median(sandboxed):.2f} s vs plain pytest "
           f"{statistics.median(plain):.2f} s = {statistics.median(sandboxed) / statistics.median(plain):.2f}x (median of {args.repeats})")
+    print(f"batched generation, N=4 candidates: together {together:.1f} s ({bat_tokens} tokens) vs one by one {one_by_one:.1f} s "
+          f"({seq_tokens} tokens) = {together / one_by_one:.2f}x the time (goal <= 0.6x); "
+          f"per token {(together / max(1, bat_tokens)) / (one_by_one / max(1, seq_tokens)):.2f}x")
 
 
 if __name__ == "__main__":

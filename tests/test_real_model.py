@@ -56,3 +56,42 @@ def test_solve_with_the_real_model(example_project):
     report = json.loads(result.stdout)
     check_report(report, mode="solve", total=6, max_calls=4)
     assert report["original"]["passed"] == 0
+
+
+def test_batched_generation_with_the_real_model():
+    """Several candidates decoded in one llama.cpp batch: each within its limits, the shared
+    prefix evaluated once (and kept for the next call), identical greedy requests identical."""
+    from orps_lsp.model.base import ChatRequest
+    from orps_lsp.model.llama import LlamaCppModel
+    from orps_lsp.prompts import STRATEGIES, TaskContext, first_attempt, programmer_prefill
+    from orps_lsp.source import find_function
+
+    from conftest import EXAMPLE
+
+    source = (EXAMPLE / "slowmath.py").read_text()
+    function = find_function(source, "has_duplicates")
+    context = TaskContext(mode="optimize", function=function, tests_source="def test_it(): ...", original_report=None)
+    prefill = programmer_prefill(function)
+    stop = ["\n```"]
+    requests = [ChatRequest(first_attempt(context, STRATEGIES[i]), prefill=prefill, max_tokens=40, temperature=0.7, seed=i, stop=stop)
+                for i in range(3)]
+    model = LlamaCppModel(parallel=4)
+    try:
+        first = model.chat_many(requests)
+        assert len(first) == 3
+        for completion, request in zip(first, requests):
+            assert 0 < completion.completion_tokens <= 40 and completion.finish_reason in ("stop", "length")
+            assert "\n```" not in completion.text
+            assert completion.prompt_tokens == len(model.tokenize(model.render(request.messages, prefill)))
+        sent = sum(c.prompt_tokens for c in first)
+        evaluated = sum(c.prompt_tokens_evaluated for c in first)
+        assert evaluated < sent - 2 * 100  # the shared prefix (hundreds of tokens) was evaluated once, not three times
+        again = model.chat_many(requests)
+        assert sum(c.prompt_tokens_evaluated for c in again) < evaluated  # and kept for the next call
+        greedy = ChatRequest(requests[0].messages, prefill=prefill, max_tokens=24, temperature=0.0, stop=stop)
+        twins = model.chat_many([greedy, greedy])
+        assert twins[0].text == twins[1].text and twins[0].completion_tokens > 0
+        single = model.chat(greedy.messages, prefill=prefill, max_tokens=8, temperature=0.0, stop=stop)
+        assert single.completion_tokens > 0  # the single-sequence context is untouched by the batch
+    finally:
+        model.close()

@@ -44,8 +44,8 @@ def _search_arguments(parser: argparse.ArgumentParser) -> None:
                        "e.g. http://gpu-box:8080/v1 (llama-server, vLLM, Ollama); default: $ORPS_ENDPOINT")
     model.add_argument("--api-key", metavar="KEY", help="the server's API key (default: $ORPS_API_KEY, which keeps it out of `ps`)")
     model.add_argument("--remote-model", metavar="NAME", help="the model name on the server (default: the one it serves)")
-    model.add_argument("--parallel", type=int, metavar="N", help="requests in flight at once, to match the server's slots "
-                       f"(default {REMOTE_PARALLEL}; ignored for a local model)")
+    model.add_argument("--parallel", type=int, metavar="N", help="candidates generated together: requests in flight on a server "
+                       f"(match its slots), or sequences in one llama.cpp batch for a local model (default {REMOTE_PARALLEL}; 1: one by one)")
     tests = parser.add_argument_group("tests")
     tests.add_argument("--tests", action="append", metavar="PATH", help="test file or folder (repeatable; default: discover)")
     tests.add_argument("-k", dest="keyword", metavar="EXPR", help="pytest -k expression to select tests")

@@ -37,7 +37,7 @@ class Settings:
     # None: $ORPS_API_KEY. Never shown: repr and to_editor_dict (logs, orps.debugInfo) hide it.
     api_key: str | None = field(default=None, repr=False)
     remote_model: str | None = None  # None: the server's default model
-    parallel: int = REMOTE_PARALLEL  # requests in flight at once on the server
+    parallel: int = REMOTE_PARALLEL  # candidates generated together (server requests, or one local batch)
     # The search (SearchConfig).
     beam_width: int = _SEARCH.beam_width
     expansions: int = _SEARCH.expansions

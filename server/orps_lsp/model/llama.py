@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from ..cancel import CancelToken
-from .base import Completion, Message, ModelError
+from .base import ChatRequest, Completion, Message, ModelError
 from .embedded import resolve_model_path
 
 
@@ -37,7 +37,9 @@ class LlamaCppModel:
         n_threads: int | None = None,
         gpu_layers: int | None = None,
         cache_bytes: int = 1 << 30,
+        parallel: int = 1,
     ) -> None:
+        """`parallel` > 1 decodes that many candidates of a node together (see model/batched.py)."""
         try:
             import llama_cpp
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -48,6 +50,9 @@ class LlamaCppModel:
         self.name = self.path.stem if model is None or os.path.sep in str(model) or str(model).endswith(".gguf") else str(model)
         self.gpu_layers = (-1 if gpu_offload_supported() else 0) if gpu_layers is None else gpu_layers
         self.n_ctx = n_ctx
+        self.max_parallel = max(1, parallel)
+        self._n_threads = n_threads or max(1, os.cpu_count() or 1)
+        self._batched = None  # made on first use: a second context on the same weights
         self._lock = threading.Lock()
         self._closed = False
         started = time.perf_counter()
@@ -55,7 +60,7 @@ class LlamaCppModel:
             self._llm = llama_cpp.Llama(
                 model_path=str(self.path),
                 n_ctx=n_ctx,
-                n_threads=n_threads or max(1, os.cpu_count() or 1),
+                n_threads=self._n_threads,
                 n_gpu_layers=self.gpu_layers,
                 verbose=False,
             )
@@ -99,6 +104,50 @@ class LlamaCppModel:
     def tokenize(self, text: str) -> list[int]:
         return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
 
+    def _prompt(self, messages: list[Message], prefill: str) -> tuple[list[int], int]:
+        """The prompt's tokens and the room left for the answer; a prompt that does not fit is an error."""
+        if self._closed:  # tokenizing needs the model: a closed one would crash the process
+            raise ModelError("the model was closed (the settings changed); run the search again")
+        prompt = self.tokenize(self.render(messages, prefill))
+        room = self.n_ctx - len(prompt)
+        if room < 16:
+            raise ModelError(
+                f"the prompt ({len(prompt)} tokens) does not fit the context window ({self.n_ctx} tokens); "
+                "raise the context size setting or shorten the tests shown"
+            )
+        return prompt, room
+
+    def chat_many(self, requests: list[ChatRequest], *, cancel: CancelToken | None = None) -> list[Completion]:
+        """The requests decoded together (one llama.cpp batch); one by one when they do not fit."""
+        from .batched import BatchedDecoder, SequenceRequest
+
+        prompts = [self._prompt(r.messages, r.prefill) for r in requests]
+        sequences = [
+            SequenceRequest(tokens=tokens, max_tokens=min(r.max_tokens, room), temperature=r.temperature, seed=r.seed,
+                            stop=[self._eos_text] + list(r.stop or []))
+            for r, (tokens, room) in zip(requests, prompts)
+        ]
+        with self._lock:
+            if self._closed:
+                raise ModelError("the model was closed (the settings changed); run the search again")
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            if len(requests) > 1 and self._batched is None:
+                self._batched = BatchedDecoder(self._llm, n_seq=self.max_parallel, n_ctx=self.n_ctx, n_threads=self._n_threads)
+            batched = len(requests) > 1 and self._batched.fits(sequences)
+            results = self._batched.generate(sequences, cancel) if batched else None
+        if results is None:
+            return [self.chat(r.messages, prefill=r.prefill, max_tokens=r.max_tokens, temperature=r.temperature, seed=r.seed,
+                              stop=r.stop, cancel=cancel) for r in requests]
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        return [
+            Completion(text=res.text, prompt_tokens=len(seq.tokens), prompt_tokens_evaluated=res.prompt_tokens_evaluated,
+                       completion_tokens=res.completion_tokens, prompt_seconds=res.prompt_seconds / len(results),
+                       generation_seconds=res.generation_seconds / len(results), finish_reason=res.finish_reason)
+            for res, seq in zip(results, sequences)
+        ]
+
     def chat(
         self,
         messages: list[Message],
@@ -110,13 +159,7 @@ class LlamaCppModel:
         stop: list[str] | None = None,
         cancel: CancelToken | None = None,
     ) -> Completion:
-        prompt = self.tokenize(self.render(messages, prefill))
-        room = self.n_ctx - len(prompt)
-        if room < 16:
-            raise ModelError(
-                f"the prompt ({len(prompt)} tokens) does not fit the context window ({self.n_ctx} tokens); "
-                "raise the context size setting or shorten the tests shown"
-            )
+        prompt, room = self._prompt(messages, prefill)
         with self._lock:
             if self._closed:
                 raise ModelError("the model was closed (the settings changed); run the search again")
@@ -171,6 +214,8 @@ class LlamaCppModel:
             if not self._closed:
                 self._closed = True
                 self._llm.set_cache(None)  # the saved prompt states: up to cache_bytes
+                if self._batched is not None:
+                    self._batched.close()
                 self._llm.close()
 
     def describe(self) -> dict:
@@ -181,5 +226,6 @@ class LlamaCppModel:
             "gpu_offload_supported": gpu_offload_supported(),
             "gpu_layers": self.gpu_layers,
             "context": self.n_ctx,
+            "parallel": self.max_parallel,
             "load_seconds": round(self.load_seconds, 2),
         }

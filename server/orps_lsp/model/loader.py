@@ -36,7 +36,8 @@ def load_model(
     gpu_layers: int | None = None,
 ) -> ChatModel:
     """The model for these settings. `spec`, `n_ctx`, `n_threads` and `gpu_layers` are for
-    the in-process backend; `endpoint` and the rest after it for the remote one."""
+    the in-process backend; `endpoint` and the rest after it for the remote one. `max_parallel`
+    is for both: requests in flight on the server, or sequences decoded together in process."""
     scripted = os.environ.get(SCRIPTED_MODEL_ENV)
     if scripted:
         return scripted_model_from(Path(scripted))
@@ -46,7 +47,8 @@ def load_model(
                                  max_parallel=max_parallel, timeout=timeout)
     from .llama import LlamaCppModel  # llama.cpp loads only when a real model is asked for
 
-    return LlamaCppModel(spec, n_ctx=n_ctx, n_threads=n_threads, gpu_layers=gpu_layers)
+    # max_parallel > 1: the children of a node are decoded together in one llama.cpp batch.
+    return LlamaCppModel(spec, n_ctx=n_ctx, n_threads=n_threads, gpu_layers=gpu_layers, parallel=max_parallel)
 
 
 def load_remote_model(endpoint: str, *, api_key: str | None, model: str | None, max_parallel: int, timeout: float) -> ChatModel:
