@@ -1,0 +1,195 @@
+"""Tables and plots from the cached per-task results: results.json, results.md, *.png.
+
+    .venv/bin/python bench/quality/summarize.py     # rewrite the summary from the cache alone
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import statistics
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from methods import LABELS, METHODS  # noqa: E402
+
+
+def _geomean(values: list[float]) -> float | None:
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else None
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def _mean(values: list[float]) -> float | None:
+    return statistics.fmean(values) if values else None
+
+
+def load_records(cache: Path, task_ids: set[str], methods: list[str]) -> list[dict]:
+    records = {}
+    for path in sorted(cache.glob("*.json"), key=lambda p: p.stat().st_mtime):
+        record = json.loads(path.read_text())
+        if record.get("task") in task_ids and record.get("method") in methods:
+            records[(record["task"], record["method"])] = record  # the newest settings win
+    return list(records.values())
+
+
+def method_summary(records: list[dict]) -> dict:
+    write = [r for r in records if r["kind"] == "write"]
+    optimize = [r for r in records if r["kind"] == "optimize"]
+    correct_opt = [r for r in optimize if r["solved"]]
+    speedups = [r["timing"]["speedup_vs_original"] for r in correct_opt if r["timing"].get("speedup_vs_original")]
+    vs_expert = [r["timing"]["time_vs_expert"] for r in correct_opt if r["timing"].get("time_vs_expert")]
+    summary = {
+        "tasks": len(records),
+        "write_tasks": len(write),
+        "pass_at_1": _mean([float(r["solved"]) for r in write]),
+        "hidden_pass_ratio": _mean([r["hidden_pass_ratio"] for r in write]),
+        "by_set": {s: _mean([float(r["solved"]) for r in write if r["set"] == s]) for s in sorted({r["set"] for r in write})},
+        "optimize_tasks": len(optimize),
+        "optimize_correct": _mean([float(r["solved"]) for r in optimize]),
+        "optimize_offered": _mean([float(r["offered"]) for r in optimize]),
+        "speedup_median": _median(speedups),
+        "speedup_geomean": _geomean(speedups),
+        "vs_expert_median": _median(vs_expert),
+        "vs_expert_geomean": _geomean(vs_expert),
+        "bad_offers": sum(1 for r in records if r["bad_offer"]),
+        "offered": sum(1 for r in records if r["offered"]),
+        "llm_calls_mean": _mean([r["llm_calls"] for r in records]),
+        "generated_tokens_mean": _mean([r["generated_tokens"] for r in records]),
+        "wall_seconds_mean": _mean([r["wall_seconds"] for r in records]),
+        "wall_seconds_total": sum(r["wall_seconds"] for r in records),
+    }
+    return summary
+
+
+def _fmt(value, spec=".2f", suffix="") -> str:
+    return "-" if value is None else f"{value:{spec}}{suffix}"
+
+
+def markdown(summaries: dict[str, dict], meta: dict) -> str:
+    lines = [
+        "# Quality benchmark",
+        "",
+        f"Model: `{meta['model']}`. Machine: {meta['machine']}. Tasks: {meta['write']} write "
+        f"({', '.join(f'{k} {v}' for k, v in meta['sets'].items())}) and {meta['optimize']} optimize (ENAMEL).",
+        f"Command: `{meta['command']}`. Search wall time, all methods: {meta['search_minutes']:.0f} min.",
+        "",
+        "Write tasks: pass@1 = share of tasks whose result passes every held-back test; hidden ratio = mean share of",
+        "held-back tests passed. Optimize tasks: correct = passes the held-back tests and the timing inputs; speed-up =",
+        "original CPU time / result's, over correct results (the original itself counts when nothing was offered);",
+        "vs expert = result's time / ENAMEL expert's (lower is better). Bad offers: results offered that fail a",
+        "held-back test the original passed, or (optimize) are slower than the original.",
+        "",
+        "| method | pass@1 (write) | hidden ratio | optimize correct | speed-up median / geomean | vs expert median / geomean | bad offers | LLM calls / task | tokens / task | s / task |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for method, s in summaries.items():
+        lines.append(
+            f"| {LABELS.get(method, method)} | {_fmt(s['pass_at_1'], '.0%')} | {_fmt(s['hidden_pass_ratio'], '.0%')} | "
+            f"{_fmt(s['optimize_correct'], '.0%')} | {_fmt(s['speedup_median'], '.2f', 'x')} / {_fmt(s['speedup_geomean'], '.2f', 'x')} | "
+            f"{_fmt(s['vs_expert_median'], '.2f', 'x')} / {_fmt(s['vs_expert_geomean'], '.2f', 'x')} | {s['bad_offers']} of {s['offered']} | "
+            f"{_fmt(s['llm_calls_mean'], '.1f')} | {_fmt(s['generated_tokens_mean'], '.0f')} | {_fmt(s['wall_seconds_mean'], '.0f')} |"
+        )
+    sets = sorted({k for s in summaries.values() for k in s["by_set"]})
+    if sets:
+        lines += ["", "pass@1 by set:", "", "| method | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
+        for method, s in summaries.items():
+            lines.append(f"| {LABELS.get(method, method)} | " + " | ".join(_fmt(s["by_set"].get(k), ".0%") for k in sets) + " |")
+    lines += ["", "![pass@1](pass_at_1.png) ![speed-ups](speedups.png) ![quality vs calls](quality_vs_calls.png)", ""]
+    return "\n".join(lines)
+
+
+def plots(summaries: dict[str, dict], records: list[dict], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    methods = list(summaries)
+    labels = [LABELS.get(m, m) for m in methods]
+
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    values = [100 * (summaries[m]["pass_at_1"] or 0) for m in methods]
+    bars = ax.bar(labels, values, color=["#999"] * (len(methods)))
+    for bar, method in zip(bars, methods):
+        if method == "orps":
+            bar.set_color("#2a7")
+    ax.bar_label(bars, fmt="%.0f%%")
+    ax.set_ylabel("pass@1 on held-back tests (%)")
+    ax.set_title("Write tasks: pass@1 per method")
+    ax.tick_params(axis="x", labelrotation=15)
+    fig.tight_layout()
+    fig.savefig(out / "pass_at_1.png", dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    data = [[r["timing"]["speedup_vs_original"] for r in records if r["method"] == m and r["kind"] == "optimize"
+             and r["solved"] and r["timing"].get("speedup_vs_original")] for m in methods]
+    for index, values in enumerate(data):
+        ax.scatter([index] * len(values), values, alpha=0.7)
+    ax.set_xticks(range(len(methods)), labels, rotation=15)
+    ax.set_yscale("log")
+    ax.axhline(1.0, color="#888", linewidth=0.8)
+    ax.set_ylabel("speed-up vs original (log)")
+    ax.set_title("Optimize tasks: speed-up of correct results")
+    fig.tight_layout()
+    fig.savefig(out / "speedups.png", dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for method, label in zip(methods, labels):
+        s = summaries[method]
+        ax.scatter(s["llm_calls_mean"] or 0, 100 * (s["pass_at_1"] or 0), s=60)
+        ax.annotate(label, (s["llm_calls_mean"] or 0, 100 * (s["pass_at_1"] or 0)), textcoords="offset points", xytext=(5, 5), fontsize=8)
+    ax.set_xlabel("mean LLM calls per task")
+    ax.set_ylabel("pass@1, write tasks (%)")
+    ax.set_title("Quality against LLM calls")
+    fig.tight_layout()
+    fig.savefig(out / "quality_vs_calls.png", dpi=110)
+    plt.close(fig)
+
+
+def summarize(tasks, methods: list[str], model_name: str, cache: Path, out: Path, wall_minutes: float | None = None) -> dict:
+    records = load_records(cache, {t.id for t in tasks}, methods)
+    summaries = {m: method_summary([r for r in records if r["method"] == m]) for m in methods if any(r["method"] == m for r in records)}
+    sets: dict[str, int] = {}
+    for task in tasks:
+        if task.kind == "write":
+            sets[task.info["set"]] = sets.get(task.info["set"], 0) + 1
+    meta = {
+        "model": model_name,
+        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}",
+        "write": sum(1 for t in tasks if t.kind == "write"),
+        "optimize": sum(1 for t in tasks if t.kind == "optimize"),
+        "sets": sets,
+        "command": ".venv/bin/python bench/quality/run.py",
+        "search_minutes": sum(r["wall_seconds"] for r in records) / 60,
+        "complete": len(records) == len(tasks) * len(methods),
+        "records": len(records),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps({"meta": meta, "summary": summaries, "records": records}, indent=1))
+    (out / "results.md").write_text(markdown(summaries, meta))
+    if summaries:
+        plots(summaries, records, out)
+    print((out / "results.md").read_text())
+    if not meta["complete"]:
+        print(f"partial: {len(records)} of {len(tasks) * len(methods)} results; run again to continue")
+    return summaries
+
+
+if __name__ == "__main__":
+    from tasks import Task
+
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("bench/results/quality")
+    saved = json.loads((out.parent / "tasks.json").read_text())
+    tasks = [Task.from_dict(t) for t in saved["tasks"]]
+    from orps_lsp.model.embedded import DEFAULT_MODEL
+
+    summarize(tasks, list(METHODS), DEFAULT_MODEL, out / "cache", out)
