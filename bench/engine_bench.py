@@ -32,6 +32,7 @@ from orps_lsp.config import SearchConfig  # noqa: E402
 from orps_lsp.model.llama import LlamaCppModel  # noqa: E402
 from orps_lsp.prompts import TaskContext, first_attempt, programmer_prefill, STRATEGIES  # noqa: E402
 from orps_lsp.sandbox.executor import PytestExecutor  # noqa: E402
+from orps_lsp.model.batched import common_prefix  # noqa: E402
 
 
 class RecordingModel:
@@ -49,15 +50,6 @@ class RecordingModel:
 
     def describe(self):
         return self.inner.describe()
-
-
-def common_prefix(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 def prefix_reuse(calls: list[dict]) -> list[float]:

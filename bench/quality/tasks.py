@@ -326,29 +326,40 @@ def rand_primality(size, lid, cid):
     return random.randint(size // 2, size)
 '''
 
-_TIMER = r'''
-import json, sys, time, copy, random
+_ON_GENERATED_INPUTS = r'''
+import json, sys, time, copy, random, hashlib
 spec = json.load(sys.stdin)
 gen = {}
 exec(compile(spec["helpers"] + "\n" + spec["generator"], "generator.py", "exec"), gen)
 ref = {"__name__": "reference"}
-exec(compile(spec["program"], "original.py", "exec"), ref)
-random.seed(spec["lid"] * 1000 + 1)
-args = list(gen["generate_input"](spec["size"], spec["lid"], 1))
-started = time.process_time()
-ref[spec["entry"]](*copy.deepcopy(args))
-print(time.process_time() - started)
+exec(compile(spec["program"], "reference.py", "exec"), ref)
+out = {}
+for cid in spec["cases"]:
+    random.seed(spec["lid"] * 1000 + cid)
+    args = list(gen["generate_input"](spec["size"], spec["lid"], cid))
+    started = time.process_time()
+    result = ref[spec["entry"]](*copy.deepcopy(args))
+    out[cid] = {"seconds": time.process_time() - started, "sha256": hashlib.sha256(repr(result).encode()).hexdigest()}
+print(json.dumps(out))
 '''
+
+
+def on_generated_inputs(program: str, entry: str, generator: str, size: int, lid: int, cases: list[int],
+                        timeout: float) -> dict[int, dict] | None:
+    """Run `program` on ENAMEL inputs (in a child process): per case, CPU seconds and the answer's sha256."""
+    spec = json.dumps({"helpers": GENERATOR_HELPERS, "generator": generator, "program": program, "entry": entry,
+                       "size": size, "lid": lid, "cases": cases})
+    try:
+        done = subprocess.run([sys.executable, "-c", _ON_GENERATED_INPUTS], input=spec, capture_output=True, text=True, timeout=timeout)
+        return {int(k): v for k, v in json.loads(done.stdout).items()} if done.returncode == 0 else None
+    except (subprocess.TimeoutExpired, ValueError):
+        return None
 
 
 def _seconds_at(program: str, entry: str, generator: str, size: int, lid: int) -> float:
     """CPU seconds the original takes on one input of this size (inf when over the limit)."""
-    spec = json.dumps({"helpers": GENERATOR_HELPERS, "generator": generator, "program": program, "entry": entry, "size": size, "lid": lid})
-    try:
-        done = subprocess.run([sys.executable, "-c", _TIMER], input=spec, capture_output=True, text=True, timeout=TIMING_SECONDS[1] * 2 + 2)
-        return float(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else float("inf")
-    except (subprocess.TimeoutExpired, ValueError, IndexError):
-        return float("inf")
+    out = on_generated_inputs(program, entry, generator, size, lid, [1], timeout=TIMING_SECONDS[1] * 2 + 2)
+    return out[1]["seconds"] if out else float("inf")
 
 
 def timing_size(program: str, entry: str, generator: str, levels: list[int]) -> tuple[int, int, float] | None:
@@ -395,22 +406,6 @@ def timing_tests(entry: str, generator: str, size: int, lid: int, cases: list[in
     return "".join(lines)
 
 
-_HASHER = r'''
-import json, sys, copy, random, hashlib
-spec = json.load(sys.stdin)
-gen = {}
-exec(compile(spec["helpers"] + "\n" + spec["generator"], "generator.py", "exec"), gen)
-ref = {"__name__": "reference"}
-exec(compile(spec["program"], "original.py", "exec"), ref)
-out = {}
-for cid in spec["cases"]:
-    random.seed(spec["lid"] * 1000 + cid)
-    args = list(gen["generate_input"](spec["size"], spec["lid"], cid))
-    out[cid] = hashlib.sha256(repr(ref[spec["entry"]](*copy.deepcopy(args))).encode()).hexdigest()
-print(json.dumps(out))
-'''
-
-
 def enamel_optimize(limit: int, seed: int = 0) -> list[Task]:
     csv.field_size_limit(1 << 30)
     with open(DATA / "enamel" / "enamel.csv", encoding="utf-8", newline="") as handle:
@@ -431,12 +426,10 @@ def enamel_optimize(limit: int, seed: int = 0) -> list[Task]:
             continue
         size, lid, seconds = found
         # Expected answers come from the expert program: same answers, and quick on HumanEval+'s large inputs.
-        spec = {"helpers": GENERATOR_HELPERS, "generator": row["input_generator"], "program": expert, "entry": entry,
-                "size": size, "lid": lid, "cases": [0, 1, 2, 3]}
-        done = subprocess.run([sys.executable, "-c", _HASHER], input=json.dumps(spec), capture_output=True, text=True, timeout=120)
-        if done.returncode != 0:
+        answers = on_generated_inputs(expert, entry, row["input_generator"], size, lid, [0, 1, 2, 3], timeout=120)
+        if answers is None:
             continue
-        hashes = {int(k): v for k, v in json.loads(done.stdout).items()}
+        hashes = {cid: answer["sha256"] for cid, answer in answers.items()}
         try:
             visible, hidden = _split_cases(expert, entry, plus[task_id]["base_input"], plus[task_id]["plus_input"], seed)
         except Exception:

@@ -43,7 +43,7 @@ class SequenceResult:
     generation_seconds: float
 
 
-def _common_prefix(a: list[int], b: list[int]) -> int:
+def common_prefix(a: list[int], b: list[int]) -> int:
     n = 0
     for x, y in zip(a, b):
         if x != y:
@@ -101,7 +101,7 @@ class BatchedDecoder:
     def _shared_length(requests: list[SequenceRequest]) -> int:
         shared = min(len(r.tokens) for r in requests) - 1  # every sequence decodes at least one token of its own
         for r in requests[1:]:
-            shared = min(shared, _common_prefix(requests[0].tokens, r.tokens))
+            shared = min(shared, common_prefix(requests[0].tokens, r.tokens))
         return max(0, shared)
 
     # ------------------------------------------------------------ low level
@@ -129,7 +129,7 @@ class BatchedDecoder:
 
     def _reset_for(self, prefix: list[int]) -> int:
         """Keep what sequence 0 already holds of `prefix`, drop the rest and the other sequences."""
-        keep = _common_prefix(self._cached, prefix)
+        keep = common_prefix(self._cached, prefix)
         if keep < len(self._cached):
             self._l.llama_memory_seq_rm(self._memory, 0, keep, -1)
         for seq in range(1, self.n_seq):
