@@ -128,3 +128,19 @@ def test_model_answers_without_code(example_project, tmp_path):
 
 def test_bad_search_setting(example_project):
     assert "beam_width must be at least 1" in one_error_line(orps("optimize", "slowmath.py::has_duplicates", "-K", "0", cwd=example_project))
+
+
+def test_tests_that_already_fail_for_the_original(example_project, tmp_path):
+    """The search still runs; the guard compares with what the original passes, and says so."""
+    tests = example_project / "tests" / "test_duplicates.py"
+    tests.write_text(tests.read_text() + "\n\ndef test_already_broken():\n    assert has_duplicates([1, 2]) is True\n")
+    wrong_too = "    return len(set(items)) == len(items)\n```"  # fixes the broken test, breaks the others
+    result = orps("optimize", "slowmath.py::has_duplicates", "--json", "--quiet", "--depth", "1", cwd=example_project,
+                  answers=[wrong_too, FAST], tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["original"]["passed"] == report["original"]["total"] - 1 == 6
+    assert any("the original fails 1 of 7 tests" in w for w in report["warnings"])
+    best = next(n for n in report["nodes"] if n["id"] == report["best_id"])
+    assert "set(items)) != len(items)" in best["code"] and best["execution"]["passed"] == 6
+

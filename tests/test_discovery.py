@@ -32,6 +32,7 @@ def test_import_styles_that_tie_a_test_file_to_the_function(tmp_path):
         "tests/test_dotted.py": "import pkg.mod\ndef test(): assert pkg.mod.f() == 1\n",
         "tests/test_star.py": "from pkg.mod import *\ndef test(): assert f() == 1\n",
         "tests/test_reexport.py": "from pkg import f\ndef test(): assert f() == 1\n",
+        "tests/test_renamed.py": "from pkg.mod import f as check\ndef test(): assert check() == 1\n",
         "tests/check_test.py": "from pkg.mod import f\ndef test(): assert f() == 1\n",
         # Not tied to f:
         "tests/test_other_function.py": "from pkg.mod import g\ndef test(): assert g() == 2\n",
@@ -41,7 +42,7 @@ def test_import_styles_that_tie_a_test_file_to_the_function(tmp_path):
     })
     assert found(tmp_path, "pkg/mod.py", "f") == [
         "tests/check_test.py", "tests/test_dotted.py", "tests/test_from_import.py",
-        "tests/test_from_package.py", "tests/test_module_alias.py", "tests/test_reexport.py",
+        "tests/test_from_package.py", "tests/test_module_alias.py", "tests/test_reexport.py", "tests/test_renamed.py",
         "tests/test_star.py",
     ]
 
