@@ -185,9 +185,11 @@ class LlamaCppModel:
                         first_token_at = time.perf_counter()
                     choice = chunk["choices"][0]
                     pieces.append(choice["text"])
-                    count += 1
                     if choice.get("finish_reason"):
                         finish = choice["finish_reason"]
+                        if not choice["text"]:
+                            continue  # the closing chunk carries no token
+                    count += 1
                     if cancel is not None and cancel.cancelled:
                         finish = "cancelled"
                         break
