@@ -59,11 +59,17 @@ def cache_key(task: Task, method: str, model_name: str) -> str:
 
 
 # ---------------------------------------------------------------- evaluation
-def _executor(root: Path, test_file: str):
+# Scoring runs: a held-back test takes milliseconds (5 s each, 60 s a run, cut off endless loops); a timing
+# test takes the original at most ~2 s (10 s each: a result up to ~5x slower still counts as correct).
+HIDDEN_LIMITS = SandboxLimits(per_test_timeout=5.0, total_timeout=60.0)
+TIMING_LIMITS = SandboxLimits(per_test_timeout=10.0, total_timeout=120.0)
+
+
+def _executor(root: Path, test_file: str, limits: SandboxLimits):
     from orps_lsp.sandbox.executor import PytestExecutor
 
     target = ExecutionTarget(project_root=root, file=root / f"{MODULE}.py", function="", tests=TestSelection([Path("tests") / test_file]),
-                             limits=SandboxLimits(per_test_timeout=30.0, total_timeout=300.0))
+                             limits=limits)
     return PytestExecutor(target)
 
 
@@ -71,7 +77,7 @@ def hidden_score(task: Task, module: str, work: Path) -> dict:
     """Held-back tests on the original and on the result (same sandbox as the search)."""
     root = work / "hidden"
     write_project(root, task.source, {"test_hidden.py": task.hidden_tests})
-    with _executor(root, "test_hidden.py") as executor:
+    with _executor(root, "test_hidden.py", HIDDEN_LIMITS) as executor:
         original = executor.run(task.source)
         result = original if module == task.source else executor.run(module)
     regressed = sorted(original.passed_ids() - result.passed_ids())
@@ -84,7 +90,7 @@ def timing(task: Task, module: str, work: Path) -> dict:
     root = work / "timing"
     write_project(root, task.source, {"test_timing.py": task.timing_tests})
     out = {}
-    with _executor(root, "test_timing.py") as executor:
+    with _executor(root, "test_timing.py", TIMING_LIMITS) as executor:
         for name, source in (("original", task.source), ("expert", task.expert), ("result", module)):
             report = executor.run(source, repeats=TIMING_REPEATS)
             ok = report.total > 0 and report.passed == report.total
