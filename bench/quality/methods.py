@@ -8,9 +8,19 @@ and generated tokens so they can be compared.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import replace
+from pathlib import Path
 
 from orps_lsp.config import SearchConfig
+from orps_lsp.executor import SandboxLimits
+
+# The tasks' tests take milliseconds (the optimize timing test at most ~2 s, and the sandbox scales
+# its limits to the original's times): 5 s per test and 30 s per run cut off endless candidates
+# sooner than the defaults (10 s / 60 s) and change nothing else.
+SEARCH_LIMITS = SandboxLimits(per_test_timeout=5.0, total_timeout=30.0)
+PARALLEL = 4  # the product's default: a node's children decoded in one batch
 
 METHODS: dict[str, dict] = {
     # One sample, "think then code" (the prompt asks for the plan as comments); no tests, no review.
@@ -38,3 +48,10 @@ def config_for(method: str, base: SearchConfig | None = None) -> SearchConfig:
     if method not in METHODS:
         raise SystemExit(f"unknown method '{method}'; choose from {', '.join(METHODS)}")
     return replace(base or SearchConfig(), **METHODS[method])
+
+
+def cache_path(cache: Path, task, method: str, model_name: str) -> Path:
+    """Where the result of (task, method, model, settings) is kept: any change of them is a new file."""
+    blob = json.dumps({"task": task.to_dict(), "method": method, "model": model_name, "config": config_for(method).to_dict(),
+                       "limits": vars(SEARCH_LIMITS), "parallel": PARALLEL}, sort_keys=True)
+    return cache / f"{task.slug}.{method}.{hashlib.sha256(blob.encode()).hexdigest()[:16]}.json"

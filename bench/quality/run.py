@@ -15,7 +15,6 @@ summary (results.json, results.md, plots) is rewritten from the cache at the end
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -27,18 +26,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from methods import METHODS, config_for  # noqa: E402
+from methods import METHODS, PARALLEL, SEARCH_LIMITS, cache_path, config_for  # noqa: E402
 from tasks import MODULE, Task, load_or_build, write_project  # noqa: E402
 
 from orps_lsp import engine  # noqa: E402
 from orps_lsp.executor import ExecutionTarget, SandboxLimits, TestSelection  # noqa: E402
 
 TIMING_REPEATS = 3
-# The tasks' tests take milliseconds (the optimize timing test at most ~2 s, and the sandbox scales
-# its limits to the original's times): 5 s per test and 30 s per run cut off endless candidates
-# sooner than the defaults (10 s / 60 s) and change nothing else.
-SEARCH_LIMITS = SandboxLimits(per_test_timeout=5.0, total_timeout=30.0)
-PARALLEL = 4  # the product's default: a node's children decoded in one batch
 _model = None  # one per worker process
 
 
@@ -49,13 +43,6 @@ def _load(model_spec: str | None, threads: int | None):
 
         _model = load_model(model_spec, n_threads=threads, max_parallel=PARALLEL)
     return _model
-
-
-def cache_key(task: Task, method: str, model_name: str) -> str:
-    config = config_for(method).to_dict()
-    blob = json.dumps({"task": task.to_dict(), "method": method, "model": model_name, "config": config,
-                       "limits": vars(SEARCH_LIMITS), "parallel": PARALLEL}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 # ---------------------------------------------------------------- evaluation
@@ -188,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     # has whole methods over a balanced sample, the cheap baseline and ORPS first.
     for method in methods:
         for task in interleaved(tasks):
-            path = cache / f"{task.slug}.{method}.{cache_key(task, method, model_name)}.json"
+            path = cache_path(cache, task, method, model_name)
             if not path.exists():
                 todo.append((task, method, path))
     print(f"{len(tasks)} tasks x {len(methods)} methods: {len(tasks) * len(methods) - len(todo)} cached, {len(todo)} to run", flush=True)
@@ -218,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from summarize import summarize
 
-    summarize(tasks, methods, model_name, cache, args.out, wall_minutes=(time.perf_counter() - started) / 60)
+    summarize(tasks, methods, model_name, cache, args.out)
     return 0
 
 

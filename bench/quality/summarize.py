@@ -15,7 +15,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from methods import LABELS, METHODS  # noqa: E402
+from methods import LABELS, METHODS, cache_path  # noqa: E402
 
 
 def _geomean(values: list[float]) -> float | None:
@@ -30,13 +30,15 @@ def _mean(values: list[float]) -> float | None:
     return statistics.fmean(values) if values else None
 
 
-def load_records(cache: Path, task_ids: set[str], methods: list[str]) -> list[dict]:
-    records = {}
-    for path in sorted(cache.glob("*.json"), key=lambda p: p.stat().st_mtime):
-        record = json.loads(path.read_text())
-        if record.get("task") in task_ids and record.get("method") in methods:
-            records[(record["task"], record["method"])] = record  # the newest settings win
-    return list(records.values())
+def load_records(cache: Path, tasks, methods: list[str], model_name: str) -> list[dict]:
+    """The results of these tasks and methods under the current settings (older settings' files are ignored)."""
+    records = []
+    for method in methods:
+        for task in tasks:
+            path = cache_path(cache, task, method, model_name)
+            if path.exists():
+                records.append(json.loads(path.read_text()))
+    return records
 
 
 def method_summary(records: list[dict]) -> dict:
@@ -155,8 +157,8 @@ def plots(summaries: dict[str, dict], records: list[dict], out: Path) -> None:
     plt.close(fig)
 
 
-def summarize(tasks, methods: list[str], model_name: str, cache: Path, out: Path, wall_minutes: float | None = None) -> dict:
-    records = load_records(cache, {t.id for t in tasks}, methods)
+def summarize(tasks, methods: list[str], model_name: str, cache: Path, out: Path) -> dict:
+    records = load_records(cache, tasks, methods, model_name)
     summaries = {m: method_summary([r for r in records if r["method"] == m]) for m in methods if any(r["method"] == m for r in records)}
     sets: dict[str, int] = {}
     for task in tasks:
