@@ -1,0 +1,61 @@
+"""The quality benchmark's own machinery: the test files it writes score right, the methods are valid settings."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "quality"
+sys.path.insert(0, str(BENCH))
+
+from methods import METHODS, config_for  # noqa: E402
+from tasks import Task, assert_tests, case_tests, write_project  # noqa: E402
+from run import interleaved  # noqa: E402
+
+
+def pytest_in(root: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=root, capture_output=True, text=True, timeout=120)
+
+
+CASES = [([[1.0, 2.0]], 1.5), ([[0.1, 0.2]], 0.15000000000000002), ([[]], 0.0)]
+MEAN = "def mean(xs):\n    return sum(xs) / len(xs) if xs else 0.0\n"
+
+
+@pytest.mark.parametrize("solution, passes", [
+    (MEAN, True),
+    ("def mean(xs):\n    return round(sum(xs) / len(xs), 9) if xs else 0.0\n", True),  # floats compare to 1e-6
+    ("def mean(xs):\n    return sum(xs) / max(1, len(xs) - 1)\n", False),
+    ("def mean(xs):\n    return 1.5\n", False),  # right on the first case only
+])
+def test_case_tests_score_right_and_wrong_solutions(tmp_path, solution, passes):
+    write_project(tmp_path, solution, {"test_mean.py": case_tests("mean", CASES, "mean")})
+    assert (pytest_in(tmp_path).returncode == 0) is passes
+
+
+def test_case_tests_keep_types_apart(tmp_path):
+    """A tuple where a list is expected is wrong, as EvalPlus' own comparison says."""
+    write_project(tmp_path, "def pair(a):\n    return (a, a)\n", {"test_pair.py": case_tests("pair", [([1], [1, 1])], "pair")})
+    assert pytest_in(tmp_path).returncode == 1
+
+
+def test_assert_tests_become_one_test_each(tmp_path):
+    asserts = ["assert add(1, 2) == 3", "x = add(2, 2)\nassert x == 4", "assert add(0, 0) == 1"]
+    write_project(tmp_path, "def add(a, b):\n    return a + b\n", {"test_add.py": assert_tests("from solution import add\n", asserts)})
+    result = pytest_in(tmp_path)
+    assert "1 failed, 2 passed" in result.stdout
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_every_method_is_a_valid_engine_setting(method):
+    assert config_for(method).validate() == []
+
+
+def test_interleaved_takes_one_task_of_each_set_in_turn():
+    def task(name, kind_set):
+        return Task(name, "write", "f", "", "", "", info={"set": kind_set})
+
+    tasks = [task("a1", "A"), task("a2", "A"), task("a3", "A"), task("b1", "B"), task("c1", "C"), task("c2", "C")]
+    assert [t.id for t in interleaved(tasks)] == ["a1", "b1", "c1", "a2", "c2", "a3"]
