@@ -68,9 +68,10 @@ def stop_server(process: subprocess.Popen) -> None:
     process.wait(10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def llama_server(tmp_path_factory) -> Iterator[str]:
-    """The base URL of a llama_cpp.server with the embedded model, one for the whole run."""
+    """The base URL of a llama_cpp.server with the embedded model, one per test module (stopped at its end:
+    a server left running would count as a leftover process in the sandbox tests)."""
     pytest.importorskip("llama_cpp.server.app", reason="needs llama-cpp-python[server]")
     process, url = start_llama_cpp_server(tmp_path_factory.mktemp("server") / "server.log")
     yield url
