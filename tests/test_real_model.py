@@ -95,3 +95,30 @@ def test_batched_generation_with_the_real_model():
         assert single.completion_tokens > 0  # the single-sequence context is untouched by the batch
     finally:
         model.close()
+
+
+@pytest.mark.parametrize("parallel", [1, 4])
+def test_memory_stays_bounded_over_many_calls(parallel):
+    """A long-running server makes thousands of calls: the prompt cache must stay within its capacity
+    (llama-cpp-python's own count missed the logits each state keeps) and no sampler buffers may pile up."""
+    import psutil
+
+    from orps_lsp.model.llama import LlamaCppModel
+
+    capacity = 128 << 20
+    model = LlamaCppModel(parallel=parallel, cache_bytes=capacity, n_ctx=2048)
+    process = psutil.Process()
+    try:
+        def call(index):
+            model.chat([{"role": "user", "content": f"Task {index}: " + "write a sorting function. " * 30}], max_tokens=4, temperature=0.7,
+                       seed=index, stop=[])
+
+        for index in range(2):
+            call(index)
+        settled = process.memory_info().rss
+        for index in range(2, 10):
+            call(index)
+        growth = process.memory_info().rss - settled
+        assert growth < (capacity if parallel == 1 else 0) + (64 << 20), f"grew {growth >> 20} MiB over 8 calls"
+    finally:
+        model.close()

@@ -8,6 +8,7 @@ throw that away, so a `LlamaRAMCache` keeps recent states to restore.
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import time
@@ -24,6 +25,23 @@ def gpu_offload_supported() -> bool:
     except ImportError:
         return False
     return bool(llama_cpp.llama_supports_gpu_offload())
+
+
+def _bounded_ram_cache(llama_cpp, capacity_bytes: int):
+    """llama-cpp-python's LlamaRAMCache, counting what its states really hold.
+
+    It counts only the KV bytes of a saved state, but each state also keeps a copy
+    of the logits buffer (n_batch x n_vocab floats: about 300 MB for Qwen's 152k
+    vocabulary), so its capacity never bound it: a long-running server grew by
+    gigabytes (24 GB in a benchmark run before the process was killed).
+    """
+
+    class BoundedRAMCache(llama_cpp.LlamaRAMCache):
+        @property
+        def cache_size(self) -> int:
+            return sum(s.llama_state_size + s.scores.nbytes + s.input_ids.nbytes for s in self.cache_state.values())
+
+    return BoundedRAMCache(capacity_bytes=capacity_bytes)
 
 
 class LlamaCppModel:
@@ -70,7 +88,11 @@ class LlamaCppModel:
                 "a truncated or corrupt file fails like this)"
             ) from None
         self.load_seconds = time.perf_counter() - started
-        self._llm.set_cache(llama_cpp.LlamaRAMCache(capacity_bytes=cache_bytes))
+        if self.max_parallel == 1:
+            # One by one, the programmer's and the critic's prompts take turns on this context: a RAM
+            # cache of recent states keeps both prefixes warm. With batches the programmer's prompts
+            # live on the batch context, the critic's stay here, and no cache is needed.
+            self._llm.set_cache(_bounded_ram_cache(llama_cpp, cache_bytes))
         metadata = self._llm.metadata
         template = metadata.get("tokenizer.chat_template")
         if not template:
@@ -195,6 +217,10 @@ class LlamaCppModel:
                         break
             finally:
                 stream.close()  # stops generation at once when we broke out early
+                # Each call leaves llama-cpp-python's sampler buffers (n_vocab x 12 bytes, ~1.8 MB for
+                # Qwen) in a reference cycle; the cyclic GC counts objects, not bytes, so without this a
+                # long-running server grows by megabytes per call.
+                gc.collect()
             ended = time.perf_counter()
             evaluated = self._evaluated[0] if self._evaluated else 0
         if finish == "cancelled":
