@@ -82,6 +82,11 @@ def markdown(summaries: dict[str, dict], meta: dict) -> str:
         f"({', '.join(f'{k} {v}' for k, v in meta['sets'].items())}) and {meta['optimize']} optimize (ENAMEL).",
         f"Command: `{meta['command']}`. Search wall time, all methods: {meta['search_minutes']:.0f} min.",
         "",
+        f"**Compared on the {meta['paired_tasks']} tasks every method below has finished ({meta['paired_write']} write, "
+        f"{meta['paired_tasks'] - meta['paired_write']} optimize)**; finished per method: "
+        + ", ".join(f"{LABELS.get(m, m)} {n}" for m, n in meta["finished_per_method"].items())
+        + (" (a partial run: `run.py` continues it)." if not meta["complete"] else "."),
+        "",
         "Write tasks: pass@1 = share of tasks whose result passes every held-back test; hidden ratio = mean share of",
         "held-back tests passed. Optimize tasks: correct = passes the held-back tests and the timing inputs; speed-up =",
         "original CPU time / result's, over correct results (the original itself counts when nothing was offered);",
@@ -159,7 +164,11 @@ def plots(summaries: dict[str, dict], records: list[dict], out: Path) -> None:
 
 def summarize(tasks, methods: list[str], model_name: str, cache: Path, out: Path) -> dict:
     records = load_records(cache, tasks, methods, model_name)
-    summaries = {m: method_summary([r for r in records if r["method"] == m]) for m in methods if any(r["method"] == m for r in records)}
+    finished = {m: {r["task"] for r in records if r["method"] == m} for m in methods}
+    finished = {m: done for m, done in finished.items() if done}
+    # Methods are compared on the same tasks: those every method with results has finished.
+    paired = set.intersection(*finished.values()) if finished else set()
+    summaries = {m: method_summary([r for r in records if r["method"] == m and r["task"] in paired]) for m in finished}
     sets: dict[str, int] = {}
     for task in tasks:
         if task.kind == "write":
@@ -174,6 +183,9 @@ def summarize(tasks, methods: list[str], model_name: str, cache: Path, out: Path
         "search_minutes": sum(r["wall_seconds"] for r in records) / 60,
         "complete": len(records) == len(tasks) * len(methods),
         "records": len(records),
+        "paired_tasks": len(paired),
+        "paired_write": sum(1 for t in tasks if t.id in paired and t.kind == "write"),
+        "finished_per_method": {m: len(done) for m, done in finished.items()},
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps({"meta": meta, "summary": summaries, "records": records}, indent=1))
