@@ -2,8 +2,11 @@
 
 Prefix reuse is what makes the search affordable on a CPU: the candidates of
 one node share a long prompt, and llama.cpp keeps the KV cache of the last
-prompt. Switching between the programmer's and the critic's prompts would
-throw that away, so a `LlamaRAMCache` keeps recent states to restore.
+prompt. With `parallel` > 1 (the default through the loader) the programmer's
+prompts are decoded in batches on a context of their own (model/batched.py)
+and the critic's stay on this one, so neither evicts the other. Generating one
+by one, the two take turns here, and a bounded RAM cache of recent states
+keeps both prefixes warm.
 """
 
 from __future__ import annotations
