@@ -97,7 +97,7 @@ def main() -> int:
     request = engine.SearchRequest(file=project / "slowmath.py", function="has_duplicates",
                                    tests=["tests/test_duplicates.py"], limits=limits)
 
-    print(f"isolation: {isolation.isolation_summary(args.isolation)}")
+    print(f"isolation: {isolation.resolve(args.isolation).describe()}")
     print(f"{'searches':>8} {'RSS MiB':>8} {'fds':>5} {'threads':>7} {'s/search':>8}")
     rss, fds, threads = figures()
     print(f"{0:>8} {rss:>8.1f} {fds:>5} {threads:>7}")

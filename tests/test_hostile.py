@@ -128,6 +128,11 @@ class RecordingExecutor(PytestExecutor):
         self.started.append((popen.pid, env[MARKER_VAR]))
         return popen
 
+    def _start_warm(self, worker, mode, project, measure_path, collect_only, env, *args, **kwargs):  # type: ignore[override]
+        child = super()._start_warm(worker, mode, project, measure_path, collect_only, env, *args, **kwargs)
+        self.started.append((child.pid, env[MARKER_VAR]))
+        return child
+
 
 @pytest.fixture(scope="module", params=LAYERS)
 def sandbox(request: pytest.FixtureRequest, world: World) -> Iterator[RecordingExecutor]:
@@ -168,6 +173,7 @@ def reason_of(report) -> str:
 def leftovers(executor: RecordingExecutor, exclude: set[int]) -> list[str]:
     """Processes of the executor's runs still alive: by descent, by group/session, by marker."""
     found = {}
+    exclude = exclude | executor.warm_worker_pids()  # the worker itself lives as long as the executor
     for proc in psutil.Process().children(recursive=True):
         if proc.pid not in exclude:
             found[proc.pid] = proc

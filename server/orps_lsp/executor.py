@@ -24,6 +24,7 @@ class SandboxLimits:
     file_size_mb: int = 64  # RLIMIT_FSIZE
     output_limit_kb: int = 256  # stdout/stderr kept from a run
     isolation: str = "auto"  # "auto" | "bwrap" | "netns" | "none"; auto: ORPS_ISOLATION, else the strongest usable
+    warm_worker: bool = True  # fork runs from a warm pytest process (bubblewrap only; ORPS_WARM_WORKER=0: off)
 
 
 @dataclass

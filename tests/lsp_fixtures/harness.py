@@ -216,10 +216,21 @@ def server_pid(client: SimulatedEditor) -> int:
 
 
 def server_children(client: SimulatedEditor) -> list[psutil.Process]:
+    """The server's test processes: not the warm worker's own two (bubblewrap and the
+    worker it starts), which wait for runs as long as a search lasts."""
     try:
-        return psutil.Process(server_pid(client)).children(recursive=True)
+        children = psutil.Process(server_pid(client)).children(recursive=True)
     except psutil.NoSuchProcess:
         return []
+    worker: set[int] = set()
+    for child in children:
+        try:
+            if child.name() == "bwrap" and "orps_lsp.sandbox.zygote" in child.cmdline():
+                worker.add(child.pid)
+                worker.update(grandchild.pid for grandchild in child.children())
+        except psutil.Error:
+            continue
+    return [child for child in children if child.pid not in worker]
 
 
 async def wait_until(condition: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:

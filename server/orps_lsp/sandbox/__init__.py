@@ -5,6 +5,8 @@ from __future__ import annotations
 
 def describe_isolation() -> str:
     """The isolation a sandboxed run started now would have, in one line (for debug info)."""
-    from .isolation import isolation_summary  # probes the machine: only when asked
+    from . import warm  # probes the machine: only when asked
+    from .isolation import resolve
 
-    return isolation_summary()
+    layer = resolve()
+    return layer.describe() + warm.describe_runs(warm.enabled(layer, True))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import enum
 import itertools
+import logging
 import os
 import secrets
 import signal
@@ -31,12 +32,14 @@ import psutil
 from ..cancel import Cancelled, CancelToken
 from ..executor import ExecutionTarget
 from ..report import ExecutionReport, TestOutcome
-from . import instructions, isolation
+from . import instructions, isolation, warm
 from .judge import JudgeFiles
-from .limits import ProcessTree, disk_bytes, limits_preexec, sandbox_environment
+from .limits import ProcessTree, disk_bytes, limits_preexec, rlimit_settings, sandbox_environment
 from .metrics import function_line_range, static_metrics
 from .pids import PidsCgroup
-from .protocol import HARD_TIMEOUT_GRACE, KEY_CHARS, PLUGIN_MODULE, RESULTS_FD_VAR, TIMEOUT_VAR
+from .protocol import (
+    HARD_TIMEOUT_GRACE, KEY_CHARS, OWN_NAMESPACE_VAR, PLUGIN_MODULE, RESULTS_FD_VAR, TIMEOUT_VAR,
+)
 from .redact import redact, secret_values
 from .results import RecordReader, build_outcomes, call_times, excused_skips
 from .verdict import (
@@ -56,6 +59,8 @@ _MAX_SLOW_TOTAL = 600.0  # seconds: cap on the stretched timeout of a valgrind r
 _PROCESS_OVERHEAD = 8  # the wrappers, pytest itself and its watchdog thread, besides what tests start
 _DISK_FILES = 4  # a run may write this many maximum-size files' worth beyond its copy
 _MB = 1024 * 1024
+
+log = logging.getLogger(__name__)
 
 
 class _Mode(enum.Enum):
@@ -142,6 +147,8 @@ class PytestExecutor:
         # Tightened once the original has run (see _adapt_time_limits).
         self._per_test_timeout = target.limits.per_test_timeout
         self._total_timeout = target.limits.total_timeout
+        self._warm: warm.WarmWorker | None = None
+        self._warm_wanted = warm.enabled(self.isolation, target.limits.warm_worker)
 
     # -- public -------------------------------------------------------------
 
@@ -181,11 +188,17 @@ class PytestExecutor:
 
     def close(self) -> None:
         self._closed = True
+        if self._warm is not None:
+            self._warm.stop()
         self._cleanup()
+
+    def warm_worker_pids(self) -> set[int]:
+        """The processes of the warm worker, which live as long as the executor (none when runs start cold)."""
+        return self._warm.pids() if self._warm is not None else set()
 
     def describe_isolation(self) -> str:
         """The isolation every run of this executor has, in one line (for debug info)."""
-        return self.isolation.describe()
+        return self.isolation.describe() + warm.describe_runs(self._warm_wanted)
 
     def __enter__(self) -> PytestExecutor:
         return self
@@ -196,10 +209,21 @@ class PytestExecutor:
     # -- runs -----------------------------------------------------------------
 
     def _launch(self, source: str, mode: _Mode, *, collect_only: bool = False) -> Run:
-        run_dir = self._private / f"run-{next(self._run_numbers)}"
+        number = next(self._run_numbers)
         # The channel and the output log live beside the run's directory, not in
         # it: under bubblewrap the candidate cannot even see them.
-        results_path, output_path = run_dir.with_suffix(".results"), run_dir.with_suffix(".log")
+        results_path, output_path = (self._private / f"run-{number}.results", self._private / f"run-{number}.log")
+        # Counting instructions needs perf or valgrind around a fresh process: those runs start cold.
+        worker = self._warm_worker() if mode is not _Mode.COUNT else None
+        if worker is not None:
+            try:
+                return self._run_in(worker.slot.root, results_path, output_path, source, mode, collect_only, worker)
+            except warm.WarmUnavailable as error:  # before the run started: it goes cold instead
+                self._give_up_warm(error)
+            finally:
+                for path in (results_path, output_path, worker.slot.root / "coverage.data"):
+                    path.unlink(missing_ok=True)
+        run_dir = self._private / f"run-{number}"
         try:
             return self._run_in(run_dir, results_path, output_path, source, mode, collect_only)
         finally:
@@ -207,12 +231,38 @@ class PytestExecutor:
             for path in (results_path, output_path):
                 path.unlink(missing_ok=True)
 
+    def _warm_worker(self) -> warm.WarmWorker | None:
+        """The running warm worker with a fresh slot, or None (runs start cold)."""
+        if not self._warm_wanted:
+            return None
+        try:
+            if self._warm is None:
+                protected = [Path(path) for path in self._judge.paths if not (self._snapshot / path).is_symlink()]
+                self._warm = warm.WarmWorker(
+                    self.isolation, self._private, self._snapshot, protected,
+                    read_only=[self._coverage_rc, self._project_root],
+                    python_path=self._python_path(self._private / "slot" / "project"),
+                    scratch_bytes=2 * self.target.limits.file_size_mb * _MB)
+            if not (self._warm.running and self._warm.refresh() and not self._judge.changes(self._warm.slot.project)):
+                self._warm.start()  # also after a run changed what the sandbox protects
+            return self._warm
+        except (warm.WarmUnavailable, OSError) as error:
+            self._give_up_warm(error)
+            return None
+
+    def _give_up_warm(self, error: Exception) -> None:
+        log.warning("runs start cold from now on: %s", error)
+        self._warm_wanted = False
+        if self._warm is not None:
+            self._warm.stop()
+
     def _run_in(self, run_dir: Path, results_path: Path, output_path: Path, source: str, mode: _Mode,
-                collect_only: bool) -> Run:
+                collect_only: bool, worker: warm.WarmWorker | None = None) -> Run:
         project, home, tmp = run_dir / "project", run_dir / "home", run_dir / "tmp"
-        self._copy_for_run(project)
-        home.mkdir()
-        tmp.mkdir()
+        if worker is None:
+            self._copy_for_run(project)
+            home.mkdir()
+            tmp.mkdir()
         (project / self._relative_file).write_bytes(source.encode("utf-8"))
         judge_stamps = self._judge.stamps(project)
         self.cancel.raise_if_cancelled()
@@ -224,13 +274,6 @@ class PytestExecutor:
         total = self._total_timeout if slowdown == 1.0 else min(self._total_timeout * slowdown, _MAX_SLOW_TOTAL)
 
         measure_path = run_dir / ("coverage.data" if mode is _Mode.COVERAGE else "count.out")
-        scratch_bytes = 2 * limits.file_size_mb * _MB  # private tmpfs under bubblewrap: bounded
-        command = self.isolation.wrap(
-            self._command(mode, counter, project, measure_path, collect_only),
-            run_dir=run_dir, cwd=project, read_only=[self._coverage_rc, self._project_root],
-            protected=[project / path for path in self._judge.paths if not (project / path).is_symlink()],
-            scratch={home: scratch_bytes, tmp: scratch_bytes},
-        )
         key = secrets.token_hex(KEY_CHARS // 2)
         marker = secrets.token_hex(8)
         env = sandbox_environment(
@@ -243,18 +286,33 @@ class PytestExecutor:
         )
         cgroup = PidsCgroup.create(limits.max_processes + _PROCESS_OVERHEAD)
         try:
-            popen = self._start(command, project, env, results_path, output_path,
-                                preexec=limits_preexec(limits, limit_memory=counter != "valgrind",
-                                                       cgroup_procs=cgroup.procs_path if cgroup else None))
-            child, tree = _Child(popen), ProcessTree(popen.pid, marker, run_dir, cgroup)
+            if worker is None:
+                scratch_bytes = 2 * limits.file_size_mb * _MB  # private tmpfs under bubblewrap: bounded
+                command = self.isolation.wrap(
+                    self._command(mode, counter, project, measure_path, collect_only),
+                    run_dir=run_dir, cwd=project, read_only=[self._coverage_rc, self._project_root],
+                    protected=[project / path for path in self._judge.paths if not (project / path).is_symlink()],
+                    scratch={home: scratch_bytes, tmp: scratch_bytes},
+                )
+                popen = self._start(command, project, env, results_path, output_path,
+                                    preexec=limits_preexec(limits, limit_memory=counter != "valgrind",
+                                                           cgroup_procs=cgroup.procs_path if cgroup else None))
+                child: _Child | warm.WarmChild = _Child(popen)
+                tree = ProcessTree(popen.pid, marker, run_dir, cgroup)
+                _send_key(popen, key)
+            else:
+                child = self._start_warm(worker, mode, project, measure_path, collect_only, env, key,
+                                         results_path, output_path, cgroup)
+                tree = ProcessTree(child.pid, marker, run_dir, cgroup, spare=worker.pids())
             reader = RecordReader(results_path, key)
             try:
-                _send_key(popen, key)
                 stopped, interrupted = self._wait(child, tree, reader, total, per_test, _EXIT_GRACE * slowdown,
                                                   run_dir, output_path)
             finally:
                 tree.kill_all()  # also the final sweep after a normal exit
                 child.reap()
+                if worker is not None:
+                    worker.reset(worker.scratch_dirs())
             pids_limit_hit = cgroup.limit_hit() if cgroup else False
         finally:
             if cgroup:
@@ -266,7 +324,8 @@ class PytestExecutor:
             stopped = STOP_TEST_TIMEOUT if records.watchdog_fired else ""
 
         run = Run(
-            records=records, exit_code=self.isolation.exit_status(child.exit_code),
+            records=records,
+            exit_code=self.isolation.exit_status(child.exit_code) if worker is None else child.exit_code,
             peak_rss_kb=records.peak_rss_kb or _own_peak(child.peak_rss_kb),
             stopped=stopped, interrupted_test=interrupted, per_test_timeout=per_test, total_timeout=total,
             exit_grace=_EXIT_GRACE * slowdown, disk_budget_mb=self._disk_budget // _MB,
@@ -308,8 +367,40 @@ class PytestExecutor:
         finally:
             os.close(results_fd)
 
+    def _start_warm(self, worker: warm.WarmWorker, mode: _Mode, project: Path, measure_path: Path,
+                    collect_only: bool, env: dict[str, str], key: str, results_path: Path, output_path: Path,
+                    cgroup: PidsCgroup | None) -> warm.WarmChild:
+        """The run forked from the warm worker: the same arguments, limits and environment as a cold one."""
+        request = {
+            "args": self._pytest_args(project, collect_only), "cwd": str(project), "key": key,
+            "env": {**env, OWN_NAMESPACE_VAR: "1"},
+            "rlimits": rlimit_settings(self.target.limits),
+            "coverage": {"data_file": str(measure_path), "rcfile": str(self._coverage_rc),
+                         "include": str(project / self._relative_file)} if mode is _Mode.COVERAGE else None,
+        }
+        results_fd = os.open(results_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        output_fd = os.open(output_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            return worker.launch(request, (results_fd, output_fd), cgroup.procs_path if cgroup else None)
+        finally:
+            os.close(results_fd)
+            os.close(output_fd)
+
     def _command(self, mode: _Mode, counter: str, project: Path, measure_path: Path, collect_only: bool) -> list[str]:
-        pytest_args = ["-m", "pytest", "-p", PLUGIN_MODULE, "-p", "no:cacheprovider",
+        """The command of a cold run."""
+        pytest_args = ["-m", "pytest", *self._pytest_args(project, collect_only)]
+        if mode is _Mode.COVERAGE:
+            include = project / self._relative_file
+            return [sys.executable, "-m", "coverage", "run", f"--rcfile={self._coverage_rc}", f"--include={include}",
+                    *pytest_args]
+        if mode is _Mode.COUNT:
+            # sys.executable, not its resolved target: a venv's python finds its
+            # site-packages from the path it was started by.
+            return [*instructions.command_prefix(counter, measure_path), sys.executable, *pytest_args]
+        return [sys.executable, *pytest_args]
+
+    def _pytest_args(self, project: Path, collect_only: bool) -> list[str]:
+        pytest_args = ["-p", PLUGIN_MODULE, "-p", "no:cacheprovider",
                        "-p", "no:faulthandler",  # its timer would replace the plugin's watchdog
                        "-q", "--continue-on-collection-errors", "--rootdir", str(project)]
         if find_spec("xdist") is not None:
@@ -321,16 +412,7 @@ class PytestExecutor:
         if selection.keyword:
             pytest_args += ["-k", selection.keyword]
         pytest_args += selection.extra_args
-
-        if mode is _Mode.COVERAGE:
-            include = project / self._relative_file
-            return [sys.executable, "-m", "coverage", "run", f"--rcfile={self._coverage_rc}",
-                    f"--include={include}", *pytest_args]
-        if mode is _Mode.COUNT:
-            # sys.executable, not its resolved target: a venv's python finds its
-            # site-packages from the path it was started by.
-            return [*instructions.command_prefix(counter, measure_path), sys.executable, *pytest_args]
-        return [sys.executable, *pytest_args]
+        return pytest_args
 
     def _in_copy(self, test_file: Path) -> str:
         """A selected test path as pytest in the copy must see it (relative to the copy)."""

@@ -81,17 +81,20 @@ class Isolation:
         return code
 
     def wrap(self, command: list[str], *, run_dir: Path, cwd: Path, read_only: Iterable[Path] = (),
-             protected: Iterable[Path] = (), scratch: dict[Path, int] | None = None) -> list[str]:
+             protected: Iterable[Path] = (), scratch: dict[Path, int] | None = None,
+             as_pid_1: bool = False) -> list[str]:
         """`command` inside this layer.
 
         run_dir: the run's private directory, the one place it may write.
         read_only: files outside run_dir it must read (coverage settings).
         protected: files inside run_dir it must not change (the tests).
         scratch: directories inside run_dir given a private tmpfs of that many bytes.
+        as_pid_1: under bubblewrap, `command` is the pid namespace's init (the
+        warm worker, which reaps and kills what its runs leave; see zygote.py).
         """
         if self.layer == "bwrap":
             return _bwrap_command(command, run_dir=run_dir, cwd=cwd, read_only=list(read_only),
-                                  protected=list(protected), scratch=scratch or {})
+                                  protected=list(protected), scratch=scratch or {}, as_pid_1=as_pid_1)
         if self.layer == "netns":
             return [*_netns_prefix(), *command]
         return command
@@ -110,11 +113,6 @@ def resolve(requested: str = "auto") -> Isolation:
         return Isolation(requested)
     fallback = next(layer for layer in usable if LAYERS.index(layer) > LAYERS.index(requested))
     return Isolation(fallback, f"{requested} requested but not usable here: {_unusable_reason(requested)}")
-
-
-def isolation_summary(requested: str = "auto") -> str:
-    """What a run started now would have, in one line (for debug info)."""
-    return resolve(requested).describe()
 
 
 @functools.cache
@@ -163,7 +161,7 @@ def _netns_prefix() -> list[str]:
 # ----------------------------------------------------------------- bubblewrap
 
 def _bwrap_command(command: list[str], *, run_dir: Path, cwd: Path, read_only: list[Path],
-                   protected: list[Path], scratch: dict[Path, int]) -> list[str]:
+                   protected: list[Path], scratch: dict[Path, int], as_pid_1: bool = False) -> list[str]:
     # Order matters: bubblewrap applies these in sequence, later mounts on top.
     args = [str(shutil.which("bwrap") or "bwrap"), "--ro-bind", "/", "/",
             "--dev", "/dev", "--size", str(16 * _MB), "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
@@ -190,7 +188,14 @@ def _bwrap_command(command: list[str], *, run_dir: Path, cwd: Path, read_only: l
     args += ["--chdir", str(cwd), "--unshare-all", "--die-with-parent", "--new-session"]
     if os.geteuid() == 0:
         args += ["--cap-drop", "ALL"]  # root inside must not remount what is read-only
+    if as_pid_1:
+        args.append("--as-pid-1")
     return [*args, "--", *command]
+
+
+def hidden_scratch_roots() -> list[str]:
+    """The temporary directories bubblewrap replaces with a writable tmpfs."""
+    return _hidden_roots()[0]
 
 
 def _hidden_roots() -> tuple[list[str], list[str]]:

@@ -47,14 +47,11 @@ def _tasks_of_this_user() -> int:
     return total
 
 
-def limits_preexec(limits: SandboxLimits, *, limit_memory: bool = True,
-                   cgroup_procs: str | None = None) -> Callable[[], None]:
-    """A `preexec_fn` that starts a new session, joins the run's pids cgroup
-    (`cgroup_procs`: its cgroup.procs file) and applies `limits`.
+def rlimit_settings(limits: SandboxLimits, *, limit_memory: bool = True) -> list[tuple[int, tuple[int, int]]]:
+    """(resource, (soft, hard)) for every rlimit a run gets.
 
-    Values are computed here, in the parent: the function runs between fork and
-    exec, where as little as possible should happen. `limit_memory=False` is for
-    valgrind, which reserves far more address space than the program it runs.
+    `limit_memory=False` is for valgrind, which reserves far more address
+    space than the program it runs.
     """
     settings: list[tuple[int, tuple[int, int]]] = [
         # SIGXCPU at the soft limit (reported as such), SIGKILL two seconds later.
@@ -67,6 +64,26 @@ def limits_preexec(limits: SandboxLimits, *, limit_memory: bool = True,
     ]
     if limit_memory:
         settings.append((resource.RLIMIT_AS, _limit(resource.RLIMIT_AS, limits.memory_mb * _MB)))
+    return settings
+
+
+def apply_rlimits(settings: Iterable[tuple[int, tuple[int, int]]]) -> None:
+    for resource_id, values in settings:
+        try:
+            resource.setrlimit(resource_id, tuple(values))
+        except (ValueError, OSError):
+            pass  # an unsupported limit must not stop the run
+
+
+def limits_preexec(limits: SandboxLimits, *, limit_memory: bool = True,
+                   cgroup_procs: str | None = None) -> Callable[[], None]:
+    """A `preexec_fn` that starts a new session, joins the run's pids cgroup
+    (`cgroup_procs`: its cgroup.procs file) and applies `limits`.
+
+    Values are computed here, in the parent: the function runs between fork and
+    exec, where as little as possible should happen.
+    """
+    settings = rlimit_settings(limits, limit_memory=limit_memory)
 
     def apply() -> None:
         os.setsid()  # own session and process group: one killpg reaches all that stay in it
@@ -79,11 +96,7 @@ def limits_preexec(limits: SandboxLimits, *, limit_memory: bool = True,
                     os.close(fd)
             except OSError:
                 pass  # no bound then, like a machine without cgroups
-        for resource_id, values in settings:
-            try:
-                resource.setrlimit(resource_id, values)
-            except (ValueError, OSError):
-                pass  # an unsupported limit must not stop the run
+        apply_rlimits(settings)
 
     return apply
 
@@ -117,8 +130,10 @@ class ProcessTree:
     marker variable or whose working directory is inside the sandbox.
     """
 
-    def __init__(self, root_pid: int, marker: str, sandbox_dir: Path, cgroup: PidsCgroup | None = None) -> None:
+    def __init__(self, root_pid: int, marker: str, sandbox_dir: Path, cgroup: PidsCgroup | None = None,
+                 spare: Iterable[int] = ()) -> None:
         self.root_pid = root_pid
+        self.spare = set(spare)  # never members: the warm worker that forked the root
         self.marker = marker
         self.sandbox_dir = str(sandbox_dir)
         self.cgroup = cgroup
@@ -181,7 +196,8 @@ class ProcessTree:
         for proc in self._recent_processes():
             if proc.pid not in members and self._belongs(proc):
                 members[proc.pid] = proc
-        members.pop(self._me, None)
+        for pid in (self._me, *self.spare):
+            members.pop(pid, None)
         return list(members.values())
 
     def _recent_processes(self) -> Iterable[psutil.Process]:

@@ -46,7 +46,9 @@ from typing import Any
 import pytest
 
 from .guard import HarnessGuard
-from .protocol import HARD_TIMEOUT_GRACE, KEY_CHARS, MAC_CHARS, MARKER_VAR, RESULTS_FD_VAR, TIMEOUT_VAR
+from .protocol import (
+    HARD_TIMEOUT_GRACE, KEY_CHARS, MAC_CHARS, MARKER_VAR, OWN_NAMESPACE_VAR, RESULTS_FD_VAR, TIMEOUT_VAR,
+)
 
 _MESSAGE_CHARS = 600
 # Bound now, before any project code runs: replacing os.write, json or hmac
@@ -73,7 +75,8 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     # A crash (SIGSEGV, abort) prints its Python stack here rather than into
     # pytest's capture of fd 2, which dies with the process.
     faulthandler.enable(file=channel.fd, all_threads=True)
-    reporter = _Reporter(channel, float(os.environ.pop(TIMEOUT_VAR, "0") or 0), os.environ.get(MARKER_VAR, ""))
+    reporter = _Reporter(channel, float(os.environ.pop(TIMEOUT_VAR, "0") or 0), os.environ.get(MARKER_VAR, ""),
+                         own_namespace=os.environ.pop(OWN_NAMESPACE_VAR, "") == "1")
     pluginmanager.register(reporter, "orps-sandbox-reporter")
 
 
@@ -151,10 +154,11 @@ class _TestState:
 class _Reporter:
     """The hooks. Reachable only through pytest's plugin manager."""
 
-    def __init__(self, channel: _Channel, per_test_timeout: float, marker: str) -> None:
+    def __init__(self, channel: _Channel, per_test_timeout: float, marker: str, own_namespace: bool = False) -> None:
         self._channel = channel
         self._per_test_timeout = per_test_timeout
         self._marker = marker
+        self._own_namespace = own_namespace
         self._states: dict[str, _TestState] = {}
         self._tamper_reported = False
         # Now, before conftest files and the candidate are imported.
@@ -255,7 +259,7 @@ class _Reporter:
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self._tampered()
-        stray = _stray_processes(self._marker) if self._marker else 0
+        stray = _stray_processes(self._marker, self._own_namespace) if self._marker else 0
         self._send({"kind": "finish", "exitstatus": int(exitstatus), "peak_rss_kb": _peak_rss_kb(), "stray": stray})
 
 
@@ -276,12 +280,13 @@ def _peak_rss_kb() -> int | None:
     return None
 
 
-def _stray_processes(marker: str) -> int:
+def _stray_processes(marker: str, own_namespace: bool = False) -> int:
     """Processes of this run that are neither this process, its ancestors nor its descendants.
 
     Such a process detached itself (setsid, double fork) to outlive the tests.
-    Found by the run's marker variable in /proc; a candidate can hide one from
-    this count, but not from the executor's kill, which comes regardless.
+    Found by the run's marker variable in /proc, or, in a pid namespace of the
+    run's own, as any process there; a candidate can hide one from this count,
+    but not from the executor's kill, which comes regardless.
     """
     wanted = f"{MARKER_VAR}={marker}".encode()
     parents: dict[int, int] = {}
@@ -293,9 +298,10 @@ def _stray_processes(marker: str) -> int:
                 fields = stat.read().rsplit(b")", 1)[1].split()
             if fields[0] in (b"Z", b"X"):
                 continue  # dead, waiting to be reaped
-            with open(f"/proc/{entry}/environ", "rb") as environ:
-                if wanted not in environ.read().split(b"\0"):
-                    continue
+            if not own_namespace:
+                with open(f"/proc/{entry}/environ", "rb") as environ:
+                    if wanted not in environ.read().split(b"\0"):
+                        continue
             parents[int(entry)] = int(fields[1])
         except (OSError, IndexError, ValueError):
             continue

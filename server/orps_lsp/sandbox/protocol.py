@@ -5,6 +5,10 @@ TIMEOUT_VAR = "ORPS_PER_TEST_TIMEOUT"  # seconds, as text
 # Every process of a run inherits this variable: the executor's final sweep and
 # the plugin's count of stray processes find the run's processes by it.
 MARKER_VAR = "ORPS_SANDBOX_RUN"
+# Set ("1") when the run has a pid namespace to itself and its init (the warm
+# worker): every process there but init belongs to the run. A process the run
+# only forked keeps its parent's environment as /proc shows it, without the marker.
+OWN_NAMESPACE_VAR = "ORPS_SANDBOX_OWN_PIDNS"
 KEY_CHARS = 32  # hex characters of the HMAC key the executor writes to the child's stdin
 MAC_CHARS = 32  # hex characters of the truncated HMAC-SHA256 that starts each result line
 HARD_TIMEOUT_GRACE = 1.0  # seconds between the SIGALRM and faulthandler's exit
