@@ -121,6 +121,8 @@ def test_runs_go_cold_when_the_worker_cannot_start(project: Path, monkeypatch: p
     ("open('pkg/cache.py', 'w').write('x = 1')\n", "__import__('os').path.exists('pkg/cache.py')"),
     ("open('conftest.py', 'w').write('import sys')\n", "__import__('os').path.exists('conftest.py')"),
     ("import sys\nsys.modules.setdefault('cache_marker', sys)\n", "'cache_marker' in __import__('sys').modules"),
+    ("import subprocess\nsubprocess.run(['ipcmk', '-M', '4096'], capture_output=True)\n",
+     "len(open('/proc/sysvipc/shm').read().splitlines()) > 1"),
 ])
 def test_nothing_a_run_leaves_reaches_the_next(project: Path, left: str, found: str) -> None:
     with executor_for(project) as executor:

@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from importlib.util import find_spec
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -162,6 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     for method in methods:
         config_for(method)  # unknown names stop here
+    if find_spec("matplotlib") is None:  # said now, not after hours of searching
+        print("bench/quality draws its plots with matplotlib: .venv/bin/python -m pip install -e '.[bench]'",
+              file=sys.stderr)
+        return 2
     tasks = load_or_build(args.out.parent / "tasks.json", args.write_per_set, args.optimize, args.seed)
     if args.tasks:
         tasks = [t for t in tasks if t.kind == "write"][: args.tasks] + [t for t in tasks if t.kind == "optimize"][: args.tasks]

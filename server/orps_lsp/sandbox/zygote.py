@@ -232,9 +232,21 @@ def _reset(scratch: list[str]) -> None:
     mounts = _mount_points()
     for directory in scratch:
         _empty(directory, mounts)
-    if scratch and os.path.exists("/usr/bin/ipcrm"):  # System V shared memory outlives processes
+    if scratch and _system_v_objects() and os.path.exists("/usr/bin/ipcrm"):  # they outlive processes
         subprocess.run(["/usr/bin/ipcrm", "--all"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, check=False)
+
+
+def _system_v_objects() -> bool:
+    """Whether this namespace holds System V shared memory, semaphores or message queues."""
+    for kind in ("shm", "sem", "msg"):
+        try:
+            with open(f"/proc/sysvipc/{kind}", encoding="ascii", errors="replace") as listing:
+                if len(listing.read().splitlines()) > 1:  # a header line, then one line per object
+                    return True
+        except OSError:
+            return True  # cannot tell: clean anyway
+    return False
 
 
 def _mount_points() -> set[str]:
