@@ -149,6 +149,7 @@ class PytestExecutor:
         self._total_timeout = target.limits.total_timeout
         self._warm: warm.WarmWorker | None = None
         self._warm_wanted = warm.enabled(self.isolation, target.limits.warm_worker)
+        self._warm_failures = 0  # in a row; at two, runs start cold for good
 
     # -- public -------------------------------------------------------------
 
@@ -214,12 +215,20 @@ class PytestExecutor:
         # it: under bubblewrap the candidate cannot even see them.
         results_path, output_path = (self._private / f"run-{number}.results", self._private / f"run-{number}.log")
         # Counting instructions needs perf or valgrind around a fresh process: those runs start cold.
-        worker = self._warm_worker() if mode is not _Mode.COUNT else None
-        if worker is not None:
+        for _ in range(2):  # a worker that died since the last run is replaced once
+            worker = self._warm_worker() if mode is not _Mode.COUNT else None
+            if worker is None:
+                break
             try:
-                return self._run_in(worker.slot.root, results_path, output_path, source, mode, collect_only, worker)
-            except warm.WarmUnavailable as error:  # before the run started: it goes cold instead
-                self._give_up_warm(error)
+                run = self._run_in(worker.slot.root, results_path, output_path, source, mode, collect_only, worker)
+            except warm.WarmUnavailable as error:  # before the run started
+                worker.stop()
+                self._warm_failures += 1
+                if self._warm_failures >= 2:
+                    self._give_up_warm(error)
+            else:
+                self._warm_failures = 0
+                return run
             finally:
                 for path in (results_path, output_path, worker.slot.root / "coverage.data"):
                     path.unlink(missing_ok=True)

@@ -135,7 +135,12 @@ class WarmWorker:
 
     @property
     def running(self) -> bool:
-        return self._popen is not None and self._popen.poll() is None
+        if self._popen is None or self._popen.poll() is not None or self._worker_pid is None:
+            return False
+        try:  # bubblewrap outlives its child for a moment
+            return psutil.Process(self._worker_pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
 
     def pids(self) -> set[int]:
         """The worker's own processes (bubblewrap and the zygote): never a run's."""
