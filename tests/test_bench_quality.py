@@ -59,3 +59,24 @@ def test_interleaved_takes_one_task_of_each_set_in_turn():
 
     tasks = [task("a1", "A"), task("a2", "A"), task("a3", "A"), task("b1", "B"), task("c1", "C"), task("c2", "C")]
     assert [t.id for t in interleaved(tasks)] == ["a1", "b1", "c1", "a2", "c2", "a3"]
+
+
+def test_a_method_still_part_way_is_compared_on_its_own_tasks():
+    from summarize import comparisons
+
+    def record(task, method, solved):
+        return {"task": task, "method": method, "kind": "write", "set": "S", "solved": solved,
+                "hidden_pass_ratio": float(solved), "offered": solved, "bad_offer": False, "llm_calls": 1,
+                "generated_tokens": 10, "wall_seconds": 1.0}
+
+    records = [record(t, m, solved) for t in ("t1", "t2", "t3", "t4") for m, solved in (("cot", t == "t1"), ("orps", True))]
+    records += [record("t1", "orps_no_exec", True), record("t2", "orps_no_exec", False)]
+    main, partial = comparisons(records, ["cot", "orps", "orps_no_exec"], {"t1", "t2", "t3", "t4"})
+    assert list(main) == ["cot", "orps"] and main["cot"]["tasks"] == 4 and main["cot"]["pass_at_1"] == 0.25
+    assert list(partial) == ["orps_no_exec"]
+    on_two = partial["orps_no_exec"]
+    assert {m: s["tasks"] for m, s in on_two.items()} == {"cot": 2, "orps": 2, "orps_no_exec": 2}
+    assert on_two["cot"]["pass_at_1"] == 0.5 and on_two["orps_no_exec"]["pass_at_1"] == 0.5
+    # While no method has finished every task, all are compared on the tasks all have done.
+    main, partial = comparisons(records[:4], ["cot", "orps"], {"t1", "t2", "t3", "t4"})
+    assert {m: s["tasks"] for m, s in main.items()} == {"cot": 2, "orps": 2} and partial == {}

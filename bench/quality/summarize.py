@@ -74,7 +74,22 @@ def _fmt(value, spec=".2f", suffix="") -> str:
     return "-" if value is None else f"{value:{spec}}{suffix}"
 
 
-def markdown(summaries: dict[str, dict], meta: dict) -> str:
+def _rows(summaries: dict[str, dict]) -> list[str]:
+    rows = [
+        "| method | pass@1 (write) | hidden ratio | optimize correct | speed-up median / geomean | vs expert median / geomean | bad offers | LLM calls / task | tokens / task | s / task |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for method, s in summaries.items():
+        rows.append(
+            f"| {LABELS.get(method, method)} | {_fmt(s['pass_at_1'], '.0%')} | {_fmt(s['hidden_pass_ratio'], '.0%')} | "
+            f"{_fmt(s['optimize_correct'], '.0%')} | {_fmt(s['speedup_median'], '.2f', 'x')} / {_fmt(s['speedup_geomean'], '.2f', 'x')} | "
+            f"{_fmt(s['vs_expert_median'], '.2f', 'x')} / {_fmt(s['vs_expert_geomean'], '.2f', 'x')} | {s['bad_offers']} of {s['offered']} | "
+            f"{_fmt(s['llm_calls_mean'], '.1f')} | {_fmt(s['generated_tokens_mean'], '.0f')} | {_fmt(s['wall_seconds_mean'], '.0f')} |"
+        )
+    return rows
+
+
+def markdown(summaries: dict[str, dict], meta: dict, partial: dict[str, dict] | None = None) -> str:
     lines = [
         "# Quality benchmark",
         "",
@@ -93,21 +108,17 @@ def markdown(summaries: dict[str, dict], meta: dict) -> str:
         "vs expert = result's time / ENAMEL expert's (lower is better). Bad offers: results offered that fail a",
         "held-back test the original passed, or (optimize) are slower than the original.",
         "",
-        "| method | pass@1 (write) | hidden ratio | optimize correct | speed-up median / geomean | vs expert median / geomean | bad offers | LLM calls / task | tokens / task | s / task |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        *_rows(summaries),
     ]
-    for method, s in summaries.items():
-        lines.append(
-            f"| {LABELS.get(method, method)} | {_fmt(s['pass_at_1'], '.0%')} | {_fmt(s['hidden_pass_ratio'], '.0%')} | "
-            f"{_fmt(s['optimize_correct'], '.0%')} | {_fmt(s['speedup_median'], '.2f', 'x')} / {_fmt(s['speedup_geomean'], '.2f', 'x')} | "
-            f"{_fmt(s['vs_expert_median'], '.2f', 'x')} / {_fmt(s['vs_expert_geomean'], '.2f', 'x')} | {s['bad_offers']} of {s['offered']} | "
-            f"{_fmt(s['llm_calls_mean'], '.1f')} | {_fmt(s['generated_tokens_mean'], '.0f')} | {_fmt(s['wall_seconds_mean'], '.0f')} |"
-        )
     sets = sorted({k for s in summaries.values() for k in s["by_set"]})
     if sets:
         lines += ["", "pass@1 by set:", "", "| method | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
         for method, s in summaries.items():
             lines.append(f"| {LABELS.get(method, method)} | " + " | ".join(_fmt(s["by_set"].get(k), ".0%") for k in sets) + " |")
+    for method, tables in (partial or {}).items():
+        done = tables[method]
+        lines += ["", f"**{LABELS.get(method, method)}, part-way: compared on the {done['tasks']} tasks it has finished "
+                      f"({done['write_tasks']} write, {done['optimize_tasks']} optimize)**", "", *_rows(tables)]
     lines += ["", "![pass@1](pass_at_1.png) ![speed-ups](speedups.png) ![quality vs calls](quality_vs_calls.png)", ""]
     return "\n".join(lines)
 
@@ -119,7 +130,10 @@ def plots(summaries: dict[str, dict], records: list[dict], out: Path) -> None:
     import matplotlib.pyplot as plt
 
     methods = list(summaries)
-    labels = [LABELS.get(m, m) for m in methods]
+    most = max(s["tasks"] for s in summaries.values())
+    # A method still part-way is shown on the tasks it has finished, and says so.
+    labels = [LABELS.get(m, m) + (f"\n({summaries[m]['tasks']} tasks)" if summaries[m]["tasks"] < most else "")
+              for m in methods]
 
     fig, ax = plt.subplots(figsize=(7, 3.6))
     values = [100 * (summaries[m]["pass_at_1"] or 0) for m in methods]
@@ -162,13 +176,33 @@ def plots(summaries: dict[str, dict], records: list[dict], out: Path) -> None:
     plt.close(fig)
 
 
+def comparisons(records: list[dict], methods: list[str], task_ids: set[str]) -> tuple[dict, dict]:
+    """Summaries of the methods on the same tasks.
+
+    Main: the methods that finished every task, on all of them (or, while
+    none has, every method on the tasks all have finished). Then, for each
+    method still part-way, that method and the finished ones on the tasks it
+    has done, so a partial run neither shrinks the main table nor goes unseen.
+    """
+    finished = {m: {r["task"] for r in records if r["method"] == m} for m in methods}
+    finished = {m: done for m, done in finished.items() if done}
+    complete = [m for m, done in finished.items() if done >= task_ids]
+    main_methods = complete or list(finished)
+    main_tasks = set.intersection(*(finished[m] for m in main_methods)) if main_methods else set()
+
+    def summaries_on(chosen: list[str], on: set[str]) -> dict:
+        return {m: method_summary([r for r in records if r["method"] == m and r["task"] in on]) for m in chosen}
+
+    partial = {m: summaries_on([*complete, m], finished[m]) for m in finished if complete and m not in complete}
+    return summaries_on(main_methods, main_tasks), partial
+
+
 def summarize(tasks, methods: list[str], model_name: str, cache: Path, out: Path) -> dict:
     records = load_records(cache, tasks, methods, model_name)
     finished = {m: {r["task"] for r in records if r["method"] == m} for m in methods}
     finished = {m: done for m, done in finished.items() if done}
-    # Methods are compared on the same tasks: those every method with results has finished.
-    paired = set.intersection(*finished.values()) if finished else set()
-    summaries = {m: method_summary([r for r in records if r["method"] == m and r["task"] in paired]) for m in finished}
+    summaries, partial = comparisons(records, methods, {t.id for t in tasks})
+    paired = set.intersection(*(finished[m] for m in summaries)) if summaries else set()
     sets: dict[str, int] = {}
     for task in tasks:
         if task.kind == "write":
@@ -188,10 +222,11 @@ def summarize(tasks, methods: list[str], model_name: str, cache: Path, out: Path
         "finished_per_method": {m: len(done) for m, done in finished.items()},
     }
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps({"meta": meta, "summary": summaries, "records": records}, indent=1))
-    (out / "results.md").write_text(markdown(summaries, meta))
+    (out / "results.json").write_text(json.dumps({"meta": meta, "summary": summaries, "partial": partial,
+                                                  "records": records}, indent=1))
+    (out / "results.md").write_text(markdown(summaries, meta, partial))
     if summaries:
-        plots(summaries, records, out)
+        plots({**summaries, **{m: tables[m] for m, tables in partial.items()}}, records, out)
     print((out / "results.md").read_text())
     if not meta["complete"]:
         print(f"partial: {len(records)} of {len(tasks) * len(methods)} results; run again to continue")
