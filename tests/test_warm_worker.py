@@ -213,3 +213,11 @@ def test_third_party_imports_leave_the_project_out(tmp_path: Path) -> None:
     (tmp_path / "tests" / "test_x.py").write_text(
         "import json, os.path\nfrom pkg.mod import f\nimport helpers\nfrom . import local\nfrom collections import deque\n")
     assert third_party_imports(tmp_path, [Path("tests/test_x.py")]) == ["json", "os", "collections"]
+
+
+def test_the_libraries_the_tests_import_are_loaded_ahead(project: Path) -> None:
+    (project / "tests" / "test_mod.py").write_text(TESTS.replace("import json\n", "") + "\nimport colorsys\n")
+    loaded_before_the_tests = "import sys\nLOADED = 'colorsys' in sys.modules\n\n" + finding("not LOADED")
+    with executor_for(project) as warm, executor_for(project, warm_worker=False) as cold:
+        assert warm.run(loaded_before_the_tests).passed == 2
+        assert cold.run(loaded_before_the_tests).passed == 0  # a fresh interpreter has not imported it yet

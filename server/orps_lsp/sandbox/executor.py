@@ -248,7 +248,7 @@ class PytestExecutor:
             if self._warm is None:
                 protected = [Path(path) for path in self._judge.paths if not (self._snapshot / path).is_symlink()]
                 self._warm = warm.WarmWorker(
-                    self.isolation, self._private, self._snapshot, protected,
+                    self.isolation, self._private, self._snapshot, protected, self._relative_file,
                     read_only=[self._coverage_rc, self._project_root],
                     python_path=self._python_path(self._private / "slot" / "project"),
                     scratch_bytes=2 * self.target.limits.file_size_mb * _MB)

@@ -115,13 +115,14 @@ class WarmChild:
 
 
 class WarmWorker:
-    def __init__(self, isolation: Isolation, private: Path, snapshot: Path, protected: list[Path],
+    def __init__(self, isolation: Isolation, private: Path, snapshot: Path, protected: list[Path], module: Path,
                  read_only: list[Path], python_path: list[str], scratch_bytes: int) -> None:
         self.isolation = isolation
         self.slot = Slot(private / "slot")
         self._log_path = private / "warm-worker.log"
         self._snapshot = snapshot
         self._protected = protected  # relative to the project: the tests
+        self._module = module  # relative: the module candidates replace (its imports are loaded ahead too)
         self._read_only = read_only
         self._python_path = python_path
         self._scratch_bytes = scratch_bytes
@@ -163,7 +164,7 @@ class WarmWorker:
         env = sandbox_environment(self.slot.home, self.slot.tmp, "warm-worker", {
             "PYTHONPATH": os.pathsep.join(self._python_path),
             zygote.SOCKET_VAR: str(theirs.fileno()),
-            zygote.PRELOAD_VAR: json.dumps(third_party_imports(self._snapshot, self._protected)),
+            zygote.PRELOAD_VAR: json.dumps(third_party_imports(self._snapshot, [*self._protected, self._module])),
         })
         try:
             with open(self._log_path, "ab") as log_file:
@@ -281,10 +282,10 @@ class WarmWorker:
             return None
 
 
-def third_party_imports(snapshot: Path, test_files: Iterable[Path]) -> list[str]:
-    """Top-level modules the tests import that do not belong to the project (worth importing ahead)."""
+def third_party_imports(snapshot: Path, sources: Iterable[Path]) -> list[str]:
+    """Top-level modules these files import that do not belong to the project (worth importing ahead)."""
     names: list[str] = []
-    for relative in test_files:
+    for relative in sources:
         try:
             tree = ast.parse((snapshot / relative).read_bytes())
         except (OSError, SyntaxError, ValueError):
