@@ -221,3 +221,23 @@ def test_the_libraries_the_tests_import_are_loaded_ahead(project: Path) -> None:
     with executor_for(project) as warm, executor_for(project, warm_worker=False) as cold:
         assert warm.run(loaded_before_the_tests).passed == 2
         assert cold.run(loaded_before_the_tests).passed == 0  # a fresh interpreter has not imported it yet
+
+
+def test_a_library_that_starts_threads_is_not_loaded_ahead(project: Path) -> None:
+    """Forking a process with threads can leave a lock held forever in the child."""
+    (project / "threadlib.py").write_text(
+        "import threading, time\nthreading.Thread(target=time.sleep, args=(3600,), daemon=True).start()\n")
+    # Outside the project (a library), so the worker would load it ahead.
+    site = project.parent / f"{project.name}-site"
+    site.mkdir()
+    (project / "threadlib.py").rename(site / "threadlib.py")
+    (project / "tests" / "test_mod.py").write_text(TESTS + "\nimport threadlib\n")  # after the candidate's import
+    target = ExecutionTarget(project, project / "pkg" / "mod.py", "add", TestSelection([Path("tests/test_mod.py")]), LIMITS)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(site))  # bubblewrap shows this interpreter's import path (read-only)
+        patch.setattr(PytestExecutor, "_python_path", lambda self, copy: [str(copy), str(site), isolation.PLUGIN_ROOT])
+        with PytestExecutor(target) as executor:
+            assert executor.run(ORIGINAL).passed == 2
+            assert executor.warm_worker_pids()  # warm, without the library
+            loaded_ahead = "import sys\nLOADED = 'threadlib' in sys.modules\n\n" + finding("LOADED")
+            assert executor.run(loaded_ahead).passed == 2

@@ -130,6 +130,7 @@ class WarmWorker:
         self._sock: socket.socket | None = None
         self._worker_pid: int | None = None  # the zygote itself (bubblewrap's child)
         self._inodes: dict[Path, int] = {}
+        self._threads = 1  # the worker's, once it is ready
         self._finalizer: weakref.finalize | None = None
 
     # -- life -----------------------------------------------------------------
@@ -148,6 +149,18 @@ class WarmWorker:
         return {pid for pid in (self._popen.pid if self._popen else None, self._worker_pid) if pid}
 
     def start(self) -> None:
+        """A fresh worker and slot. Forking is safe only from a single-threaded
+        process: when a library the tests import starts threads as it loads
+        (some BLAS builds do), the worker starts again without them, and when
+        even that has threads, runs start cold."""
+        self._start(preload=third_party_imports(self._snapshot, [*self._protected, self._module]))
+        if self._threads > 1:
+            self._start(preload=[])
+        if self._threads > 1:
+            self.stop()
+            raise WarmUnavailable(f"the warm worker has {self._threads} threads after loading pytest: forking is not safe")
+
+    def _start(self, preload: list[str]) -> None:
         self.stop()
         remove_tree(self.slot.root)
         self.slot.root.mkdir()
@@ -164,7 +177,7 @@ class WarmWorker:
         env = sandbox_environment(self.slot.home, self.slot.tmp, "warm-worker", {
             "PYTHONPATH": os.pathsep.join(self._python_path),
             zygote.SOCKET_VAR: str(theirs.fileno()),
-            zygote.PRELOAD_VAR: json.dumps(third_party_imports(self._snapshot, [*self._protected, self._module])),
+            zygote.PRELOAD_VAR: json.dumps(preload),
         })
         try:
             with open(self._log_path, "ab") as log_file:
@@ -188,6 +201,7 @@ class WarmWorker:
             raise WarmUnavailable(f"the warm worker said {ready!r}")
         children = psutil.Process(self._popen.pid).children()
         self._worker_pid = children[0].pid if children else None
+        self._threads = int(ready.get("threads", 1))
         self._inodes = {path: self._inode(path) for path in self._protected}
 
     def stop(self) -> None:

@@ -9,7 +9,7 @@ directories and scratch tmpfs). It imports pytest, the plugins, coverage and
 the third-party modules the tests import, then serves runs one at a time on
 a socket (one JSON message per packet):
 
-    <- {"event": "ready"}
+    <- {"event": "ready", "threads": N}  N > 1: a library started threads; the executor will not fork from us
     -> {"op": "run", ...} with the results and output descriptors attached
     <- {"event": "forked", "pid": N}     the child waits: the executor puts it in the run's cgroup
     -> {"op": "go"} (or {"op": "abort"})
@@ -75,7 +75,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _warm_up(json.loads(os.environ.pop(PRELOAD_VAR, "[]")))
     os.chdir("/")  # not inside the run's directory: the executor's sweep looks there for the run's processes
-    send(sock, {"event": "ready"})
+    send(sock, {"event": "ready", "threads": len(os.listdir("/proc/self/task"))})  # forking needs one
     while True:
         try:
             message, fds = receive(sock, max_fds=2)
