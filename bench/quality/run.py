@@ -130,7 +130,9 @@ def run_one(task: Task, method: str, model_spec: str | None, threads: int | None
             slower = offered and t.get("speedup_vs_original") is not None and t["speedup_vs_original"] < 1 / 1.05
             failing = offered and (record["hidden"]["regressed_tests"] > 0 or not t.get("result_correct"))
             record["bad_offer"] = bool(slower or failing)
-            record["solved"] = record["solved"] and bool(t.get("result_correct"))
+            # Against the original, as the product's guard is: some slow originals run out of the held-back tests' limits.
+            record["solved"] = (record["hidden"]["total"] > 0 and record["hidden"]["regressed_tests"] == 0
+                                and bool(t.get("result_correct")))
         else:
             record["bad_offer"] = bool(offered and record["hidden"]["regressed_tests"] > 0)
         return record
