@@ -37,15 +37,16 @@ import os
 import re
 import signal
 import socket
-import stat
 import subprocess
 import sys
 import tempfile
 import threading
+from pathlib import Path
 from typing import Any
 
 from .limits import apply_rlimits
 from .protocol import RESULTS_FD_VAR
+from .workspace import remove_tree
 
 SOCKET_VAR = "ORPS_WARM_SOCKET"  # descriptor number of this process's end of the socket
 PRELOAD_VAR = "ORPS_WARM_PRELOAD"  # JSON list of top-level module names the tests import
@@ -280,16 +281,13 @@ def _empty(directory: str, mounts: set[str]) -> None:
 
 
 def _remove(path: str) -> None:
-    try:
-        if os.path.isdir(path) and not os.path.islink(path):
-            os.chmod(path, stat.S_IRWXU)  # a candidate may have taken the permission away
-            for entry in os.scandir(path):
-                _remove(entry.path)
-            os.rmdir(path)
-        else:
+    if os.path.isdir(path) and not os.path.islink(path):
+        remove_tree(Path(path))  # also where a candidate took the permission away
+    else:
+        try:
             os.unlink(path)
-    except OSError:
-        pass
+        except OSError:
+            pass
 
 
 if __name__ == "__main__":
