@@ -11,6 +11,7 @@ def report(passed: int, total: int, cpu: float, *, rss: int = 10_000, cc: int = 
     tests = [TestOutcome(f"t.py::test_{i}", "passed" if i < passed else "failed", "" if i < passed else "assert 1 == 2") for i in range(total)]
     return ExecutionReport(
         tests=tests, passed=passed, failed=total - passed, total=total, wall_time=cpu, cpu_time=cpu,
+        wall_times=[cpu], cpu_times=[cpu],
         peak_rss_kb=rss, static=StaticMetrics(cyclomatic_complexity=cc, nloc=5), coverage=1.0, runs=1,
     )
 

@@ -88,14 +88,48 @@ def test_fast_correct_candidate_wins_and_is_remeasured():
     assert result.improved and "set(items)" in result.best.code
     assert "set(items)" in result.new_source and "def fib" in result.new_source
     assert "100.00x faster" in result.verdict
-    remeasured = [r for r in executor.runs if r["repeats"] == 4]
-    assert len(remeasured) >= 2  # the original and at least the winner, measured again together
+    # The final pick measures the original and the finalists again, interleaved round by round.
+    final = executor.runs[-4 * 2:]
+    assert [("set(items)" in r["source"].split("def fib")[0]) for r in final] == [False, True] * 4
+    assert all(r["repeats"] == 1 for r in final)
+
+
+EQUIVALENT = ("    n = len(items)\n    for i in range(n):\n        for j in range(n):\n"
+              "            if i != j and items[i] == items[j]:\n                return True\n    return False\n```")
 
 
 def test_nothing_faster_means_nothing_offered():
-    result = run_search(task(), ScriptedModel(programmer_and_critic([SAME])), ScriptedExecutor(judge), SearchConfig(depth=2))
+    result = run_search(task(), ScriptedModel(programmer_and_critic([EQUIVALENT])), ScriptedExecutor(judge), SearchConfig(depth=2))
     assert not result.improved and result.best is None
     assert "below the 1.05x needed" in result.verdict
+
+
+def test_a_copy_of_the_original_is_never_offered_however_fast_it_measures():
+    """A copy (other comments, another docstring) that happened to measure 10x faster."""
+    copy = '    """Another docstring."""\n' + SAME.replace("return True", "return True  # found one")
+
+    def lucky(source: str):
+        body = source.split("def has_duplicates")[1].split("def fib")[0]
+        return report(6, 6, cpu=0.1 if "Another docstring" in body else 1.0)
+
+    result = run_search(task(), ScriptedModel(programmer_and_critic([copy])), ScriptedExecutor(lucky), SearchConfig(depth=1))
+    assert all(n.execution.passed == 6 for n in result.nodes)
+    assert not result.improved and result.best is None and result.new_source is None
+    assert "are the original itself" in result.verdict
+
+
+def test_a_speed_up_inside_the_noise_is_not_offered():
+    """Median 1.2x faster, but the runs overlap: one of the candidate's runs is as slow as the original's best."""
+    times = {"original": iter([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]), "candidate": iter([0.8, 1.0, 0.8, 0.8, 0.8, 0.8, 0.8])}
+
+    def noisy(source: str):
+        body = source.split("def has_duplicates")[1].split("def fib")[0]
+        return report(6, 6, cpu=next(times["candidate" if "n = len(items)" in body else "original"]))
+
+    result = run_search(task(), ScriptedModel(programmer_and_critic([EQUIVALENT])), ScriptedExecutor(noisy),
+                        SearchConfig(depth=1, expansions=1, timing_repeats=5))
+    assert not result.improved and result.best is None
+    assert "not clear of the noise" in result.verdict
 
 
 def test_duplicate_candidates_are_executed_once():

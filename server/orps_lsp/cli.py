@@ -3,7 +3,8 @@
     orps-lsp optimize FILE::FUNC [--apply] [--json]
     orps-lsp solve    FILE::FUNC [--apply] [--json]
 
-Exit codes: 0 improved, 1 searched but nothing better, 2 bad input, 130 cancelled.
+Exit codes: 0 improved, 1 searched but nothing better, 2 bad input, 3 partial solution (some tests
+still fail; --apply writes it only with --allow-partial), 130 cancelled.
 """
 
 from __future__ import annotations
@@ -25,12 +26,15 @@ from .render import text_report
 from .report_html import write_html
 from .search import Progress
 
-EXIT_IMPROVED, EXIT_NOTHING, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
+EXIT_IMPROVED, EXIT_NOTHING, EXIT_BAD_INPUT, EXIT_PARTIAL, EXIT_CANCELLED = 0, 1, 2, 3, 130
 
 
 def _search_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", metavar="FILE::FUNCTION", help="e.g. src/pkg/mod.py::slow_function or mod.py::Class.method")
     parser.add_argument("--apply", action="store_true", help="write the result into the file (only a guarded, verified improvement)")
+    parser.add_argument("--allow-partial", action="store_true",
+                        help="with --apply, also write a partial solution (a solve that passes only some tests)")
+    parser.add_argument("--explain-tests", action="store_true", help="print which tests judge the function and why, then stop")
     parser.add_argument("--json", action="store_true", help="print the whole report as JSON on stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.add_argument("--report", metavar="HTML", help="also write the search report, its tree drawn, as a self-contained HTML page")
@@ -134,6 +138,12 @@ def run_command(args: argparse.Namespace) -> int:
         limits=SandboxLimits(per_test_timeout=args.test_timeout, total_timeout=args.run_timeout, memory_mb=args.memory_mb),
     )
     prepared = engine.prepare(request, no_tests=args.no_tests)
+    if args.explain_tests:
+        for path, why in prepared.task.tests_chosen.items():
+            print(f"{path}: {why}")
+        if not prepared.task.tests_chosen:
+            print("no tests (--no-tests)")
+        return EXIT_IMPROVED
     printer = ProgressPrinter(enabled=not args.quiet)
     printer.say("loading model ...")
     model = load_model(args.model, n_ctx=args.ctx, n_threads=args.threads, gpu_layers=args.gpu_layers,
@@ -166,9 +176,10 @@ def run_command(args: argparse.Namespace) -> int:
     if "report" not in outcome:
         raise Cancelled()
     report = outcome["report"]
+    unusable = ""
     if report.nodes and all(not n.valid for n in report.nodes):
         reasons = sorted({n.invalid_reason for n in report.nodes})
-        raise engine.InputError(f"the model gave no usable code in {len(report.nodes)} answers ({'; '.join(reasons)})")
+        unusable = f"the model gave no usable code in {len(report.nodes)} answers ({'; '.join(reasons)})"
     if args.json:
         print(json.dumps(report.to_dict(), indent=1))
     else:
@@ -178,12 +189,19 @@ def run_command(args: argparse.Namespace) -> int:
             print(f"report written to {write_html(report, args.report)}", file=sys.stderr)
         except OSError as exc:  # the HTML is a by-product: it must not cost the user the result or --apply
             print(f"orps-lsp: cannot write the report to {args.report}: {exc.strerror or exc}", file=sys.stderr)
+    if unusable:  # the table and the report are out: the answers are there to read
+        raise engine.InputError(unusable)
     if args.apply and report.improved:
         if config.no_tests:
             print("not applied: the result was not verified by tests (--no-tests); review the diff and apply it yourself", file=sys.stderr)
+        elif report.partial and not args.allow_partial:
+            print("not applied: a partial solution (some tests still fail); review the diff, or pass --allow-partial",
+                  file=sys.stderr)
         else:
             engine.write_atomically(Path(prepared.task.file), report.new_source, prepared.source_hash)
             print(f"applied to {prepared.task.file}", file=sys.stderr)
+    if report.partial:
+        return EXIT_PARTIAL
     return EXIT_IMPROVED if report.improved else EXIT_NOTHING
 
 
@@ -201,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run_command(args)
     except (engine.InputError, ModelError) as exc:
+        details = getattr(exc, "details", "")
+        if details:
+            print("--- pytest's output (last lines) ---\n" + details.rstrip() + "\n---", file=sys.stderr)
         print(f"orps-lsp: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except (Cancelled, KeyboardInterrupt):

@@ -13,6 +13,7 @@ import ast
 import configparser
 import glob
 import os
+import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +45,11 @@ def discover_tests(
 
     `test_paths` (files or directories, relative to the root or absolute)
     replace the project's configured testpaths; a file named there is taken
-    as it is, a directory is searched. Raises `NoTestsFound` when none match.
+    as it is, a directory is searched. A test file is chosen when it uses the
+    function itself, a fixture (conftest.py) that does, or a helper module of
+    the tests that does; the module's own doctests are chosen when the
+    project's pytest options run doctests. `reasons` says why for each.
+    Raises `NoTestsFound` when none match.
     """
     root = project_root.resolve()
     file = file.resolve()
@@ -57,20 +62,160 @@ def discover_tests(
         elif path.is_dir():
             search_dirs.append(path)
 
-    found = set(explicit_files)
-    candidates = [p for d in search_dirs for p in _test_files_under(d)]
+    reasons: dict[Path, str] = {path: "named with the test paths" for path in explicit_files}
+    candidates = [p for d in search_dirs for p in _test_files_under(d) if p != file]
+    helpers = _helpers_that_use(target, root, search_dirs, file)
+    fixtures = _fixtures_that_use(target, root, search_dirs, file)
     for candidate in candidates:
-        if candidate != file and target.is_used_by(root, candidate):
-            found.add(candidate)
-    if not found:
+        why = _why_chosen(target, root, candidate, helpers, fixtures)
+        if why and candidate not in reasons:
+            reasons[candidate] = why
+    if target.has_doctests and "--doctest-modules" in configured_addopts(root) and file not in reasons:
+        reasons[file] = "the function's doctests (the project's pytest options run --doctest-modules)"
+    if not reasons:
         where = ", ".join(_shown(root, d) for d in search_dirs) or "(no existing test path)"
         raise NoTestsFound(
             f"no tests found for {function!r} ({target.display_module}): looked at {len(candidates)} "
             f"test file(s) (test_*.py, *_test.py) under {where}, and none imports "
-            f"{target.display_module} and uses {target.name!r}. "
+            f"{target.display_module} and uses {target.name!r}, directly, through a conftest fixture or "
+            f"through a helper module. "
             f"{CLI_HINT}"
         )
-    return TestSelection(test_files=sorted(_relative(root, p) for p in found), keyword=keyword)
+    chosen = sorted(reasons, key=lambda p: str(_relative(root, p)))
+    return TestSelection(test_files=[_relative(root, p) for p in chosen], keyword=keyword,
+                         reasons={str(_relative(root, p)): reasons[p] for p in chosen})
+
+
+def _why_chosen(target: _Target, root: Path, test_file: Path, helpers: dict[str, Path],
+                fixtures: dict[Path, dict[str, str]]) -> str:
+    tree = _parse(test_file)
+    if tree is None:
+        return ""
+    benchmark = " (its tests that use pytest-benchmark's `benchmark` fixture are left out: a workload, not a check)" \
+        if _uses_benchmark(tree) else ""
+    if target.used_by(tree, _package_import_name(test_file)):
+        return f"imports {target.display_module} and uses {target.name}" + benchmark
+    calls_method = target.method is None or _mentions_attribute(tree, target.method)
+    for module, helper in helpers.items():
+        if calls_method and _imports_module(tree, module, _package_import_name(test_file)):
+            return f"imports the helper {_relative(root, helper)}, which uses {target.name}" + benchmark
+    requested = _requested_fixtures(tree)
+    for conftest, reaching in fixtures.items():
+        if not test_file.resolve().is_relative_to(conftest.parent.resolve()):
+            continue
+        for name, kind in reaching.items():
+            if calls_method and (kind == "autouse" or name in requested):
+                how = "the autouse fixture" if kind == "autouse" else "the fixture"
+                return f"uses {how} {name} of {_relative(root, conftest)}, which uses {target.name}" + benchmark
+    return ""
+
+
+def _parse(path: Path) -> ast.Module | None:
+    try:
+        return ast.parse(path.read_bytes(), filename=str(path))
+    except (SyntaxError, ValueError, OSError):
+        return None
+
+
+def _helpers_that_use(target: _Target, root: Path, search_dirs: list[Path], file: Path) -> dict[str, Path]:
+    """Modules among the tests (not tests, not conftest) that use the target: their dotted names."""
+    found: dict[str, Path] = {}
+    for directory in search_dirs:
+        for path in _python_files_under(directory):
+            name = path.name
+            if path == file or name == "conftest.py" or _is_test_file(name) or name == "__init__.py":
+                continue
+            tree = _parse(path)
+            if tree is not None and target.used_by(tree, _package_import_name(path)):
+                found[_package_import_name(path) or path.stem] = path
+    return found
+
+
+def _fixtures_that_use(target: _Target, root: Path, search_dirs: list[Path], file: Path) -> dict[Path, dict[str, str]]:
+    """conftest.py -> {fixture name: "autouse" | "fixture"} for fixtures that reach the target,
+    directly or through another fixture of the same file."""
+    conftests = {c for d in search_dirs for c in _python_files_under(d) if c.name == "conftest.py"}
+    conftests |= {root / "conftest.py"} if (root / "conftest.py").is_file() else set()
+    found: dict[Path, dict[str, str]] = {}
+    for conftest in sorted(conftests):
+        tree = _parse(conftest)
+        if tree is None:
+            continue
+        names = target.bound_names(tree, _package_import_name(conftest))
+        if not names:
+            continue
+        defined = {node.name: node for node in ast.walk(tree)
+                   if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _fixture_options(node) is not None}
+        reaching = {name for name, node in defined.items() if target.reached_in(node, names)}
+        changed = True
+        while changed:  # a fixture that requests one that reaches the target reaches it too
+            changed = False
+            for name, node in defined.items():
+                if name not in reaching and {a.arg for a in node.args.args} & reaching:
+                    reaching.add(name)
+                    changed = True
+        if reaching:
+            found[conftest] = {name: "autouse" if _fixture_options(defined[name]).get("autouse") else "fixture"
+                               for name in sorted(reaching)}
+    return found
+
+
+def _fixture_options(node: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, object] | None:
+    """The keyword options of its @pytest.fixture decorator, or None when it is no fixture."""
+    for decorator in node.decorator_list:
+        call = decorator if isinstance(decorator, ast.Call) else None
+        named = _dotted(call.func if call else decorator) or ""
+        if named.split(".")[-1] in ("fixture", "yield_fixture"):
+            options: dict[str, object] = {}
+            for keyword in call.keywords if call else []:
+                if keyword.arg and isinstance(keyword.value, ast.Constant):
+                    options[keyword.arg] = keyword.value.value
+            return options
+    return None
+
+
+def _requested_fixtures(tree: ast.Module) -> set[str]:
+    """Fixture names the file's tests (and its own fixtures) request: parameters and usefixtures marks."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            names |= {a.arg for a in node.args.args + node.args.kwonlyargs}
+        elif isinstance(node, ast.Call) and (_dotted(node.func) or "").endswith("usefixtures"):
+            names |= {a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)}
+    return names
+
+
+def _uses_benchmark(tree: ast.Module) -> bool:
+    return any(isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test")
+               and "benchmark" in {a.arg for a in node.args.args} for node in ast.walk(tree))
+
+
+def _mentions_attribute(tree: ast.Module, name: str) -> bool:
+    return any(isinstance(node, ast.Attribute) and node.attr == name for node in ast.walk(tree))
+
+
+def _imports_module(tree: ast.Module, module: str, own_module: str) -> bool:
+    """Whether the file imports `module` (absolutely, relatively, or as `from package import module`)."""
+    last = module.split(".")[-1]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            if any(alias.name == module or alias.name.split(".")[-1] == last for alias in node.names):
+                return True
+        elif isinstance(node, ast.ImportFrom):
+            source = _absolute_source(node, own_module)
+            if source == module or source.split(".")[-1] == last:
+                return True
+            if any(f"{source}.{alias.name}" == module or (not source and alias.name == last) for alias in node.names):
+                return True
+    return False
+
+
+def configured_addopts(root: Path) -> list[str]:
+    """`addopts` from the first pytest configuration pytest itself would read, split into arguments."""
+    value = _configured_option(root, "addopts")
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return shlex.split(value) if isinstance(value, str) else []
 
 
 def module_import_name(project_root: Path, file: Path) -> str:
@@ -81,6 +226,28 @@ def module_import_name(project_root: Path, file: Path) -> str:
     if len(parts) > 1 and parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
+
+
+def module_names(project_root: Path, file: Path) -> list[str]:
+    """Every dotted name the project may import `file` by."""
+    return sorted({module_import_name(project_root, file), _package_import_name(file.resolve())} - {""})
+
+
+def import_roots(project_root: Path, relative_file: Path) -> list[Path]:
+    """Where the project's modules import from, relative to its root: the root
+    itself, `src/` when there is one, and the folder above the module's
+    outermost package (`lib/` for lib/pkg/mod.py with pkg/__init__.py)."""
+    roots = [Path(".")]
+    if (project_root / "src").is_dir():
+        roots.append(Path("src"))
+    directory = (project_root / relative_file).parent
+    while (directory / "__init__.py").is_file() and directory != project_root:
+        directory = directory.parent
+    if directory.is_relative_to(project_root):
+        root = directory.relative_to(project_root)
+        if root not in roots:
+            roots.append(root)
+    return roots
 
 
 def _package_import_name(file: Path) -> str:
@@ -98,58 +265,83 @@ class _Target:
     module_names: set[str]  # every name the module may be imported by
     packages: set[str]  # packages that contain it (a test may import a re-export)
     name: str  # the name a test uses: the function, or the class of a method
+    method: str | None  # for "Class.method": the method, which the test must call too
     display_module: str
+    has_doctests: bool = False
 
     @classmethod
     def of(cls, root: Path, file: Path, function: str) -> _Target:
-        names = {module_import_name(root, file), _package_import_name(file)} - {""}
+        names = set(module_names(root, file))
         packages = {".".join(n.split(".")[:i]) for n in names for i in range(1, n.count(".") + 1)}
-        return cls(names, packages - names, function.split(".")[0], module_import_name(root, file))
+        parts = function.split(".")
+        return cls(names, packages - names, parts[0], parts[1] if len(parts) > 1 else None,
+                   module_import_name(root, file), _has_doctests(file, function))
 
-    def is_used_by(self, root: Path, test_file: Path) -> bool:
-        try:
-            tree = ast.parse(test_file.read_bytes(), filename=str(test_file))
-        except (SyntaxError, ValueError, OSError):
-            return False
-        test_module = _package_import_name(test_file)
-        bindings: dict[str, str] = {}  # local name -> the target module or a package of it
-        star_import = False
+    def bound_names(self, tree: ast.Module, own_module: str) -> dict[str, str]:
+        """Local names bound to the target itself ("" as value) or to its module or a package of it."""
+        bound: dict[str, str] = {}
         related = self.module_names | self.packages
+        tops = {n.split(".")[0] for n in related}
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname and alias.name in related:
-                        bindings[alias.asname] = alias.name
-                    elif not alias.asname and alias.name.split(".")[0] in {n.split(".")[0] for n in related}:
+                        bound[alias.asname] = alias.name
+                    elif not alias.asname and alias.name.split(".")[0] in tops:
                         top = alias.name.split(".")[0]
-                        bindings[top] = top  # `import pkg.mod` binds "pkg"
+                        bound[top] = top  # `import pkg.mod` binds "pkg"
             elif isinstance(node, ast.ImportFrom):
-                source = _absolute_source(node, test_module)
+                source = _absolute_source(node, own_module)
                 if source not in related:
                     continue
                 for alias in node.names:
                     if alias.name == "*":
-                        star_import = star_import or source in self.module_names
+                        if source in self.module_names:
+                            bound[self.name] = ""
                     elif alias.name == self.name:
-                        return True  # `from pkg.mod import f` (or a package's re-export)
+                        bound[alias.asname or alias.name] = ""  # `from pkg.mod import f` (or a re-export)
                     elif f"{source}.{alias.name}" in related:
-                        bindings[alias.asname or alias.name] = f"{source}.{alias.name}"
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and node.attr == self.name:
-                if self._resolves_to_module(_dotted(node.value), bindings):
-                    return True
-            elif star_import and isinstance(node, ast.Name) and node.id == self.name:
-                return True
-        return False
+                        bound[alias.asname or alias.name] = f"{source}.{alias.name}"
+        return bound
 
-    def _resolves_to_module(self, dotted: str | None, bindings: dict[str, str]) -> bool:
-        if not dotted:
+    def reached_in(self, scope: ast.AST, bound: dict[str, str]) -> bool:
+        """Whether code in `scope` uses the target through the names `bound`.
+
+        The function (or class) by its own bound name; or its module, bound to a
+        name that the code uses, with `.name` somewhere in it (directly as
+        `mod.f`, or through a variable: `m = request.param; m.f`). For a method,
+        the code must also call `.method`.
+        """
+        loaded = {node.id for node in ast.walk(scope) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+        attributes = {node.attr for node in ast.walk(scope) if isinstance(node, ast.Attribute)}
+        if self.method is not None and self.method not in attributes:
             return False
-        head, _, rest = dotted.partition(".")
-        if head not in bindings:
+        if any(value == "" and name in loaded for name, value in bound.items()):
+            return True
+        return self.name in attributes and any(value and name in loaded for name, value in bound.items())
+
+    def used_by(self, tree: ast.Module, own_module: str) -> bool:
+        bound = self.bound_names(tree, own_module)
+        return bool(bound) and self.reached_in(tree, bound)
+
+    def is_used_by(self, root: Path, test_file: Path) -> bool:
+        tree = _parse(test_file)
+        return tree is not None and self.used_by(tree, _package_import_name(test_file))
+
+
+def _has_doctests(file: Path, function: str) -> bool:
+    tree = _parse(file)
+    if tree is None:
+        return False
+    parts = function.split(".")
+    scope: list[ast.stmt] = tree.body
+    for part in parts:
+        node = next((n for n in scope if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                     and n.name == part), None)
+        if node is None:
             return False
-        absolute = bindings[head] + ("." + rest if rest else "")
-        return absolute in self.module_names or absolute in self.packages
+        scope = node.body
+    return ">>>" in (ast.get_docstring(node) or "")
 
 
 def _absolute_source(node: ast.ImportFrom, test_module: str) -> str:
@@ -187,21 +379,26 @@ def _search_paths(root: Path, test_paths: list[str] | None) -> list[Path]:
 
 def configured_testpaths(root: Path) -> list[str]:
     """`testpaths` from the first pytest configuration pytest itself would read."""
+    value = _configured_option(root, "testpaths")
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return value.split() if isinstance(value, str) else []
+
+
+def _configured_option(root: Path, key: str) -> str | list | None:
+    """An ini option (raw) from the first pytest configuration pytest itself would read."""
     for name, section in (("pytest.ini", "pytest"), (".pytest.ini", "pytest"), ("pyproject.toml", None),
                           ("tox.ini", "pytest"), ("setup.cfg", "tool:pytest")):
         path = root / name
         if not path.is_file():
             continue
-        if section is None:
-            found = _pyproject_testpaths(path)
-        else:
-            found = _ini_testpaths(path, section)
-        if found is not None:
-            return found
-    return []
+        options = _pyproject_options(path) if section is None else _ini_options(path, section)
+        if options is not None:
+            return options.get(key)
+    return None
 
 
-def _ini_testpaths(path: Path, section: str) -> list[str] | None:
+def _ini_options(path: Path, section: str) -> dict[str, str] | None:
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read(path, encoding="utf-8")
@@ -209,10 +406,10 @@ def _ini_testpaths(path: Path, section: str) -> list[str] | None:
         return None
     if not parser.has_section(section):
         return None  # pytest skips a file without its section
-    return parser.get(section, "testpaths", fallback="").split()
+    return dict(parser.items(section))
 
 
-def _pyproject_testpaths(path: Path) -> list[str] | None:
+def _pyproject_options(path: Path) -> dict | None:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - Python 3.10
@@ -227,12 +424,14 @@ def _pyproject_testpaths(path: Path) -> list[str] | None:
     pytest_table = data.get("tool", {}).get("pytest")
     if not isinstance(pytest_table, dict):
         return None
-    options = pytest_table.get("ini_options", pytest_table)  # [tool.pytest] is pytest 9's native table
-    value = options.get("testpaths", [])
-    return value.split() if isinstance(value, str) else [str(v) for v in value]
+    return pytest_table.get("ini_options", pytest_table)  # [tool.pytest] is pytest 9's native table
 
 
-def _test_files_under(directory: Path) -> list[Path]:
+def _is_test_file(name: str) -> bool:
+    return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
+
+
+def _python_files_under(directory: Path) -> list[Path]:
     found = []
     for current, dirnames, filenames in os.walk(directory):
         dirnames[:] = sorted(
@@ -240,10 +439,12 @@ def _test_files_under(directory: Path) -> list[Path]:
             if d not in SKIPPED_DIRS and not d.startswith(".")
             and not os.path.isfile(os.path.join(current, d, "pyvenv.cfg"))
         )
-        for filename in sorted(filenames):
-            if filename.endswith(".py") and (filename.startswith("test_") or filename.endswith("_test.py")):
-                found.append(Path(current, filename))
+        found += [Path(current, f) for f in sorted(filenames) if f.endswith(".py")]
     return found
+
+
+def _test_files_under(directory: Path) -> list[Path]:
+    return [path for path in _python_files_under(directory) if _is_test_file(path.name)]
 
 
 def _relative(root: Path, path: Path) -> Path:

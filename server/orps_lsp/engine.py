@@ -16,18 +16,25 @@ from pathlib import Path
 
 from .cancel import CancelToken
 from .config import SearchConfig
-from .discovery import NoTestsFound, discover_tests
+from .discovery import CLI_HINT, NoTestsFound, discover_tests
 from .executor import ExecutionTarget, SandboxLimits, TestSelection
 from .model.base import ChatModel
 from .report import SearchReport
-from .search import ProgressCallback, SearchTask, run_search
+from .search import OriginalDidNotRun, ProgressCallback, SearchTask, run_search
 from .source import SourceError, find_function
 
 PROJECT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", "pytest.ini", "tox.ini", ".git")
 
 
 class InputError(Exception):
-    """Bad input: one clear sentence for the user; exit code 2 on the CLI."""
+    """Bad input: one clear sentence for the user; exit code 2 on the CLI.
+
+    `details` (pytest's own output, say) is shown before the sentence, or logged.
+    """
+
+    def __init__(self, message: str, details: str = "") -> None:
+        super().__init__(message)
+        self.details = details
 
 
 @dataclass
@@ -92,6 +99,9 @@ def prepare(request: SearchRequest, *, no_tests: bool = False) -> PreparedSearch
     mode = request.mode or ("solve" if function.is_stub else "optimize")
     if mode == "optimize" and function.is_stub:
         raise InputError(f"'{function.qualname}' has no body to optimize (it is a stub); use solve instead")
+    if mode == "solve" and not function.is_stub:
+        raise InputError(f"'{function.qualname}' already has a body (solve writes the body of a stub: `...`, `pass` or "
+                         "`raise NotImplementedError`); use optimize to make it faster")
     root = (request.project_root or find_project_root(file)).resolve()
     if root not in file.parents:
         raise InputError(f"{file} is not inside the project {root}")
@@ -105,7 +115,8 @@ def prepare(request: SearchRequest, *, no_tests: bool = False) -> PreparedSearch
         selection.extra_args = list(request.pytest_args)
         target = ExecutionTarget(project_root=root, file=file, function=function.qualname, tests=selection, limits=request.limits)
         tests_source = _tests_source(root, selection)
-    task = SearchTask(mode=mode, file=str(file), source=source, function=function, tests_source=tests_source)
+    task = SearchTask(mode=mode, file=str(file), source=source, function=function, tests_source=tests_source,
+                      tests_chosen=dict(target.tests.reasons) if target else {})
     return PreparedSearch(task=task, target=target, source_hash=content_hash(source))
 
 
@@ -113,6 +124,9 @@ def _tests_source(root: Path, selection: TestSelection) -> str:
     chunks = []
     for path in selection.test_files:
         full = path if path.is_absolute() else root / path
+        if path.suffix == ".py" and not path.name.startswith("test") and not path.stem.endswith("_test") \
+                and "doctests" in selection.reasons.get(str(path), ""):
+            continue  # the module itself, chosen for its doctests: the model sees it already
         try:
             chunks.append(f"# {path}\n" + full.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError):
@@ -134,7 +148,18 @@ def run(
     if prepared.target is None:
         return run_search(prepared.task, model, None, config, progress=progress, cancel=cancel)
     with PytestExecutor(prepared.target, cancel=cancel) as executor:
-        return run_search(prepared.task, model, executor, config, progress=progress, cancel=cancel)
+        try:
+            return run_search(prepared.task, model, executor, config, progress=progress, cancel=cancel)
+        except OriginalDidNotRun as exc:
+            raise InputError(original_did_not_run(prepared, exc.reason), details=exc.output_tail) from None
+
+
+def original_did_not_run(prepared: PreparedSearch, reason: str) -> str:
+    target = prepared.target
+    tests = " ".join(str(p) for p in target.tests.test_files) if target else ""
+    return (f"the original {prepared.task.function.qualname} did not run its tests cleanly, so no candidate could be "
+            f"judged: {reason}. Nothing was generated. To see pytest's own report, run `python -m pytest {tests}` in "
+            f"{target.project_root if target else 'the project'}. {CLI_HINT}")
 
 
 def write_atomically(path: Path, text: str, expected_hash: str) -> None:

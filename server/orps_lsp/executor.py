@@ -34,6 +34,7 @@ class TestSelection:
     test_files: list[Path] = field(default_factory=list)  # relative to the project root
     keyword: str | None = None  # pytest -k
     extra_args: list[str] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)  # test file -> why it was chosen
 
     __test__ = False
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from .source import FunctionInfo
 
-_FENCE = re.compile(r"```[ \t]*(?P<lang>[\w+-]*)[^\n]*\n(?P<body>.*?)(?:```|\Z)", re.DOTALL)
+_FENCE_OPEN = re.compile(r"```[ \t]*(?P<lang>[\w+-]*)[^\n]*\n")
+_FENCE_MARK = re.compile(r"```")
 
 
 @dataclass
@@ -38,15 +39,50 @@ def split_answer(text: str) -> tuple[str, str | None]:
 
     Falls back to any fence, then to the text from the first `def`/`import`.
     """
-    fences = list(_FENCE.finditer(text))
-    chosen = next((m for m in fences if m.group("lang").lower() in ("python", "py", "python3")), None)
+    fences = _fences(text)
+    chosen = next((f for f in fences if f[0].lower() in ("python", "py", "python3")), None)
     chosen = chosen or (fences[0] if fences else None)
     if chosen is not None:
-        return text[: chosen.start()].strip(), chosen.group("body")
+        return text[: chosen[1]].strip(), chosen[2]
     match = re.search(r"^(?:async\s+def|def|import|from|@)\s", text, re.MULTILINE)
     if match:
         return text[: match.start()].strip(), text[match.start() :]
     return text.strip(), None
+
+
+def _fences(text: str) -> list[tuple[str, int, str]]:
+    """(language, start, body) of each fenced block, in order.
+
+    A fence may hold code whose strings or docstrings contain ``` themselves
+    (a docstring with a Markdown example): the block ends at the first closing
+    mark after which the body parses, else at the first mark on a line of its
+    own, else at the first mark (or the end: the answer was cut off).
+    """
+    found = []
+    position = 0
+    while True:
+        opening = _FENCE_OPEN.search(text, position)
+        if opening is None:
+            return found
+        body_start = opening.end()
+        marks = [m.start() for m in _FENCE_MARK.finditer(text, body_start)]
+        ends = marks + [len(text)]
+        end = next((e for e in ends if _parses(text[body_start:e])), None)
+        if end is None:
+            own_line = [m for m in marks if text.rfind("\n", body_start, m) == m - 1 or m == body_start]
+            end = (own_line or ends)[0]
+        found.append((opening.group("lang"), opening.start(), text[body_start:end]))
+        position = end + 3
+
+
+def _parses(code: str) -> bool:
+    if not code.strip():
+        return False
+    try:
+        ast.parse(code)
+    except (SyntaxError, ValueError):
+        return False
+    return True
 
 
 def _parse_prefix(code: str) -> ast.Module | None:
@@ -125,7 +161,7 @@ def extract_candidate(text: str, target: FunctionInfo) -> Candidate:
     if target.class_name:
         helpers = []  # a method's helpers would become methods of the class: keep the method alone
     parts = [_segment(code, n) for n in helpers if n.lineno < function_node.lineno]
-    parts.append(_segment(code, function_node))
+    parts.append(_with_docstring(_segment(code, function_node), target))
     parts += [_segment(code, n) for n in helpers if n.lineno > function_node.lineno]
     return Candidate(imports=imports, definitions="\n\n\n".join(parts), reasoning=reasoning)
 
@@ -137,6 +173,61 @@ def _segment(code: str, node: ast.stmt) -> str:
     text = "\n".join(lines[start - 1 : node.end_lineno])
     indent = len(lines[start - 1]) - len(lines[start - 1].lstrip())
     return "\n".join(line[indent:] if line[:indent].strip() == "" else line for line in text.splitlines())
+
+
+def _with_docstring(function_text: str, target: FunctionInfo) -> str:
+    """The candidate's function, with the original's docstring when it dropped it.
+
+    Small models often leave the docstring out; the user's documentation (and
+    the doctests in it) must not go with it. A docstring the candidate wrote
+    itself is kept: that one is deliberate.
+    """
+    original = _docstring_lines(target.source)
+    if original is None:
+        return function_text
+    try:
+        node = ast.parse(function_text).body[0]
+    except (SyntaxError, ValueError, IndexError):
+        return function_text
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or ast.get_docstring(node) is not None:
+        return function_text
+    first = node.body[0]
+    if first.lineno == node.lineno:
+        return function_text  # a one-line `def f(): return x` has no room for it
+    lines = function_text.split("\n")
+    body_indent = " " * first.col_offset
+    docstring_indent, docstring = original
+    moved = [body_indent + line[len(docstring_indent):] if line.startswith(docstring_indent) else line
+             for line in docstring]
+    return "\n".join(lines[: first.lineno - 1] + moved + lines[first.lineno - 1 :])
+
+
+def _docstring_lines(function_source: str) -> tuple[str, list[str]] | None:
+    """(body indentation, lines) of the docstring statement of a function's source, as written."""
+    try:
+        node = ast.parse(function_source).body[0]
+    except (SyntaxError, ValueError, IndexError):
+        return None
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or ast.get_docstring(node) is None:
+        return None
+    first = node.body[0]
+    if first.lineno == node.lineno:
+        return None
+    lines = function_source.split("\n")[first.lineno - 1 : first.end_lineno]
+    return " " * first.col_offset, lines
+
+
+def behaviour_fingerprint(code: str) -> str:
+    """Like `code_fingerprint`, but docstrings do not count either: a copy of the
+    original with another docstring is still the original."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return code
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and ast.get_docstring(node) is not None:
+            node.body = node.body[1:] or [ast.Pass()]
+    return ast.dump(tree)
 
 
 def code_fingerprint(code: str) -> str:

@@ -38,7 +38,7 @@ def _row(report: ExecutionReport | None) -> dict[str, str]:
     if report is None:
         return {}
     return {
-        "tests passed": f"{report.passed}/{report.total}",
+        "tests passed": f"{report.passed}/{report.total}" + (f" ({report.skipped} skipped)" if report.skipped else ""),
         "time in tests (wall)": _fmt_time(report.wall_time),
         "time in tests (CPU)": _fmt_time(report.cpu_time),
         "instructions": f"{report.instructions:,} ({report.instruction_counter})" if report.instructions else "not counted",
@@ -74,13 +74,20 @@ def best_attempt(report: SearchReport):
     return max(valid, key=lambda n: n.scores.step) if valid else None
 
 
+def tests_explained(report: SearchReport) -> str:
+    """Which test files judged the function, and why each was chosen."""
+    if not report.tests:
+        return "tests: none (the search ran without tests)"
+    return "\n".join([f"tests ({len(report.tests)} file(s)):"] + [f"  {path}: {why}" for path, why in report.tests.items()])
+
+
 def text_report(report: SearchReport, original_source: str) -> str:
     s = report.stats
     parts = []
     diff = unified_diff(report, original_source)
     if diff:
         parts += [diff.rstrip("\n"), ""]
-    parts += [metrics_table(report), "", critique_summary(report), ""]
+    parts += [metrics_table(report), "", critique_summary(report), "", tests_explained(report), ""]
     for warning in report.warnings:
         parts.append(f"WARNING: {warning}")
     parts.append(

@@ -43,9 +43,12 @@ class ExecutionReport:
     tests: list[TestOutcome] = field(default_factory=list)
     passed: int = 0
     failed: int = 0  # failed + error
-    total: int = 0
+    skipped: int = 0  # skipped while running (pytest.skip, importorskip); counted in total, never as failed
+    total: int = 0  # the tests that count: all but those skipped by a mark (skip, skipif, xfail)
     wall_time: float | None = None
     cpu_time: float | None = None
+    wall_times: list[float] = field(default_factory=list)  # one per timed run (wall_time is the least)
+    cpu_times: list[float] = field(default_factory=list)
     instructions: int | None = None
     instruction_counter: str = "none"  # "perf" | "valgrind" | "none"
     peak_rss_kb: int | None = None
@@ -53,19 +56,22 @@ class ExecutionReport:
     static: StaticMetrics = field(default_factory=StaticMetrics)
     timed_out: bool = False
     error: str = ""  # short, true reason when the run did not complete normally
+    start_error: str = ""  # the tests did not start as they should (collection, usage, nothing ran, another module)
     output_tail: str = ""  # last lines of the candidate's stdout/stderr
     runs: int = 0  # how many timed repeats went into wall_time/cpu_time
 
     @property
     def pass_ratio(self) -> float:
-        return self.passed / self.total if self.total else 0.0
+        """Passed over the tests that ran (a test that skipped itself judged nothing)."""
+        ran = self.total - self.skipped
+        return self.passed / ran if ran > 0 else 0.0
 
     def passed_ids(self) -> set[str]:
         return {t.nodeid for t in self.tests if t.outcome == "passed"}
 
     def summary(self) -> str:
         """A few plain lines for prompts and logs."""
-        lines = [f"tests: {self.passed}/{self.total} passed"]
+        lines = [f"tests: {self.passed}/{self.total} passed" + (f", {self.skipped} skipped" if self.skipped else "")]
         if self.error:
             lines.append(f"error: {self.error}")
         if self.timed_out:
@@ -156,9 +162,11 @@ class SearchReport:
     nodes: list[Node] = field(default_factory=list)
     best_id: int | None = None  # None: nothing offered
     improved: bool = False
+    partial: bool = False  # a solve that passes some but not all tests: offered for review, never applied unasked
     new_source: str | None = None  # the whole file with the winner in place
     verdict: str = ""  # one line a person reads
     warnings: list[str] = field(default_factory=list)
+    tests: dict[str, str] = field(default_factory=dict)  # the chosen test files, and why each was chosen
     config: dict[str, Any] = field(default_factory=dict)
     stats: SearchStats = field(default_factory=SearchStats)
 

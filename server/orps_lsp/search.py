@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import prompts
 from .cancel import CancelToken, Cancelled
@@ -37,6 +37,7 @@ class SearchTask:
     source: str  # the module's text as the search starts
     function: FunctionInfo
     tests_source: str = ""  # the selected tests' source, shown to the model
+    tests_chosen: dict[str, str] = field(default_factory=dict)  # test file -> why it judges the function
 
 
 @dataclass
@@ -65,6 +66,14 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+
+
+class OriginalDidNotRun(Exception):
+    """The original's own test run did not start as it should: nothing can be judged."""
+
+    def __init__(self, reason: str, output_tail: str) -> None:
+        super().__init__(reason)
+        self.reason, self.output_tail = reason, output_tail
 
 
 class BudgetExhausted(Exception):
@@ -106,17 +115,55 @@ class OrpsSearch:
         self._round = 0
         self.original: ExecutionReport | None = None
         self.context: prompts.TaskContext | None = None
+        self._run_seconds = 0.0  # in the sandbox, over `_runs` runs
+        self._runs = 0
+        self._first_node_at: float | None = None  # when generation began
 
     # ----------------------------------------------------------------- budget
-    def _check_budget(self) -> None:
+    def _check_budget(self, upcoming_nodes: int = 0) -> None:
+        """Raise BudgetExhausted unless the next step fits.
+
+        The time budget covers the whole search, the final re-measurement
+        included: generation stops early enough to leave room for it (two
+        interleaved rounds of the original and one finalist, at the runs' own
+        pace) and for the nodes about to be generated, at the pace so far.
+        """
         self.cancel.raise_if_cancelled()
         cfg = self.config
         if self.stats.llm_calls >= cfg.max_llm_calls:
             raise BudgetExhausted("budget:calls")
         if self.stats.generated_tokens >= cfg.max_generated_tokens:
             raise BudgetExhausted("budget:tokens")
-        if time.perf_counter() - self._started >= cfg.max_seconds:
+        needed = upcoming_nodes * self._seconds_per_node() + self._final_reserve()
+        if self.seconds_left() <= needed:
             raise BudgetExhausted("budget:seconds")
+
+    def seconds_left(self) -> float:
+        return self.config.max_seconds - (time.perf_counter() - self._started)
+
+    def seconds_per_run(self) -> float:
+        """How long one sandboxed run of the tests has taken so far (0 before any)."""
+        return self._run_seconds / self._runs if self._runs else 0.0
+
+    def _seconds_per_node(self) -> float:
+        """Generation, run and review of one candidate, at the pace so far (0 before any)."""
+        if not self.nodes or self._first_node_at is None:
+            return 0.0
+        return (time.perf_counter() - self._first_node_at) / len(self.nodes)
+
+    def _final_reserve(self) -> float:
+        if self.task.mode != "optimize" or self.executor is None or self.config.no_tests:
+            return 0.0
+        return 4 * self.seconds_per_run()
+
+    def timed_run(self, source: str, **options) -> ExecutionReport:
+        started = time.perf_counter()
+        report = self.executor.run(source, **options)
+        elapsed = time.perf_counter() - started
+        self.stats.evaluation_seconds += elapsed
+        self._run_seconds += elapsed
+        self._runs += 1 + max(0, options.get("repeats", 1) - 1) + bool(options.get("measure_coverage"))
+        return report
 
     def _planned_candidates(self) -> int:
         cfg = self.config
@@ -173,8 +220,8 @@ class OrpsSearch:
         s.generation_seconds += completion.generation_seconds
         s.prompt_seconds += completion.prompt_seconds
 
-    def _call(self, request: ChatRequest) -> Completion:
-        self._check_budget()
+    def _call(self, request: ChatRequest, upcoming_nodes: int = 0) -> Completion:
+        self._check_budget(upcoming_nodes)
         r = request
         completion = self.model.chat(
             r.messages, prefill=r.prefill, max_tokens=r.max_tokens, temperature=r.temperature, seed=r.seed, stop=r.stop, cancel=self.cancel
@@ -202,8 +249,10 @@ class OrpsSearch:
         """
         parallel = getattr(self.model, "max_parallel", 1) > 1 and hasattr(self.model, "chat_many")
         children: list[Node] = []
+        if self._first_node_at is None:
+            self._first_node_at = time.perf_counter()
         if parallel:
-            self._check_budget()
+            self._check_budget(upcoming_nodes=len(conversations))
             room = self.config.max_llm_calls - self.stats.llm_calls
             batch = conversations[:room]
             requests = [self._programmer_request(messages, index) for index, (messages, _) in enumerate(batch)]
@@ -217,7 +266,7 @@ class OrpsSearch:
         for messages, strategy in conversations:
             try:
                 request = self._programmer_request(messages)
-                completion = self._call(request)
+                completion = self._call(request, upcoming_nodes=1)
             except BudgetExhausted as exhausted:
                 raise _Partial(children, exhausted) from None
             children.append(self._node_from(request, completion, parent, strategy))
@@ -279,9 +328,7 @@ class OrpsSearch:
             return
         key = code_fingerprint(module)
         if key not in self._executed:
-            started = time.perf_counter()
-            self._executed[key] = self.executor.run(module, repeats=1)
-            self.stats.evaluation_seconds += time.perf_counter() - started
+            self._executed[key] = self.timed_run(module, repeats=1)
             self.stats.candidates_executed += 1
         node.execution = self._executed[key]
 
@@ -347,7 +394,7 @@ class OrpsSearch:
         if (self.config.use_critic and not critic_done) or node.execution is None:
             return False
         report = node.execution
-        if report.total == 0 or report.passed != report.total:
+        if report.passed == 0 or report.failed:
             return False
         if self.task.mode == "solve":
             return True
@@ -359,6 +406,13 @@ class OrpsSearch:
         cfg = self.config
         self._started = time.perf_counter()
         self.original = self._baseline()
+        if self.executor is not None and not cfg.no_tests:
+            reason = self.original.start_error
+            if not reason and self.task.mode == "optimize" and self.original.coverage == 0.0:
+                reason = (f"the selected tests never run a line of {self.task.function.qualname} (0% line coverage): "
+                          "every candidate would pass them")
+            if reason:
+                raise OriginalDidNotRun(reason, self.original.output_tail)
         self.context = prompts.TaskContext(
             mode=self.task.mode,
             function=self.task.function,
@@ -399,10 +453,7 @@ class OrpsSearch:
         if self.executor is None or self.config.no_tests:
             return ExecutionReport(error="not run (no tests)")
         repeats = 1 if self.task.mode == "solve" else max(1, self.config.timing_repeats // 2)
-        started = time.perf_counter()
-        report = self.executor.run(self.task.source, repeats=repeats, measure_coverage=True)
-        self.stats.evaluation_seconds += time.perf_counter() - started
-        return report
+        return self.timed_run(self.task.source, repeats=repeats, measure_coverage=True)
 
     def _select_beam(self, children: list[Node]) -> list[Node]:
         ranked = sorted(children, key=lambda n: (n.valid, n.scores.step), reverse=True)
@@ -420,11 +471,13 @@ class OrpsSearch:
             nodes=self.nodes,
             config=self.config.to_dict(),
             stats=self.stats,
+            tests=dict(self.task.tests_chosen),
         )
         report.warnings = self._warnings()
         decision = choose_winner(self, report)
         report.best_id = decision.node.id if decision.node else None
         report.improved = decision.improved
+        report.partial = decision.partial
         report.verdict = decision.verdict
         if decision.original_remeasured is not None:
             report.original = decision.original_remeasured
@@ -440,8 +493,10 @@ class OrpsSearch:
         if self.config.no_tests or self.executor is None:
             warnings.append("NO TESTS: nothing was executed; the result is judged by the model alone and is unverified.")
             return warnings
-        if original.total and original.passed < original.total and self.task.mode == "optimize":
-            warnings.append(f"the original fails {original.total - original.passed} of {original.total} tests; the guard keeps only the tests it passes")
+        if original.failed and self.task.mode == "optimize":
+            warnings.append(f"the original fails {original.failed} of {original.total} tests; the guard keeps only the tests it passes")
+        if original.skipped and self.task.mode == "optimize":
+            warnings.append(f"{original.skipped} of {original.total} tests skip themselves with the original; they judge nothing")
         if original.coverage is not None and original.coverage < self.config.coverage_warning and self.task.mode == "optimize":
             warnings.append(f"weak tests: they run only {original.coverage:.0%} of the function's lines; a faster version may be wrong where they do not look")
         if original.error and self.task.mode == "optimize":
@@ -468,4 +523,4 @@ def run_search(
     return OrpsSearch(task, model, executor, config, progress=progress, cancel=cancel).run()
 
 
-__all__ = ["SearchTask", "Progress", "run_search", "OrpsSearch", "Cancelled", "Critique"]
+__all__ = ["SearchTask", "Progress", "run_search", "OrpsSearch", "OriginalDidNotRun", "Cancelled", "Critique"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import enum
 import itertools
+import json
 import logging
 import os
 import secrets
@@ -30,6 +31,7 @@ from pathlib import Path
 import psutil
 
 from ..cancel import Cancelled, CancelToken
+from ..discovery import import_roots, module_names
 from ..executor import ExecutionTarget
 from ..report import ExecutionReport, TestOutcome
 from . import instructions, isolation, warm
@@ -38,13 +40,14 @@ from .limits import ProcessTree, disk_bytes, limits_preexec, rlimit_settings, sa
 from .metrics import function_line_range, static_metrics
 from .pids import PidsCgroup
 from .protocol import (
-    HARD_TIMEOUT_GRACE, KEY_CHARS, OWN_NAMESPACE_VAR, PLUGIN_MODULE, RESULTS_FD_VAR, TIMEOUT_VAR,
+    CANDIDATE_FILE_VAR, CANDIDATE_NAMES_VAR, HARD_TIMEOUT_GRACE, KEY_CHARS, OWN_NAMESPACE_VAR, PLUGIN_MODULE,
+    RESULTS_FD_VAR, TIMEOUT_VAR,
 )
 from .redact import redact, secret_values
 from .results import RecordReader, build_outcomes, call_times, excused_skips
 from .verdict import (
     STOP_DISK, STOP_EXIT_HANG, STOP_PROCESSES, STOP_TEST_TIMEOUT, STOP_TIMEOUT, Run, explain,
-    interrupted_message, not_run_message,
+    interrupted_message, not_run_message, start_problem,
 )
 from .workspace import copy_project, copy_snapshot, remove_tree
 
@@ -127,10 +130,12 @@ class PytestExecutor:
         self.isolation = isolation.resolve(target.limits.isolation)
         self._project_root = target.project_root.resolve()
         self._relative_file = target.file.resolve().relative_to(self._project_root)
+        self._module_names = module_names(self._project_root, target.file)
         self._private = Path(tempfile.mkdtemp(prefix="orps-sandbox-")).resolve()
         self._cleanup = weakref.finalize(self, remove_tree, self._private)
         self._snapshot = self._private / "snapshot"
         copy_project(self._project_root, self._snapshot)
+        self._import_roots = import_roots(self._snapshot, self._relative_file)
         self._judge = JudgeFiles(self._snapshot, [Path(self._in_copy(p)) for p in target.tests.test_files],
                                  self._relative_file)
         self._disk_budget = disk_bytes(self._snapshot, ()) + _DISK_FILES * target.limits.file_size_mb * _MB
@@ -285,12 +290,17 @@ class PytestExecutor:
         measure_path = run_dir / ("coverage.data" if mode is _Mode.COVERAGE else "count.out")
         key = secrets.token_hex(KEY_CHARS // 2)
         marker = secrets.token_hex(8)
+        judged = {} if collect_only else {
+            CANDIDATE_FILE_VAR: str(project / self._relative_file),
+            CANDIDATE_NAMES_VAR: json.dumps({"modules": self._module_names, "function": self.target.function}),
+        }
         env = sandbox_environment(
             home, tmp, marker,
             {
                 TIMEOUT_VAR: f"{per_test:g}",
                 "PYTHONPATH": os.pathsep.join(self._python_path(project)),
                 "COVERAGE_FILE": str(measure_path),
+                **judged,
             },
         )
         cgroup = PidsCgroup.create(limits.max_processes + _PROCESS_OVERHEAD)
@@ -409,9 +419,12 @@ class PytestExecutor:
         return [sys.executable, *pytest_args]
 
     def _pytest_args(self, project: Path, collect_only: bool) -> list[str]:
-        pytest_args = ["-p", PLUGIN_MODULE, "-p", "no:cacheprovider",
-                       "-p", "no:faulthandler",  # its timer would replace the plugin's watchdog
-                       "-q", "--continue-on-collection-errors", "--rootdir", str(project)]
+        # Every built-in plugin stays: a project whose options need one (--lf, --sw, faulthandler_timeout
+        # under --strict-config) must still run. The cache lives in the run's copy and goes with it.
+        pytest_args = ["-p", PLUGIN_MODULE,
+                       "-o", "faulthandler_timeout=0",  # its timer would replace the plugin's watchdog
+                       "-q", "--continue-on-collection-errors", "--rootdir", str(project),
+                       "--color=no"]  # after the project's addopts, so it wins: no ANSI codes in the reports
         if find_spec("xdist") is not None:
             pytest_args.append("-n0")  # results come from this process, not from workers
         if collect_only:
@@ -431,12 +444,11 @@ class PytestExecutor:
         return str(path)
 
     def _python_path(self, project: Path) -> list[str]:
-        # The copy first: the user's package must import from it, never from their tree.
-        paths = [str(project)]
-        if (project / "src").is_dir():
-            paths.append(str(project / "src"))
-        paths.append(isolation.PLUGIN_ROOT)
-        return paths
+        """The copy first: the user's package must import from it, never from their tree
+        or an installed copy. Decided on the snapshot: `project` may not exist yet
+        (the warm worker's slot is made after its command line)."""
+        return [str(project / root) if root != Path(".") else str(project) for root in self._import_roots] + \
+            [isolation.PLUGIN_ROOT]
 
     def _wait(self, child: _Child, tree: ProcessTree, reader: RecordReader, total: float, per_test: float,
               exit_grace: float, run_dir: Path, output_path: Path) -> tuple[str, str | None]:
@@ -493,9 +505,11 @@ class PytestExecutor:
             outcome.message = redact(outcome.message, self._secrets)
         report.error, report.timed_out = explain(run, report, self.target.limits)
         report.error = redact(report.error, self._secrets)
+        report.start_error = redact(start_problem(run, report), self._secrets)
         _tally(report, excused_skips(run.records))
         if run.records.tests:
             report.wall_time, report.cpu_time = call_times(run.records)
+            report.wall_times, report.cpu_times = [report.wall_time], [report.cpu_time]
             report.runs = 1
         return report
 
@@ -509,16 +523,18 @@ class PytestExecutor:
 
     def _repeat(self, source: str, report: ExecutionReport, first: Run, repeats: int) -> ExecutionReport:
         """Re-run a fully passing candidate to keep its best time; a failing repeat wins."""
-        if repeats <= 1 or report.error or report.total == 0 or report.passed != report.total:
+        if repeats <= 1 or report.error or report.passed == 0 or report.failed:
             return report
         for _ in range(repeats - 1):
             again = self._launch(source, _Mode.PLAIN)
             again_report = self._report(again)
             same_tests = {t.nodeid for t in again_report.tests} == {t.nodeid for t in report.tests}
-            if again_report.error or again_report.passed != again_report.total or not same_tests:
+            if again_report.error or again_report.failed or again_report.passed != report.passed or not same_tests:
                 again_report.error = again_report.error or "flaky: passed once, then failed on a repeat"
                 return again_report
             wall, cpu = call_times(again.records)
+            report.wall_times.append(wall)
+            report.cpu_times.append(cpu)
             report.wall_time = wall if report.wall_time is None else min(report.wall_time, wall)
             report.cpu_time = cpu if report.cpu_time is None else min(report.cpu_time, cpu)
             if again.peak_rss_kb is not None and report.peak_rss_kb is not None:
@@ -603,6 +619,7 @@ def _tally(report: ExecutionReport, excused: set[str]) -> None:
     counted = [t for t in report.tests if not (t.outcome == "skipped" and t.nodeid in excused)]
     report.passed = sum(t.outcome == "passed" for t in counted)
     report.failed = sum(t.outcome in ("failed", "error") for t in counted)
+    report.skipped = sum(t.outcome == "skipped" for t in counted)
     report.total = len(counted)
 
 

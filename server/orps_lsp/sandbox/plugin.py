@@ -21,7 +21,7 @@ before every record, that pytest and this plugin were not patched from the proje
 Events: {"kind": "collected", "nodeids": [...]}, {"kind": "collect_error", ...},
 {"kind": "start", "nodeid", "time"}, {"kind": "test", "nodeid", "outcome",
 "message", "duration", "cpu", "excused", "timed_out"}, {"kind": "tamper",
-"what"}, {"kind": "finish", "exitstatus", "peak_rss_kb", "stray"},
+"what"}, {"kind": "imports", "seen", "elsewhere", "replaced"}, {"kind": "finish", "exitstatus", "peak_rss_kb", "stray"},
 {"kind": "internal_error", "message"}.
 
 Per-test timeout, two stages: SIGALRM raises `PerTestTimeout` in the test
@@ -46,8 +46,10 @@ from typing import Any
 import pytest
 
 from .guard import HarnessGuard
+from .imports import ImportCheck
 from .protocol import (
-    HARD_TIMEOUT_GRACE, KEY_CHARS, MAC_CHARS, MARKER_VAR, OWN_NAMESPACE_VAR, RESULTS_FD_VAR, TIMEOUT_VAR,
+    CANDIDATE_FILE_VAR, CANDIDATE_NAMES_VAR, HARD_TIMEOUT_GRACE, KEY_CHARS, MAC_CHARS, MARKER_VAR, OWN_NAMESPACE_VAR,
+    RESULTS_FD_VAR, TIMEOUT_VAR,
 )
 
 _MESSAGE_CHARS = 600
@@ -76,7 +78,9 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     # pytest's capture of fd 2, which dies with the process.
     faulthandler.enable(file=channel.fd, all_threads=True)
     reporter = _Reporter(channel, float(os.environ.pop(TIMEOUT_VAR, "0") or 0), os.environ.get(MARKER_VAR, ""),
-                         own_namespace=os.environ.pop(OWN_NAMESPACE_VAR, "") == "1")
+                         own_namespace=os.environ.pop(OWN_NAMESPACE_VAR, "") == "1",
+                         imports=ImportCheck.from_environment(os.environ.pop(CANDIDATE_FILE_VAR, ""),
+                                                              os.environ.pop(CANDIDATE_NAMES_VAR, "")))
     pluginmanager.register(reporter, "orps-sandbox-reporter")
 
 
@@ -154,8 +158,10 @@ class _TestState:
 class _Reporter:
     """The hooks. Reachable only through pytest's plugin manager."""
 
-    def __init__(self, channel: _Channel, per_test_timeout: float, marker: str, own_namespace: bool = False) -> None:
+    def __init__(self, channel: _Channel, per_test_timeout: float, marker: str, own_namespace: bool = False,
+                 imports: ImportCheck | None = None) -> None:
         self._channel = channel
+        self._imports = imports
         self._per_test_timeout = per_test_timeout
         self._marker = marker
         self._own_namespace = own_namespace
@@ -178,16 +184,36 @@ class _Reporter:
     def _on_alarm(self, signum: int, frame: Any) -> None:
         raise PerTestTimeout(f"timed out after {self._per_test_timeout:g} s (per-test limit)")
 
+    @pytest.hookimpl(trylast=True)
     def pytest_configure(self, config: pytest.Config) -> None:
         if self._per_test_timeout > 0:
             signal.signal(signal.SIGALRM, self._on_alarm)
+        # pytest's faulthandler plugin points crash dumps at its own copy of stderr
+        # (which dies with the process): back to the channel, after it.
+        faulthandler.enable(file=self._channel.fd, all_threads=True)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
+                                      items: list[pytest.Item]) -> None:
+        """Leave out pytest-benchmark tests: they are a workload (seconds of timing
+        loops per run), not a check of the answer."""
+        workloads = [item for item in items if "benchmark" in getattr(item, "fixturenames", ())]
+        if workloads:
+            items[:] = [item for item in items if item not in workloads]
+            config.hook.pytest_deselected(items=workloads)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             self._send({"kind": "collect_error", "nodeid": report.nodeid, "message": _short_message(report)})
 
+    def _check_imports(self) -> None:
+        """Say which module object the tests use for the judged file (see imports.py)."""
+        if self._imports is not None:
+            self._send({"kind": "imports", **self._imports.check()})
+
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self._tampered()  # candidate code ran at import
+        self._check_imports()
         self._send({"kind": "collected", "nodeids": [item.nodeid for item in session.items]})
 
     @pytest.hookimpl(hookwrapper=True)
@@ -259,6 +285,7 @@ class _Reporter:
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self._tampered()
+        self._check_imports()
         stray = _stray_processes(self._marker, self._own_namespace) if self._marker else 0
         self._send({"kind": "finish", "exitstatus": int(exitstatus), "peak_rss_kb": _peak_rss_kb(), "stray": stray})
 

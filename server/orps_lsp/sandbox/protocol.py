@@ -13,3 +13,7 @@ KEY_CHARS = 32  # hex characters of the HMAC key the executor writes to the chil
 MAC_CHARS = 32  # hex characters of the truncated HMAC-SHA256 that starts each result line
 HARD_TIMEOUT_GRACE = 1.0  # seconds between the SIGALRM and faulthandler's exit
 PLUGIN_MODULE = "orps_lsp.sandbox.plugin"
+# What the judged module is: the plugin checks that the tests import it from the run's copy
+# (absolute path there), not a look-alike (an installed or editable copy of the package).
+CANDIDATE_FILE_VAR = "ORPS_CANDIDATE_FILE"
+CANDIDATE_NAMES_VAR = "ORPS_CANDIDATE_NAMES"  # JSON: {"module": dotted name, "function": qualname}

@@ -34,6 +34,10 @@ class RunRecords:
     watchdog_text: str = ""
     tamper: str = ""  # what the plugin's harness guard found replaced
     stray: int = 0  # processes that detached from the test process (plugin's count at the end)
+    imports_checked: bool = False  # the plugin said which module the tests use (imports.py)
+    imports_seen: list[str] = field(default_factory=list)  # names the candidate's file was imported by
+    imports_elsewhere: list[tuple[str, str]] = field(default_factory=list)  # (name, file) look-alikes
+    imports_replaced: str = ""  # where the function the module exposes comes from, when not the candidate
     forged: int = 0  # record-like lines that failed verification
     truncated: bool = False  # the channel file shrank under the reader
 
@@ -102,6 +106,15 @@ class RecordReader:
             records.tests.setdefault(str(record.get("nodeid")), record)
         elif kind == "internal_error":
             records.internal_error = records.internal_error or str(record.get("message", ""))
+        elif kind == "imports":
+            records.imports_checked = True
+            for name in record.get("seen") or []:
+                if str(name) not in records.imports_seen:
+                    records.imports_seen.append(str(name))
+            for pair in record.get("elsewhere") or []:
+                if isinstance(pair, list) and len(pair) == 2 and tuple(map(str, pair)) not in records.imports_elsewhere:
+                    records.imports_elsewhere.append((str(pair[0]), str(pair[1])))
+            records.imports_replaced = str(record.get("replaced") or "") or records.imports_replaced
         elif kind == "tamper":
             records.tamper = records.tamper or str(record.get("what", "unknown"))
         elif kind == "finish":

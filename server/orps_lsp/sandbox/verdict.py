@@ -74,6 +74,10 @@ def interrupted_message(run: Run) -> str:
 def explain(run: Run, report: ExecutionReport, limits: SandboxLimits) -> tuple[str, bool]:
     """(error, timed_out): why the run went wrong, or "". Voids passes it cannot trust."""
     error, timed_out = _untrusted(run) or _explain(run, report, limits)
+    wrong_module = not_the_candidate(run, bool(error))
+    if wrong_module:
+        error, timed_out = wrong_module, False
+        void_passes(report, error)
     if run.pids_limit_hit:
         error = f"process limit ({limits.max_processes}) reached" + (f"; {error}" if error else "")
     if not error and run.records.stray:
@@ -82,6 +86,63 @@ def explain(run: Run, report: ExecutionReport, limits: SandboxLimits) -> tuple[s
     elif not run.trusted or run.stopped == STOP_EXIT_HANG:
         void_passes(report, error)
     return error, timed_out
+
+
+def start_problem(run: Run, report: ExecutionReport) -> str:
+    """Why the tests did not start as they should, or "" (they ran; some may fail).
+
+    For the original this stops the search before anything is generated: a
+    collection error, a usage error, a warning the project turns into an error,
+    or a selection that runs no test would otherwise be held against every
+    candidate alike, and the search would end with "nothing passed".
+    """
+    records = run.records
+    wrong_module = not_the_candidate(run)
+    if wrong_module:
+        return wrong_module
+    if run.stopped == STOP_TIMEOUT and records.collected is None:
+        return f"collecting the tests did not finish within {run.total_timeout:g} s"
+    if records.collect_errors:
+        where, message = records.collect_errors[0]
+        first_line = (message.strip().splitlines() or ["unknown error"])[0]
+        return f"collecting {where or 'the tests'} failed: {first_line}"
+    if records.internal_error:
+        return f"pytest internal error: {records.internal_error}"
+    if records.exitstatus is None and not records.tests:
+        return f"the test process ended before running any test ({exit_description(run.exit_code)})"
+    if records.exitstatus in (2, 3, 4):
+        return report.error or f"pytest exit status {records.exitstatus}"
+    ran = [t for t in report.tests if t.outcome != "skipped" and t.nodeid in records.tests]
+    if not ran:
+        if records.collected == []:
+            return "no test was selected (a -k expression or the arguments match none)"
+        if records.tests:
+            return f"every one of the {len(records.tests)} selected tests skipped itself"
+        return report.error or "no test ran"
+    return ""
+
+
+def not_the_candidate(run: Run, explained: bool = False) -> str:
+    """Why the tests of this run did not judge the candidate's module, or "".
+
+    A look-alike module or a replaced function always counts; a module never
+    imported counts only when nothing else explains it (a candidate that fails
+    to import is reported as such).
+    """
+    records = run.records
+    if not records.imports_checked:
+        return ""
+    if records.imports_elsewhere:
+        name, file = records.imports_elsewhere[0]
+        return (f"the tests imported {name} from {file}, not the candidate's copy in the sandbox "
+                "(an installed or editable copy of the package came first)")
+    if records.imports_replaced and records.imports_seen:
+        return (f"the module replaces the function after defining it: the tests call the one from "
+                f"{records.imports_replaced}, not the candidate")
+    if not records.imports_seen and not explained and records.exitstatus is not None:
+        return ("the tests never imported the module in the test process (do they run it in a subprocess, "
+                "or import another copy?): they cannot be judging the candidate")
+    return ""
 
 
 def _untrusted(run: Run) -> tuple[str, bool] | None:

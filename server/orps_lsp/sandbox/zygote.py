@@ -192,18 +192,37 @@ def _child(message: dict[str, Any], fds: list[int], go_read: int) -> None:
 def _run_pytest(args: list[str], coverage_options: dict[str, str] | None) -> int:
     import pytest
 
+    from . import plugin
+
+    # The plugin was imported at the warm-up: named with -p, pytest would warn that it
+    # cannot rewrite its asserts any more, and a project with filterwarnings=error
+    # would fail on our warning. Handed over as an object, it is registered as early.
+    args, plugins = _plugin_as_object(args, plugin)
     if not coverage_options:
-        return int(pytest.main(args))
+        return int(pytest.main(args, plugins=plugins))
     import coverage
 
     measured = coverage.Coverage(data_file=coverage_options["data_file"], config_file=coverage_options["rcfile"],
                                  include=[coverage_options["include"]])
     measured.start()
     try:
-        return int(pytest.main(args))
+        return int(pytest.main(args, plugins=plugins))
     finally:
         measured.stop()
         measured.save()
+
+
+def _plugin_as_object(args: list[str], plugin: Any) -> tuple[list[str], list[Any]]:
+    """`args` without `-p <the plugin>`, and the plugin module to register instead."""
+    rest, plugins, index = [], [], 0
+    while index < len(args):
+        if args[index] == "-p" and index + 1 < len(args) and args[index + 1] == plugin.__name__:
+            plugins.append(plugin)
+            index += 2
+            continue
+        rest.append(args[index])
+        index += 1
+    return rest, plugins
 
 
 def _shut_down(code: int) -> None:
