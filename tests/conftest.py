@@ -76,3 +76,17 @@ def llama_server(tmp_path_factory) -> Iterator[str]:
     process, url = start_llama_cpp_server(tmp_path_factory.mktemp("server") / "server.log")
     yield url
     stop_server(process)
+
+
+# ------------------------------------------------- a user's environment
+@pytest.fixture(scope="session")
+def user_python() -> Path:
+    """The python of a venv with orps-lsp as users install it (no test extras) and the
+    corpus of real projects (tests/user_env.py)."""
+    import user_env
+    from corpus_projects import PROJECTS
+
+    try:
+        return user_env.ensure(PROJECTS)
+    except (OSError, RuntimeError, subprocess.SubprocessError) as error:  # no network for PyPI, say
+        pytest.fail(f"could not set up the corpus environment: {error}")

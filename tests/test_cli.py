@@ -144,3 +144,75 @@ def test_tests_that_already_fail_for_the_original(example_project, tmp_path):
     best = next(n for n in report["nodes"] if n["id"] == report["best_id"])
     assert "set(items)) != len(items)" in best["code"] and best["execution"]["passed"] == 6
 
+
+
+def test_a_partial_solve_has_its_own_exit_code_and_is_applied_only_when_allowed(example_project, tmp_path):
+    half = "    return text == text[::-1]\n```"  # right for plain lower-case words only
+    before = (example_project / "slowmath.py").read_text()
+    result = orps("solve", "slowmath.py::is_palindrome", "--apply", "--depth", "1", cwd=example_project, answers=[half], tmp_path=tmp_path)
+    assert result.returncode == 3, result.stderr
+    assert "partial solution" in result.stdout and "not applied" in result.stderr
+    assert (example_project / "slowmath.py").read_text() == before
+    result = orps("solve", "slowmath.py::is_palindrome", "--apply", "--allow-partial", "--depth", "1", cwd=example_project,
+                  answers=[half], tmp_path=tmp_path)
+    assert result.returncode == 3 and "text[::-1]" in (example_project / "slowmath.py").read_text()
+
+
+def test_solve_refuses_a_function_that_has_a_body(example_project):
+    line = one_error_line(orps("solve", "slowmath.py::fib", cwd=example_project))
+    assert "already has a body" in line and "optimize" in line
+
+
+def test_a_docstring_with_a_fence_is_extracted_and_kept(example_project, tmp_path):
+    """A docstring holding a ``` example: the answer still parses, and a candidate that drops
+    the docstring gets the original's back."""
+    source = example_project / "slowmath.py"
+    text = source.read_text().replace(
+        '    """Return True if any value occurs more than once in `items`."""',
+        '    """Return True if any value occurs more than once in `items`.\n\n    ```python\n    has_duplicates([1, 1])\n    ```\n    """')
+    source.write_text(text)
+    with_fence = '    """Fast.\n\n    ```python\n    has_duplicates([1, 1])\n    ```\n    """\n    return len(set(items)) != len(items)\n```\nLinear time.'
+    result = orps("optimize", "slowmath.py::has_duplicates", "--json", "--quiet", "--depth", "1", cwd=example_project,
+                  answers=[with_fence], tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert all(n["valid"] for n in json.loads(result.stdout)["nodes"])
+    result = orps("optimize", "slowmath.py::has_duplicates", "--apply", "--depth", "1", cwd=example_project,
+                  answers=[FAST], tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    after = source.read_text()
+    assert "set(items)" in after and "    ```python\n    has_duplicates([1, 1])\n    ```" in after
+
+
+def test_when_every_answer_is_unusable_the_table_and_the_report_still_come_out(example_project, tmp_path):
+    result = orps("optimize", "slowmath.py::has_duplicates", "--depth", "1", "--report", str(tmp_path / "r.html"),
+                  cwd=example_project, answers=["No code today."], tmp_path=tmp_path)
+    assert "no usable code" in one_error_line(result)
+    assert "tests passed" in result.stdout and (tmp_path / "r.html").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("breakage, expected", [
+    ("collection", "collecting tests/test_duplicates.py failed"),
+    ("keyword", "no test was selected"),
+])
+def test_an_original_whose_tests_do_not_start_stops_the_search_at_once(example_project, tmp_path, breakage, expected):
+    tests = example_project / "tests" / "test_duplicates.py"
+    extra = []
+    if breakage == "collection":
+        tests.write_text("import module_that_does_not_exist\n" + tests.read_text())
+    else:
+        extra = ["-k", "no_test_has_this_name"]
+    result = orps("optimize", "slowmath.py::has_duplicates", "--depth", "1", *extra, cwd=example_project,
+                  answers=[FAST], tmp_path=tmp_path)
+    assert result.returncode == 2, result.stderr
+    line = result.stderr.strip().splitlines()[-1]  # pytest's own report (its traceback included) comes before it
+    assert line.startswith("orps-lsp: error: ") and expected in line and "Nothing was generated" in line
+    assert "orps_lsp" not in result.stderr  # no traceback of ours
+    if breakage == "collection":
+        assert "module_that_does_not_exist" in result.stderr  # pytest's own output comes first
+    assert "round" not in result.stderr.split("running the original")[-1]  # no candidate was generated
+
+
+def test_explain_tests_says_which_tests_and_why(example_project):
+    result = orps("optimize", "slowmath.py::has_duplicates", "--explain-tests", cwd=example_project)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "tests/test_duplicates.py: imports slowmath and uses has_duplicates"

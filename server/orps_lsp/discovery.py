@@ -66,12 +66,13 @@ def discover_tests(
     candidates = [p for d in search_dirs for p in _test_files_under(d) if p != file]
     helpers = _helpers_that_use(target, root, search_dirs, file)
     fixtures = _fixtures_that_use(target, root, search_dirs, file)
+    callers = _callers_of(target, root, file)
     for candidate in candidates:
-        why = _why_chosen(target, root, candidate, helpers, fixtures)
+        why = _why_chosen(target, root, candidate, helpers, fixtures) or _why_through_callers(root, candidate, callers)
         if why and candidate not in reasons:
             reasons[candidate] = why
     if target.has_doctests and "--doctest-modules" in configured_addopts(root) and file not in reasons:
-        reasons[file] = "the function's doctests (the project's pytest options run --doctest-modules)"
+        reasons[file] = "the module's doctests (the project's pytest options run --doctest-modules)"
     if not reasons:
         where = ", ".join(_shown(root, d) for d in search_dirs) or "(no existing test path)"
         raise NoTestsFound(
@@ -110,6 +111,41 @@ def _why_chosen(target: _Target, root: Path, test_file: Path, helpers: dict[str,
     return ""
 
 
+_MAX_PROJECT_FILES = 2000  # modules read to find the project's own callers of the function
+
+
+def _callers_of(target: _Target, root: Path, file: Path) -> list[tuple[_Target, Path]]:
+    """Module-level functions and classes elsewhere in the project that use the target:
+    tests of those test it too (toolz's `countby` calls `frequencies`; only
+    test_recipes.py catches a `frequencies` that fails on iterators)."""
+    callers: list[tuple[_Target, Path]] = []
+    for path in _python_files_under(root)[:_MAX_PROJECT_FILES]:
+        if path == file or path.name == "conftest.py" or _is_test_file(path.name) or "tests" in path.parts[len(root.parts):]:
+            continue
+        tree = _parse(path)
+        if tree is None:
+            continue
+        own = _package_import_name(path)
+        bound = target.bound_names(tree, own)
+        if not bound:
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not node.name.startswith("_") \
+                    and target.reached_in(node, bound):
+                callers.append((_Target.of(root, path, node.name), path))
+    return callers
+
+
+def _why_through_callers(root: Path, test_file: Path, callers: list[tuple[_Target, Path]]) -> str:
+    tree = _parse(test_file)
+    if tree is None:
+        return ""
+    for caller, path in callers:
+        if caller.used_by(tree, _package_import_name(test_file)):
+            return f"uses {caller.name} of {_relative(root, path)}, which calls the function"
+    return ""
+
+
 def _parse(path: Path) -> ast.Module | None:
     try:
         return ast.parse(path.read_bytes(), filename=str(path))
@@ -125,6 +161,8 @@ def _helpers_that_use(target: _Target, root: Path, search_dirs: list[Path], file
             name = path.name
             if path == file or name == "conftest.py" or _is_test_file(name) or name == "__init__.py":
                 continue
+            if not any(part.startswith("test") for part in path.relative_to(root).parts[:-1]):
+                continue  # the project's own modules, not the tests' helpers: see _callers_of
             tree = _parse(path)
             if tree is not None and target.used_by(tree, _package_import_name(path)):
                 found[_package_import_name(path) or path.stem] = path
@@ -146,7 +184,7 @@ def _fixtures_that_use(target: _Target, root: Path, search_dirs: list[Path], fil
             continue
         defined = {node.name: node for node in ast.walk(tree)
                    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _fixture_options(node) is not None}
-        reaching = {name for name, node in defined.items() if target.reached_in(node, names)}
+        reaching = {name for name, node in defined.items() if target.reached_in(node, names, plugs_module=True)}
         changed = True
         while changed:  # a fixture that requests one that reaches the target reaches it too
             changed = False
@@ -304,19 +342,22 @@ class _Target:
                         bound[alias.asname or alias.name] = f"{source}.{alias.name}"
         return bound
 
-    def reached_in(self, scope: ast.AST, bound: dict[str, str]) -> bool:
+    def reached_in(self, scope: ast.AST, bound: dict[str, str], plugs_module: bool = False) -> bool:
         """Whether code in `scope` uses the target through the names `bound`.
 
         The function (or class) by its own bound name; or its module, bound to a
         name that the code uses, with `.name` somewhere in it (directly as
         `mod.f`, or through a variable: `m = request.param; m.f`). For a method,
-        the code must also call `.method`.
+        the code must also call `.method`. With `plugs_module` (a fixture), using the
+        module itself is enough: such fixtures hand the module to the tests.
         """
         loaded = {node.id for node in ast.walk(scope) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
         attributes = {node.attr for node in ast.walk(scope) if isinstance(node, ast.Attribute)}
         if self.method is not None and self.method not in attributes:
             return False
         if any(value == "" and name in loaded for name, value in bound.items()):
+            return True
+        if plugs_module and any(value in self.module_names and name in loaded for name, value in bound.items()):
             return True
         return self.name in attributes and any(value and name in loaded for name, value in bound.items())
 
@@ -330,18 +371,12 @@ class _Target:
 
 
 def _has_doctests(file: Path, function: str) -> bool:
+    """Whether the module holds doctests (the function's own, or its callers' in the module)."""
     tree = _parse(file)
     if tree is None:
         return False
-    parts = function.split(".")
-    scope: list[ast.stmt] = tree.body
-    for part in parts:
-        node = next((n for n in scope if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-                     and n.name == part), None)
-        if node is None:
-            return False
-        scope = node.body
-    return ">>>" in (ast.get_docstring(node) or "")
+    return any(">>>" in (ast.get_docstring(node) or "") for node in ast.walk(tree)
+               if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))
 
 
 def _absolute_source(node: ast.ImportFrom, test_module: str) -> str:

@@ -264,6 +264,8 @@ class SearchCommands:
             raise _Refusal(f"the search for {job.function} was cancelled", "cancelled") from None
         except (engine.InputError, ModelError) as exc:
             outcome = str(exc).replace(NO_TESTS_CLI_HINT, NO_TESTS_EDITOR_HINT)
+            if getattr(exc, "details", ""):  # pytest's own output: for the log, not the message
+                log.warning("%s: %s\n%s", job.function, outcome, exc.details)
             raise _Refusal(outcome) from None
         except Exception as exc:
             log.exception("the search for %s failed", job.function)

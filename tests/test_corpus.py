@@ -1,0 +1,109 @@
+"""Real projects as they are (tests/corpus_projects.py): for each, under the warm worker and
+cold runs, in a user's environment (orps-lsp without its test extras, the project
+installed as its users install it), the original runs, a wrong candidate is refused, a
+right one passes, and an applied edit touches only the function.
+
+The model is scripted (the wrong rewrite, then the right one); everything else is real:
+the CLI, the sandbox, pytest and the project's own tests and configuration.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import user_env
+from corpus_projects import PROJECTS, Project
+
+from orps_lsp.extract import extract_candidate
+from orps_lsp.source import find_function, replace_function
+
+
+def body_answer(rewrite: str) -> str:
+    """A scripted answer as the model gives it: the answer is prefilled with the
+    original's header, so it holds the body and the closing fence."""
+    function = ast.parse(rewrite).body[0]
+    lines = rewrite.splitlines()
+    return "\n".join(lines[function.body[0].lineno - 1:]) + "\n```"
+
+
+def run_orps(python: Path, project: Project, tree: Path, answers: list[str], tmp_path: Path, mode: str,
+             *extra: str) -> subprocess.CompletedProcess:
+    script = tmp_path / "answers.json"
+    script.write_text(json.dumps(answers))
+    env = {**os.environ, "ORPS_SCRIPTED_MODEL": str(script), "ORPS_WARM_WORKER": "1" if mode == "warm" else "0"}
+    return subprocess.run([str(python), "-m", "orps_lsp.cli", "optimize", f"{project.file}::{project.function}",
+                           "--json", "--quiet", "--depth", "1", "--expansions", "2", "--counter", "none", *extra],
+                          cwd=tree, env=env, capture_output=True, text=True, timeout=600)
+
+
+def outside_function(source: str, qualname: str) -> list[str]:
+    info = find_function(source, qualname)
+    lines = source.splitlines()
+    return lines[: info.start_line - 1] + lines[info.end_line:]
+
+
+@pytest.mark.parametrize("mode", ["warm", "cold"])
+@pytest.mark.parametrize("project", PROJECTS, ids=[p.name for p in PROJECTS])
+def test_real_project(user_python, project: Project, mode: str, tmp_path: Path) -> None:
+    tree = user_env.project_tree(project)
+    module = tree / project.file
+    before = module.read_bytes()
+    source = before.decode("utf-8")
+    answers = [body_answer(project.wrong), body_answer(project.right)]
+    try:
+        result = run_orps(user_python, project, tree, answers, tmp_path, mode, "--apply")
+        assert result.returncode in (0, 1), f"{project.what}\n{result.stderr[-4000:]}"
+        report = json.loads(result.stdout)
+        original = report["original"]
+        # The original ran its tests, and they judged the module in the sandbox's copy.
+        assert original["passed"] > 0 and not original["start_error"], original
+        original_passes = {t["nodeid"] for t in original["tests"] if t["outcome"] == "passed"}
+        first, second = sorted(report["nodes"], key=lambda n: n["id"])  # generated in the answers' order
+        by_code = {"wrong": first, "right": second}
+        wrong, right = first["execution"], second["execution"]
+        wrong_passes = {t["nodeid"] for t in wrong["tests"] if t["outcome"] == "passed"}
+        right_passes = {t["nodeid"] for t in right["tests"] if t["outcome"] == "passed"}
+        assert original_passes - wrong_passes, f"the wrong rewrite passed every test the original passes: {wrong}"
+        assert report["best_id"] != by_code["wrong"]["id"]
+        assert original_passes <= right_passes, f"the right rewrite failed: {right['error']} {right['tests'][:3]}"
+        after = module.read_text(encoding="utf-8")
+        if result.returncode == 0:
+            assert report["best_id"] == by_code["right"]["id"] and "applied to" in result.stderr
+            assert outside_function(after, project.function) == outside_function(source, project.function)
+            assert find_function(after, project.function).docstring == find_function(source, project.function).docstring
+            tests = list(report["tests"])
+            check = subprocess.run([str(user_python), "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
+                                   cwd=tree, capture_output=True, text=True, timeout=300)
+            assert check.returncode == 0, check.stdout[-3000:]  # the project's own run, on the applied file
+        else:
+            assert after == source and "nothing offered" in report["verdict"]
+    finally:
+        module.write_bytes(before)
+
+
+@pytest.mark.parametrize("project", PROJECTS, ids=[p.name for p in PROJECTS])
+def test_the_edit_of_a_right_candidate_touches_only_the_function(user_python, project: Project) -> None:
+    """What --apply and the editor's edit write: the function replaced, its docstring kept, the rest byte for byte
+    (checked here whether or not the search finds the rewrite measurably faster)."""
+    source = (user_env.project_tree(project) / project.file).read_text(encoding="utf-8")
+    info = find_function(source, project.function)
+    candidate = extract_candidate(info.header + "\n" + body_answer(project.right), info)
+    assert candidate.ok, candidate.error
+    new = replace_function(source, project.function, candidate.imports, candidate.definitions)
+    assert outside_function(new, project.function) == outside_function(source, project.function)
+    assert find_function(new, project.function).docstring == info.docstring
+
+
+def test_installing_orps_lsp_adds_no_pytest_plugin_to_the_users_environment(user_python) -> None:
+    """`pip install orps-lsp` must not change how the user's own suite runs (pytest-asyncio,
+    which the development extras bring, breaks markupsafe, toolz and humanize)."""
+    listed = subprocess.run([str(user_python), "-c",
+                             "import importlib.metadata as m, json; "
+                             "print(json.dumps(sorted({e.dist.name for e in m.entry_points(group='pytest11')})))"],
+                            capture_output=True, text=True, timeout=60, check=True)
+    assert json.loads(listed.stdout) == []
