@@ -123,3 +123,61 @@ def test_no_tests_found_says_where_it_looked_and_what_to_do(tmp_path):
     message = str(caught.value)
     assert "'lonely'" in message and "pkg.mod" in message and "2 test file(s)" in message
     assert "--tests PATH" in message and "--no-tests" in message
+
+
+def reasons(root: Path, module: str, function: str) -> dict[str, str]:
+    return discover_tests(root, root / module, function).reasons
+
+
+def test_tests_reached_through_fixtures_helpers_and_callers_are_found_with_reasons(tmp_path):
+    write(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/mod.py": "def f(x):\n    return x\n",
+        "pkg/recipes.py": "from pkg.mod import f\n\ndef twice(x):\n    return f(f(x))\n",
+        "tests/conftest.py": """\
+            import pytest
+            from pkg import mod
+
+            @pytest.fixture
+            def ff():
+                return mod.f
+
+            @pytest.fixture
+            def built(ff):
+                return ff(1)
+            """,
+        "tests/helpers.py": "from pkg.mod import f\n\ndef check(x):\n    assert f(x) == x\n",
+        "tests/test_fixture.py": "def test(ff):\n    assert ff(2) == 2\n",
+        "tests/test_transitive_fixture.py": "def test(built):\n    assert built == 1\n",
+        "tests/test_usefixtures.py": "import pytest\n\n@pytest.mark.usefixtures('ff')\ndef test():\n    pass\n",
+        "tests/test_helper.py": "from helpers import check\n\ndef test():\n    check(3)\n",
+        "tests/test_caller.py": "from pkg.recipes import twice\n\ndef test():\n    assert twice(4) == 4\n",
+        "tests/test_import_only.py": "from pkg.mod import f  # noqa: F401\n\ndef test():\n    assert True\n",
+        "tests/test_other_fixture.py": "def test(tmp_path):\n    assert tmp_path\n",
+    })
+    found = reasons(tmp_path, "pkg/mod.py", "f")
+    assert sorted(found) == ["tests/test_caller.py", "tests/test_fixture.py", "tests/test_helper.py",
+                             "tests/test_transitive_fixture.py", "tests/test_usefixtures.py"]
+    assert "fixture ff of tests/conftest.py" in found["tests/test_fixture.py"]
+    assert "fixture built" in found["tests/test_transitive_fixture.py"]
+    assert "helper tests/helpers.py" in found["tests/test_helper.py"]
+    assert "twice of pkg/recipes.py" in found["tests/test_caller.py"]
+
+
+def test_a_method_needs_its_class_and_a_call_of_the_method(tmp_path):
+    write(tmp_path, {
+        "calc.py": "class Calc:\n    def add(self, a, b): return a + b\n    def neg(self, a): return -a\n",
+        "test_add.py": "from calc import Calc\ndef test(): assert Calc().add(1, 2) == 3\n",
+        "test_neg.py": "from calc import Calc\ndef test(): assert Calc().neg(1) == -1\n",
+    })
+    assert found(tmp_path, "calc.py", "Calc.add") == ["test_add.py"]
+
+
+def test_the_modules_doctests_are_chosen_when_the_project_runs_them(tmp_path):
+    module = 'def f(x):\n    """Identity.\n\n    >>> f(1)\n    1\n    """\n    return x\n'
+    write(tmp_path, {"mod.py": module, "test_mod.py": "from mod import f\ndef test(): assert f(1) == 1\n"})
+    assert found(tmp_path, "mod.py", "f") == ["test_mod.py"]
+    write(tmp_path, {"pyproject.toml": '[tool.pytest]\naddopts = ["--doctest-modules"]\n'})  # pytest 9's table
+    assert found(tmp_path, "mod.py", "f") == ["mod.py", "test_mod.py"]
+    write(tmp_path, {"pyproject.toml": "", "setup.cfg": "[tool:pytest]\naddopts = -ra --doctest-modules\n"})
+    assert "doctests" in reasons(tmp_path, "mod.py", "f")["mod.py"]

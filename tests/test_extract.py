@@ -85,3 +85,31 @@ def test_method_inside_class_or_bare():
 
 def test_fingerprint_ignores_comments_and_spacing():
     assert code_fingerprint("def f(x):\n    # hi\n    return x+1\n") == code_fingerprint("def f(x):\n    return x + 1")
+
+
+DOCUMENTED = find_function('''
+def add(a, b=1):
+    """Add.
+
+    ```python
+    add(1, 2)
+    ```
+    """
+    return a + b
+''', "add")
+
+
+def test_a_fence_inside_a_docstring_does_not_end_the_code():
+    answer = ('Faster:\n```python\ndef add(a, b=1):\n    """Add.\n\n    ```python\n    add(1, 2)\n    ```\n    """\n'
+              '    return b + a\n```\nThat is all.')
+    candidate = extract_candidate(answer, DOCUMENTED)
+    assert candidate.ok, candidate.error
+    assert candidate.definitions.endswith("return b + a") and "That is all" not in candidate.code
+
+
+def test_the_original_docstring_comes_back_when_the_candidate_drops_it():
+    candidate = extract_candidate("```python\ndef add(a, b=1):\n    return b + a\n```", DOCUMENTED)
+    assert candidate.ok
+    assert candidate.definitions == 'def add(a, b=1):\n    """Add.\n\n    ```python\n    add(1, 2)\n    ```\n    """\n    return b + a'
+    own = extract_candidate('```python\ndef add(a, b=1):\n    """Sum of a and b."""\n    return b + a\n```', DOCUMENTED)
+    assert '"""Sum of a and b."""' in own.definitions and "```python" not in own.definitions  # deliberate: kept

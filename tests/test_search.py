@@ -272,3 +272,26 @@ def test_close_calls_count_instructions_only_when_the_tests_are_quick(original_c
     config = SearchConfig(beam_width=1, expansions=1, depth=1, use_critic=False, instruction_counter="auto")
     run_search(task(), ScriptedModel(programmer_and_critic([FAST])), executor, config)
     assert any(r["count_instructions"] for r in executor.runs) is counted
+
+
+def test_the_time_budget_covers_the_whole_search_and_the_final_pick():
+    """Runs of 0.3 s and model calls of 0.2 s: unbounded, this search takes about 25 s
+    (15 candidates, 30 calls, 5 rounds of re-measurement); with 4 s it must end near 4 s,
+    having left room for the final pick."""
+    import time as clock
+
+    class SlowExecutor(ScriptedExecutor):
+        def run(self, module_source, **options):
+            clock.sleep(0.3 * (options.get("repeats", 1) + bool(options.get("measure_coverage"))))
+            return super().run(module_source, **options)
+
+    answers = programmer_and_critic([FAST, EQUIVALENT, WRONG_FAST])
+
+    def slow(messages, prefill):
+        clock.sleep(0.2)
+        return answers(messages, prefill)
+
+    result = run_search(task(), ScriptedModel(slow), SlowExecutor(judge), SearchConfig(max_seconds=4.0))
+    assert result.stats.stopped_by == "budget:seconds"
+    assert result.stats.wall_seconds <= 4.0 * 1.2, result.stats
+    assert result.improved  # the fast candidate still got its re-measurement

@@ -148,7 +148,7 @@ class OrpsSearch:
     def _seconds_per_node(self) -> float:
         """Generation, run and review of one candidate, at the pace so far (0 before any)."""
         if not self.nodes or self._first_node_at is None:
-            return 0.0
+            return self.seconds_per_run()  # before any: at least its run
         return (time.perf_counter() - self._first_node_at) / len(self.nodes)
 
     def _final_reserve(self) -> float:
