@@ -45,6 +45,24 @@ def parse_critique(raw: str) -> Critique:
 EFFICIENCY_WEIGHTS = {"time": 0.6, "instructions": 0.0, "memory": 0.2, "complexity": 0.2}
 
 
+# CPU time (process_time) moves in steps of milliseconds on many machines: below this, judge wall time.
+CPU_RESOLUTION = 0.05
+
+
+def comparable_times(original: ExecutionReport, candidate: ExecutionReport) -> tuple[float | None, float | None, str]:
+    """(original's, candidate's, clock): both on CPU time when both are long enough for its
+    resolution, else both on wall time (never one of each)."""
+    if (original.cpu_time or 0.0) >= CPU_RESOLUTION and (candidate.cpu_time or 0.0) >= CPU_RESOLUTION:
+        return original.cpu_time, candidate.cpu_time, "CPU time"
+    return original.wall_time, candidate.wall_time, "wall time"
+
+
+def speedup(original: ExecutionReport, candidate: ExecutionReport) -> float | None:
+    """How many times faster the candidate ran than the original (None when a time is missing)."""
+    o, c, _ = comparable_times(original, candidate)
+    return o / c if o and c else None
+
+
 def _ratio(original: float | None, candidate: float | None, floor: float) -> float | None:
     if original is None or candidate is None:
         return None
@@ -57,8 +75,7 @@ def efficiency_ratio(original: ExecutionReport, candidate: ExecutionReport) -> f
     Above 1: the candidate is better. Measures either side lacks are left out.
     """
     ratios = {
-        "time": _ratio(original.cpu_time if original.cpu_time else original.wall_time,
-                       candidate.cpu_time if candidate.cpu_time else candidate.wall_time, 1e-5),
+        "time": _ratio(*comparable_times(original, candidate)[:2], 1e-5),
         "instructions": _ratio(original.instructions, candidate.instructions, 1.0),
         "memory": _ratio(original.peak_rss_kb, candidate.peak_rss_kb, 1.0),
         "complexity": _ratio(original.static.cyclomatic_complexity or None, candidate.static.cyclomatic_complexity or None, 1.0),

@@ -26,6 +26,7 @@ from .extract import Candidate, code_fingerprint, extract_candidate
 from .model.base import ChatModel, ChatRequest, Completion, Message
 from .report import Critique, ExecutionReport, Node, SearchReport, SearchStats
 from .scoring import parse_critique, passes_guard, step_scores
+from .scoring import speedup as measured_speedup
 from .select import choose_winner
 from .source import FunctionInfo, replace_function
 
@@ -175,8 +176,7 @@ class OrpsSearch:
         best = self._best_so_far()
         speedup = None
         if best is not None and self.original is not None and self.task.mode == "optimize":
-            o, c = self.original.cpu_time or self.original.wall_time, best.execution.cpu_time or best.execution.wall_time
-            speedup = (o / c) if o and c else None
+            speedup = measured_speedup(self.original, best.execution)
         cfg = self.config
         calls_planned = min(cfg.max_llm_calls, self._planned_candidates() * (2 if cfg.use_critic else 1))
         self._progress(
@@ -197,7 +197,7 @@ class OrpsSearch:
         guarded = [n for n in self.nodes if n.execution is not None and self.original is not None and passes_guard(self.original, n.execution)]
         if not guarded:
             return None
-        return max(guarded, key=lambda n: (n.execution.passed, -(n.execution.cpu_time or n.execution.wall_time or 0)))
+        return max(guarded, key=lambda n: (n.execution.passed, measured_speedup(self.original, n.execution) or 0.0))
 
     # -------------------------------------------------------------- the model
     def _request(self, messages: list[Message], *, prefill: str, max_tokens: int, temperature: float, stop: list[str], index: int = 0) -> ChatRequest:
@@ -398,8 +398,8 @@ class OrpsSearch:
             return False
         if self.task.mode == "solve":
             return True
-        o, c = self.original.cpu_time or self.original.wall_time, report.cpu_time or report.wall_time
-        return bool(o and c and o / c >= self.config.min_speedup)
+        ratio = measured_speedup(self.original, report)
+        return bool(ratio and ratio >= self.config.min_speedup)
 
     # ------------------------------------------------------------------- main
     def run(self) -> SearchReport:

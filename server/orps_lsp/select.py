@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from .extract import behaviour_fingerprint, code_fingerprint
 from .report import ExecutionReport, Node, SearchReport
-from .scoring import passes_guard
+from .scoring import CPU_RESOLUTION, passes_guard
 
 if TYPE_CHECKING:
     from .search import OrpsSearch
@@ -22,8 +22,6 @@ CLOSE_CALL = 1.5  # below this speed-up, count instructions when "auto" (valgrin
 # Above this many CPU seconds in the tests, best-of-N timing is precise enough, and valgrind
 # (about 50x slower) would make the pick take minutes: "auto" counts instructions only below it.
 COUNT_BELOW_SECONDS = 0.25
-# CPU time (process_time) moves in steps of milliseconds on many machines: below this, judge wall time.
-CPU_RESOLUTION = 0.05
 _VALGRIND_SLOWDOWN = 40
 
 
@@ -40,7 +38,9 @@ def primary_time(report: ExecutionReport, use_instructions: bool) -> float | Non
     """The measure 'faster' is judged by: instructions when counted, else CPU time, else wall time."""
     if use_instructions and report.instructions:
         return float(report.instructions)
-    return report.cpu_time or report.wall_time
+    if (report.cpu_time or 0.0) >= CPU_RESOLUTION:
+        return report.cpu_time
+    return report.wall_time
 
 
 def choose_winner(search: OrpsSearch, report: SearchReport) -> Decision:
@@ -73,7 +73,7 @@ def _pick_solution(original: ExecutionReport, guarded: list[Node], tried: int) -
     better = [n for n in guarded if n.execution.passed > original.passed]
     if not better:
         return Decision(None, False, f"nothing offered: none of {tried} candidates passed more tests than the stub")
-    best = min(better, key=lambda n: (-n.execution.passed, n.execution.cpu_time or n.execution.wall_time or 0.0, -n.scores.step))
+    best = min(better, key=lambda n: (-n.execution.passed, primary_time(n.execution, False) or 0.0, -n.scores.step))
     r = best.execution
     if not r.failed:
         return Decision(best, True, f"solved: {r.passed}/{r.total} tests pass")
