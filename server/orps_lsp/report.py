@@ -66,6 +66,17 @@ class ExecutionReport:
         ran = self.total - self.skipped
         return self.passed / ran if ran > 0 else 0.0
 
+    def add_run(self, again: ExecutionReport) -> None:
+        """Fold the timings of a repeat run of the same code into this report: every run's
+        times are kept, the best of them stand for it."""
+        self.wall_times += again.wall_times
+        self.cpu_times += again.cpu_times
+        self.wall_time = min(self.wall_times) if self.wall_times else self.wall_time
+        self.cpu_time = min(self.cpu_times) if self.cpu_times else self.cpu_time
+        if again.peak_rss_kb is not None and self.peak_rss_kb is not None:
+            self.peak_rss_kb = min(self.peak_rss_kb, again.peak_rss_kb)
+        self.runs += again.runs
+
     def passed_ids(self) -> set[str]:
         return {t.nodeid for t in self.tests if t.outcome == "passed"}
 

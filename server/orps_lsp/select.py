@@ -112,17 +112,6 @@ def _median(values: list[float]) -> float:
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
-def _merge(first: ExecutionReport, again: ExecutionReport) -> None:
-    """Fold a repeat run into the report of the first: every run's times, the best of them."""
-    first.wall_times += again.wall_times
-    first.cpu_times += again.cpu_times
-    first.wall_time = min(first.wall_times) if first.wall_times else first.wall_time
-    first.cpu_time = min(first.cpu_times) if first.cpu_times else first.cpu_time
-    if again.peak_rss_kb is not None and first.peak_rss_kb is not None:
-        first.peak_rss_kb = min(first.peak_rss_kb, again.peak_rss_kb)
-    first.runs += again.runs
-
-
 def _pick_fastest(search: OrpsSearch, original: ExecutionReport, guarded: list[Node]) -> Decision:
     cfg = search.config
     copy = behaviour_fingerprint(search.task.source)
@@ -158,7 +147,7 @@ def _pick_fastest(search: OrpsSearch, original: ExecutionReport, guarded: list[N
             if index and not passes_guard(original, again):
                 dropped.add(index)
             elif index in reports:
-                _merge(reports[index], again)
+                reports[index].add_run(again)
             else:
                 reports[index] = again
     original_again = reports[0]

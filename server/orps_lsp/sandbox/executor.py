@@ -532,14 +532,7 @@ class PytestExecutor:
             if again_report.error or again_report.failed or again_report.passed != report.passed or not same_tests:
                 again_report.error = again_report.error or "flaky: passed once, then failed on a repeat"
                 return again_report
-            wall, cpu = call_times(again.records)
-            report.wall_times.append(wall)
-            report.cpu_times.append(cpu)
-            report.wall_time = wall if report.wall_time is None else min(report.wall_time, wall)
-            report.cpu_time = cpu if report.cpu_time is None else min(report.cpu_time, cpu)
-            if again.peak_rss_kb is not None and report.peak_rss_kb is not None:
-                report.peak_rss_kb = min(report.peak_rss_kb, again.peak_rss_kb)
-            report.runs += 1
+            report.add_run(again_report)
         return report
 
     def _adapt_time_limits(self, original: ExecutionReport) -> None:
