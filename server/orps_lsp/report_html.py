@@ -204,12 +204,16 @@ def _header(data: dict[str, Any]) -> str:
         f"model {data.get('model', '?')}",
     ]
     warnings = "".join(f'<li class="warning">{escape(w)}</li>' for w in data.get("warnings", []))
+    tests = "".join(f"<li><code>{escape(str(path))}</code>: {escape(str(why))}</li>"
+                    for path, why in (data.get("tests") or {}).items())
     return (
         f"<h1>ORPS {escape(str(data.get('mode', '')))}: <code>{escape(str(data.get('function', '')))}</code></h1>"
         f'<p class="file">{escape(str(data.get("file", "")))}</p>'
         f'<p class="verdict">{escape(str(data.get("verdict", "")))}</p>'
         f'<p class="facts">{escape(" · ".join(facts))}</p>'
         + (f"<ul>{warnings}</ul>" if warnings else "")
+        + (f'<details class="tests"><summary>tests that judged it, and why</summary><ul>{tests}</ul></details>'
+           if tests else "")
     )
 
 

@@ -83,6 +83,8 @@ def hover_markdown(report: SearchReport) -> str:
         f"{s.wall_seconds:.0f} s, stopped by {s.stopped_by or '-'}; model `{report.model}`"
     )
     lines += [f"\n**Warning:** {w}" for w in report.warnings]
+    if report.tests:
+        lines += ["", "Tests: " + "; ".join(f"`{path}` ({why})" for path, why in report.tests.items())]
     return "\n".join(lines)
 
 
