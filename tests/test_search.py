@@ -295,3 +295,15 @@ def test_the_time_budget_covers_the_whole_search_and_the_final_pick():
     assert result.stats.stopped_by == "budget:seconds"
     assert result.stats.wall_seconds <= 4.0 * 1.2, result.stats
     assert result.improved  # the fast candidate still got its re-measurement
+
+
+def test_a_copy_of_the_original_does_not_finish_the_search():
+    """A copy measured faster by chance, with the critic saying done: the search goes on."""
+    copy = SAME.replace("return True", "return True  # same")
+
+    def lucky(source: str):
+        return report(6, 6, cpu=0.5 if "# same" in source else 1.0)
+
+    result = run_search(task(), ScriptedModel(programmer_and_critic([copy], review="Critique: fine\nScore: 5\nDone: yes")),
+                        ScriptedExecutor(lucky), SearchConfig(depth=2))
+    assert result.stats.stopped_by == "depth" and max(n.depth for n in result.nodes) == 1

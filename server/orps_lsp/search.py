@@ -22,7 +22,7 @@ from . import prompts
 from .cancel import CancelToken, Cancelled
 from .config import SearchConfig
 from .executor import Executor
-from .extract import Candidate, code_fingerprint, extract_candidate
+from .extract import Candidate, behaviour_fingerprint, code_fingerprint, extract_candidate
 from .model.base import ChatModel, ChatRequest, Completion, Message
 from .report import Critique, ExecutionReport, Node, SearchReport, SearchStats
 from .scoring import parse_critique, passes_guard, step_scores
@@ -398,8 +398,17 @@ class OrpsSearch:
             return False
         if self.task.mode == "solve":
             return True
+        if self.is_the_original(node):
+            return False  # a copy measured faster by chance: nothing was found yet
         ratio = measured_speedup(self.original, report)
         return bool(ratio and ratio >= self.config.min_speedup)
+
+    def is_the_original(self, node: Node) -> bool:
+        """The original's own code once comments and docstrings are set aside (never offered)."""
+        try:
+            return behaviour_fingerprint(self._module_for(node)) == behaviour_fingerprint(self.task.source)
+        except Exception:  # noqa: BLE001 - a candidate that cannot be placed is no copy
+            return False
 
     # ------------------------------------------------------------------- main
     def run(self) -> SearchReport:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .extract import behaviour_fingerprint, code_fingerprint
+from .extract import code_fingerprint
 from .report import ExecutionReport, Node, SearchReport
 from .scoring import CPU_RESOLUTION, passes_guard
 
@@ -114,8 +114,7 @@ def _median(values: list[float]) -> float:
 
 def _pick_fastest(search: OrpsSearch, original: ExecutionReport, guarded: list[Node]) -> Decision:
     cfg = search.config
-    copy = behaviour_fingerprint(search.task.source)
-    changed = [n for n in guarded if behaviour_fingerprint(search._module_for(n)) != copy]
+    changed = [n for n in guarded if not search.is_the_original(n)]
     if not changed:
         return Decision(None, False, f"nothing offered: the {len(guarded)} candidate(s) that pass every test the original "
                                      "passes are the original itself (the same code once comments and docstrings are set aside)")
