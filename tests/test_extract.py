@@ -81,6 +81,19 @@ def test_method_inside_class_or_bare():
     assert in_class.ok and bare.ok
     assert in_class.definitions.startswith("def size(self, scale):")
     assert "helper" not in bare.definitions  # would become a method
+    assert bare.module_definitions == "def helper():\n    pass"  # goes to module level instead
+
+
+def test_a_methods_helper_goes_to_module_level_before_its_class():
+    from orps_lsp.source import replace_function
+
+    candidate = extract_candidate("```python\nFACTOR = 3\n\ndef _times(x):\n    return x * FACTOR\n\n"
+                                  "def size(self, scale):\n    return _times(scale)\n```", SIZE)
+    module = replace_function(MODULE, "Box.size", candidate.imports, candidate.definitions, candidate.module_definitions)
+    namespace: dict = {}
+    exec(compile(module, "<candidate>", "exec"), namespace)
+    assert namespace["Box"]().size(2) == 6 and not hasattr(namespace["Box"], "_times")
+    assert module.index("def _times") < module.index("class Box") and module.startswith(MODULE.split("class Box")[0])
 
 
 def test_fingerprint_ignores_comments_and_spacing():

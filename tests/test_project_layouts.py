@@ -33,9 +33,12 @@ def write(root: Path, files: dict[str, str]) -> None:
         path.write_text(textwrap.dedent(text))
 
 
-@pytest.fixture(params=["warm", "cold"])
+@pytest.fixture(params=["warm", "cold", "cold-unisolated"])
 def run_mode(request, monkeypatch) -> str:
+    """The warm worker, cold runs under the strongest isolation here, and cold runs with none."""
     monkeypatch.setenv("ORPS_WARM_WORKER", "1" if request.param == "warm" else "0")
+    if request.param == "cold-unisolated":
+        monkeypatch.setenv("ORPS_ISOLATION", "none")
     return request.param
 
 
@@ -182,3 +185,29 @@ def test_tests_reached_through_an_autouse_conftest_fixture_judge_the_candidate(t
     with executor_for(tmp_path, "src/lib/_impl.py") as executor:
         assert executor.run(MOD).passed == 1
         assert executor.run(WRONG).failed == 1
+
+
+def test_a_namespace_package_in_src_judges_the_candidate(tmp_path, run_mode):
+    write(tmp_path, {
+        "src/company/tools/__init__.py": "",  # company/ has no __init__.py: a namespace package
+        "src/company/tools/mod.py": MOD,
+        "tests/test_mod.py": "from company.tools.mod import double\n\ndef test_two():\n    assert double(2) == 4\n",
+    })
+    with executor_for(tmp_path, "src/company/tools/mod.py") as executor:
+        assert executor.run(MOD).passed == 1
+        assert executor.run(WRONG).failed == 1
+
+
+def test_a_module_imported_under_two_names_is_the_candidate_under_both(tmp_path, run_mode):
+    """The tests import it as `pkg.mod` and, through a conftest that puts pkg/ on the path, as `mod`."""
+    write(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/mod.py": MOD,
+        "tests/conftest.py": "import sys, pathlib\nsys.path.insert(0, str(pathlib.Path(__file__).parents[1] / 'pkg'))\n",
+        "tests/test_mod.py": "import mod\nfrom pkg.mod import double\n\ndef test_two():\n    assert double(2) == 4\n\n"
+                             "def test_plain_name():\n    assert mod.double(3) == 6\n",
+    })
+    with executor_for(tmp_path, "pkg/mod.py") as executor:
+        original = executor.run(MOD)
+        assert (original.passed, original.start_error) == (2, ""), original.summary()
+        assert executor.run(WRONG).failed == 2

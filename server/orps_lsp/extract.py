@@ -22,6 +22,7 @@ _FENCE_MARK = re.compile(r"```")
 class Candidate:
     imports: list[str] = field(default_factory=list)
     definitions: str = ""  # the function plus helpers, unindented
+    module_definitions: str = ""  # for a method: the helpers it calls, placed at module level before its class
     reasoning: str = ""
     error: str = ""  # why this answer yields no usable candidate
 
@@ -31,7 +32,8 @@ class Candidate:
 
     @property
     def code(self) -> str:
-        return "\n".join(self.imports + ([""] if self.imports else []) + [self.definitions]).strip("\n")
+        helpers = [self.module_definitions, ""] if self.module_definitions else []
+        return "\n".join(self.imports + ([""] if self.imports else []) + helpers + [self.definitions]).strip("\n")
 
 
 def split_answer(text: str) -> tuple[str, str | None]:
@@ -158,10 +160,15 @@ def extract_candidate(text: str, target: FunctionInfo) -> Candidate:
     mismatch = _accepts_calls_of(function_node, target)
     if mismatch:
         return Candidate(reasoning=reasoning, error=f"incompatible signature: {mismatch}")
+    method = _with_docstring(_segment(code, function_node), target)
     if target.class_name:
-        helpers = []  # a method's helpers would become methods of the class: keep the method alone
+        # Written beside the method, helpers would become methods of the class: they go to
+        # module level, before the class (classes the answer defined besides the target are left out).
+        module_helpers = [_segment(code, n) for n in helpers if not isinstance(n, ast.ClassDef)]
+        return Candidate(imports=imports, definitions=method, module_definitions="\n\n\n".join(module_helpers),
+                         reasoning=reasoning)
     parts = [_segment(code, n) for n in helpers if n.lineno < function_node.lineno]
-    parts.append(_with_docstring(_segment(code, function_node), target))
+    parts.append(method)
     parts += [_segment(code, n) for n in helpers if n.lineno > function_node.lineno]
     return Candidate(imports=imports, definitions="\n\n\n".join(parts), reasoning=reasoning)
 

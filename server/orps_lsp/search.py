@@ -315,7 +315,8 @@ class OrpsSearch:
     # --------------------------------------------------------------- execution
     def _module_for(self, node: Node) -> str:
         candidate = self._candidates[node.id]
-        return replace_function(self.task.source, self.task.function.qualname, candidate.imports, candidate.definitions)
+        return replace_function(self.task.source, self.task.function.qualname, candidate.imports, candidate.definitions,
+                                candidate.module_definitions)
 
     def _execute(self, node: Node) -> None:
         if not node.valid or self.executor is None or self.config.no_tests:

@@ -167,18 +167,25 @@ def _import_insert_line(tree: ast.Module) -> int:
     return index
 
 
-def replace_function(source: str, qualname: str, imports: list[str], definitions: str) -> str:
+def replace_function(source: str, qualname: str, imports: list[str], definitions: str,
+                     module_definitions: str = "") -> str:
     """Return `source` with `qualname` replaced by `definitions`.
 
     `definitions` is the candidate's function (and any helper functions it
     wrote), unindented. It is re-indented to the original's level; `imports`
-    missing from the module are added after its leading imports.
+    missing from the module are added after its leading imports. For a method,
+    `module_definitions` (the helpers it calls) go at module level, right
+    before its class.
     """
     info = find_function(source, qualname)
     tree = parse_module(source)
     lines = source.splitlines(keepends=True)
     body = textwrap.indent(definitions.strip("\n") + "\n", info.indent, lambda line: bool(line.strip()))
     new_lines = lines[: info.start_line - 1] + [body] + lines[info.end_line :]
+    if module_definitions.strip() and info.class_name:
+        owner = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == info.class_name)
+        at = min([d.lineno for d in owner.decorator_list] + [owner.lineno]) - 1
+        new_lines[at:at] = [module_definitions.strip("\n") + "\n\n\n"]
     present = _import_lines(tree, source)
     missing = [imp for imp in dict.fromkeys(imports) if imp not in present]
     if missing:
