@@ -109,3 +109,47 @@ def test_installing_orps_lsp_adds_no_pytest_plugin_to_the_users_environment(user
     # anyio (httpx's dependency) registers a plugin that acts only on tests marked @pytest.mark.anyio;
     # any other plugin must be a decision made here, not a side effect of a new dependency.
     assert json.loads(listed.stdout) == ["anyio"]
+
+
+def stubbed(source: str, qualname: str) -> str:
+    """The module with the function's body (docstring kept) replaced by `raise NotImplementedError`."""
+    info = find_function(source, qualname)
+    node = ast.parse(info.source).body[0]
+    lines = info.source.splitlines()
+    keep = node.body[0].end_lineno if ast.get_docstring(node) is not None else node.body[0].lineno - 1
+    indent = " " * node.body[0].col_offset
+    stub = "\n".join(lines[:keep] + [indent + "raise NotImplementedError"])
+    return replace_function(source, qualname, [], stub)
+
+
+@pytest.mark.parametrize("project", PROJECTS, ids=[p.name for p in PROJECTS])
+def test_solving_a_stubbed_function_applies_an_edit_that_touches_only_it(user_python, project: Project,
+                                                                         tmp_path: Path) -> None:
+    """The applied edit, end to end on a real project: the function made a stub (as a user
+    writes one), solved with the wrong then the right rewrite, written by --apply; the
+    rest of the file is byte for byte the same, and the project's own tests pass."""
+    tree = user_env.project_tree(project)
+    module = tree / project.file
+    before = module.read_bytes()
+    try:
+        stub_source = stubbed(before.decode("utf-8"), project.function)
+        module.write_text(stub_source, encoding="utf-8")
+        answers = [body_answer(project.wrong), body_answer(project.right)]
+        script = tmp_path / "answers.json"
+        script.write_text(json.dumps(answers))
+        result = subprocess.run([str(user_python), "-m", "orps_lsp.cli", "solve", f"{project.file}::{project.function}",
+                                 "--json", "--quiet", "--depth", "1", "--expansions", "2", "--apply"],
+                                cwd=tree, env={**os.environ, "ORPS_SCRIPTED_MODEL": str(script)},
+                                capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr[-3000:]
+        report = json.loads(result.stdout)
+        assert report["verdict"].startswith("solved") and "applied to" in result.stderr
+        assert report["best_id"] == max(n["id"] for n in report["nodes"])  # the right one, not the wrong
+        after = module.read_text(encoding="utf-8")
+        assert outside_function(after, project.function) == outside_function(stub_source, project.function)
+        assert find_function(after, project.function).docstring == find_function(stub_source, project.function).docstring
+        check = subprocess.run([str(user_python), "-m", "pytest", "-q", "-p", "no:cacheprovider", *report["tests"]],
+                               cwd=tree, capture_output=True, text=True, timeout=300)
+        assert check.returncode == 0, check.stdout[-3000:]
+    finally:
+        module.write_bytes(before)
