@@ -211,3 +211,16 @@ def test_a_module_imported_under_two_names_is_the_candidate_under_both(tmp_path,
         original = executor.run(MOD)
         assert (original.passed, original.start_error) == (2, ""), original.summary()
         assert executor.run(WRONG).failed == 2
+
+
+def test_a_module_outside_any_package_beside_a_stdlib_name_runs(tmp_path, run_mode):
+    """app/mod.py beside app/types.py, no __init__.py: app/ must not go first on the path (it
+    would shadow the standard library's `types`), and `types` is no look-alike of the module."""
+    write(tmp_path, {
+        "app/mod.py": MOD,
+        "app/types.py": "KIND = 1\n",
+        "tests/test_mod.py": "from app.mod import double\n\ndef test_two():\n    assert double(2) == 4\n",
+    })
+    with executor_for(tmp_path, "app/mod.py") as executor:
+        report = executor.run(MOD)
+    assert (report.passed, report.start_error) == (1, ""), report.summary()

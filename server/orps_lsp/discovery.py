@@ -161,7 +161,8 @@ def _helpers_that_use(target: _Target, root: Path, search_dirs: list[Path], file
             name = path.name
             if path == file or name == "conftest.py" or _is_test_file(name) or name == "__init__.py":
                 continue
-            if not any(part.startswith("test") for part in path.relative_to(root).parts[:-1]):
+            if not path.resolve().is_relative_to(root) or \
+                    not any(part.startswith("test") for part in path.resolve().relative_to(root).parts[:-1]):
                 continue  # the project's own modules, not the tests' helpers: see _callers_of
             tree = _parse(path)
             if tree is not None and target.used_by(tree, _package_import_name(path)):
@@ -268,7 +269,10 @@ def module_import_name(project_root: Path, file: Path) -> str:
 
 def module_names(project_root: Path, file: Path) -> list[str]:
     """Every dotted name the project may import `file` by."""
-    return sorted({module_import_name(project_root, file), _package_import_name(file.resolve())} - {""})
+    names = {module_import_name(project_root, file)}
+    if (file.resolve().parent / "__init__.py").is_file():  # in a regular package: also by its package name
+        names.add(_package_import_name(file.resolve()))
+    return sorted(names - {""})
 
 
 def import_roots(project_root: Path, relative_file: Path) -> list[Path]:
@@ -279,6 +283,8 @@ def import_roots(project_root: Path, relative_file: Path) -> list[Path]:
     if (project_root / "src").is_dir():
         roots.append(Path("src"))
     directory = (project_root / relative_file).parent
+    if not (directory / "__init__.py").is_file():
+        return roots  # not in a regular package: its own folder on the path could shadow the standard library
     while (directory / "__init__.py").is_file() and directory != project_root:
         directory = directory.parent
     if directory.is_relative_to(project_root):

@@ -418,9 +418,6 @@ class OrpsSearch:
         self.original = self._baseline()
         if self.executor is not None and not cfg.no_tests:
             reason = self.original.start_error
-            if not reason and self.task.mode == "optimize" and self.original.coverage == 0.0:
-                reason = (f"the selected tests never run a line of {self.task.function.qualname} (0% line coverage): "
-                          "every candidate would pass them")
             if reason:
                 raise OriginalDidNotRun(reason, self.original.output_tail)
         self.context = prompts.TaskContext(

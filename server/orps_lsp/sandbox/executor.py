@@ -427,6 +427,8 @@ class PytestExecutor:
                        "--color=no"]  # after the project's addopts, so it wins: no ANSI codes in the reports
         if find_spec("xdist") is not None:
             pytest_args.append("-n0")  # results come from this process, not from workers
+        if find_spec("pytest_cov") is not None:
+            pytest_args.append("--no-cov")  # a --cov in addopts would pause our own coverage (and fail-under voids passes)
         if collect_only:
             pytest_args.append("--collect-only")
         selection = self.target.tests

@@ -209,7 +209,11 @@ class _Reporter:
     def _check_imports(self) -> None:
         """Say which module object the tests use for the judged file (see imports.py)."""
         if self._imports is not None:
-            self._send({"kind": "imports", **self._imports.check()})
+            try:
+                found = self._imports.check()
+            except Exception:  # noqa: BLE001 - an odd module object must not become pytest's INTERNALERROR
+                return
+            self._send({"kind": "imports", **found})
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self._tampered()  # candidate code ran at import
