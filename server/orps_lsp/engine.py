@@ -114,18 +114,17 @@ def prepare(request: SearchRequest, *, no_tests: bool = False) -> PreparedSearch
             raise InputError(str(exc)) from None
         selection.extra_args = list(request.pytest_args)
         target = ExecutionTarget(project_root=root, file=file, function=function.qualname, tests=selection, limits=request.limits)
-        tests_source = _tests_source(root, selection)
+        tests_source = _tests_source(root, selection, file)
     task = SearchTask(mode=mode, file=str(file), source=source, function=function, tests_source=tests_source,
                       tests_chosen=dict(target.tests.reasons) if target else {})
     return PreparedSearch(task=task, target=target, source_hash=content_hash(source))
 
 
-def _tests_source(root: Path, selection: TestSelection) -> str:
+def _tests_source(root: Path, selection: TestSelection, module: Path) -> str:
     chunks = []
     for path in selection.test_files:
         full = path if path.is_absolute() else root / path
-        if path.suffix == ".py" and not path.name.startswith("test") and not path.stem.endswith("_test") \
-                and "doctests" in selection.reasons.get(str(path), ""):
+        if full.resolve() == module.resolve():
             continue  # the module itself, chosen for its doctests: the model sees it already
         try:
             chunks.append(f"# {path}\n" + full.read_text(encoding="utf-8"))
