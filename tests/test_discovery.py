@@ -181,3 +181,31 @@ def test_the_modules_doctests_are_chosen_when_the_project_runs_them(tmp_path):
     assert found(tmp_path, "mod.py", "f") == ["mod.py", "test_mod.py"]
     write(tmp_path, {"pyproject.toml": "", "setup.cfg": "[tool:pytest]\naddopts = -ra --doctest-modules\n"})
     assert "doctests" in reasons(tmp_path, "mod.py", "f")["mod.py"]
+
+
+def test_tests_of_a_caller_in_the_same_module_are_found(tmp_path):
+    """toolz's itertoolz: `countby` beside `frequencies` in one module; only the tests of
+    the caller may exercise the function the way that breaks it."""
+    write(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/mod.py": "def f(x):\n    return x\n\ndef twice(x):\n    return f(f(x))\n\ndef other():\n    return 1\n",
+        "tests/test_twice.py": "from pkg.mod import twice\n\ndef test():\n    assert twice(4) == 4\n",
+        "tests/test_other.py": "from pkg.mod import other\n\ndef test():\n    assert other() == 1\n",
+    })
+    found = reasons(tmp_path, "pkg/mod.py", "f")
+    assert sorted(found) == ["tests/test_twice.py"]
+    assert "twice of pkg/mod.py" in found["tests/test_twice.py"]
+
+
+def test_a_conftest_above_the_testpaths_is_read(tmp_path):
+    """pytest reads every conftest.py from the root down to the tests: a fixture in one
+    above `testpaths` reaches the tests as well."""
+    write(tmp_path, {
+        "pyproject.toml": '[tool.pytest.ini_options]\ntestpaths = ["tests/unit"]\n',
+        "mod.py": "def f(x):\n    return x\n",
+        "tests/conftest.py": "import pytest\nfrom mod import f\n\n@pytest.fixture\ndef ff():\n    return f\n",
+        "tests/unit/test_f.py": "def test(ff):\n    assert ff(2) == 2\n",
+    })
+    found = reasons(tmp_path, "mod.py", "f")
+    assert sorted(found) == ["tests/unit/test_f.py"]
+    assert "fixture ff of tests/conftest.py" in found["tests/unit/test_f.py"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import configparser
+import functools
 import glob
 import os
 import shlex
@@ -120,18 +121,18 @@ def _callers_of(target: _Target, root: Path, file: Path) -> list[tuple[_Target, 
     test_recipes.py catches a `frequencies` that fails on iterators)."""
     callers: list[tuple[_Target, Path]] = []
     for path in _python_files_under(root)[:_MAX_PROJECT_FILES]:
-        if path == file or path.name == "conftest.py" or _is_test_file(path.name) or "tests" in path.parts[len(root.parts):]:
+        if path.name == "conftest.py" or _is_test_file(path.name) or "tests" in path.parts[len(root.parts):]:
             continue
         tree = _parse(path)
         if tree is None:
             continue
-        own = _package_import_name(path)
-        bound = target.bound_names(tree, own)
+        # In its own module the function is a plain name (`def frequencies` beside `def countby`).
+        bound = {target.name: ""} if path == file else target.bound_names(tree, _package_import_name(path))
         if not bound:
             continue
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not node.name.startswith("_") \
-                    and target.reached_in(node, bound):
+                    and node.name != target.name and target.reached_in(node, bound):
                 callers.append((_Target.of(root, path, node.name), path))
     return callers
 
@@ -147,8 +148,18 @@ def _why_through_callers(root: Path, test_file: Path, callers: list[tuple[_Targe
 
 
 def _parse(path: Path) -> ast.Module | None:
+    """The file's syntax tree; read once per discovery however many questions ask for it."""
     try:
-        return ast.parse(path.read_bytes(), filename=str(path))
+        stat = path.stat()
+    except OSError:
+        return None
+    return _parse_cached(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_cached(path: str, _mtime_ns: int, _size: int) -> ast.Module | None:
+    try:
+        return ast.parse(Path(path).read_bytes(), filename=path)
     except (SyntaxError, ValueError, OSError):
         return None
 
@@ -173,8 +184,14 @@ def _helpers_that_use(target: _Target, root: Path, search_dirs: list[Path], file
 def _fixtures_that_use(target: _Target, root: Path, search_dirs: list[Path], file: Path) -> dict[Path, dict[str, str]]:
     """conftest.py -> {fixture name: "autouse" | "fixture"} for fixtures that reach the target,
     directly or through another fixture of the same file."""
-    conftests = {c for d in search_dirs for c in _python_files_under(d) if c.name == "conftest.py"}
-    conftests |= {root / "conftest.py"} if (root / "conftest.py").is_file() else set()
+    conftests = {c.resolve() for d in search_dirs for c in _python_files_under(d) if c.name == "conftest.py"}
+    # pytest also reads the conftest.py of every folder from the root down to a test path.
+    for directory in search_dirs:
+        for above in [directory.resolve(), *directory.resolve().parents]:
+            if not above.is_relative_to(root):
+                break
+            if (above / "conftest.py").is_file():
+                conftests.add(above / "conftest.py")
     found: dict[Path, dict[str, str]] = {}
     for conftest in sorted(conftests):
         tree = _parse(conftest)
