@@ -150,16 +150,26 @@ def test_runtime_skips_are_counted_as_skipped(tmp_path, run_mode):
     assert report.start_error == ""
 
 
-def test_benchmark_tests_are_left_out_of_the_correctness_run(tmp_path, run_mode):
-    write(tmp_path, {
+@pytest.mark.parametrize("provider", ["pytest_benchmark", "the project"])
+def test_benchmark_tests_are_left_out_of_the_correctness_run(tmp_path, run_mode, provider):
+    """pytest-benchmark's `benchmark` fixture marks a workload; a project's own fixture
+    of that name is just a fixture, and its tests judge like any other."""
+    fixture = "import pytest\n\n@pytest.fixture\ndef benchmark():\n    return lambda f, *a: f(*a)\n"
+    files = {
         "mod.py": MOD,
-        "conftest.py": "import pytest\n\n@pytest.fixture\ndef benchmark():\n    return lambda f, *a: f(*a)\n",
         "test_mod.py": "from mod import double\n\ndef test_two():\n    assert double(2) == 4\n\n"
                        "def test_speed(benchmark):\n    assert benchmark(double, 3) == 6\n",
-    })
+    }
+    if provider == "pytest_benchmark":  # the plugin's module, as pytest-benchmark registers it
+        files |= {"pytest_benchmark/__init__.py": "", "pytest_benchmark/plugin.py": fixture,
+                  "conftest.py": "pytest_plugins = ['pytest_benchmark.plugin']\n"}
+    else:
+        files |= {"conftest.py": fixture}
+    write(tmp_path, files)
     with executor_for(tmp_path, "mod.py") as executor:
         report = executor.run(MOD)
-    assert [t.nodeid for t in report.tests] == ["test_mod.py::test_two"]
+    expected = ["test_mod.py::test_two"] + (["test_mod.py::test_speed"] if provider == "the project" else [])
+    assert sorted(t.nodeid for t in report.tests) == sorted(expected)
 
 
 def test_tests_reached_through_an_autouse_conftest_fixture_judge_the_candidate(tmp_path, run_mode):
@@ -224,3 +234,22 @@ def test_a_module_outside_any_package_beside_a_stdlib_name_runs(tmp_path, run_mo
     with executor_for(tmp_path, "app/mod.py") as executor:
         report = executor.run(MOD)
     assert (report.passed, report.start_error) == (1, ""), report.summary()
+
+
+@pytest.mark.parametrize("addopts", ["-x", "--maxfail=1", "--sw", "-x --sw --lf"])
+def test_options_that_stop_early_do_not_hide_a_wrong_candidate(tmp_path, run_mode, addopts):
+    """The original fails its first test; under -x or --sw it would stop there, and a
+    candidate that breaks a later test would be judged on the first one alone."""
+    write(tmp_path, {
+        "pytest.ini": f"[pytest]\naddopts = {addopts}\n",
+        "mod.py": MOD,
+        "test_mod.py": "from mod import double\n\ndef test_a_known_failure():\n    assert double(3) == 7\n\n"
+                       "def test_two():\n    assert double(2) == 4\n",
+    })
+    with executor_for(tmp_path, "mod.py") as executor:
+        original = executor.run(MOD)
+        wrong = executor.run(WRONG)
+        wrong_again = executor.run(WRONG)  # --lf / --sw read the cache of the run before
+    assert (original.passed, original.failed) == (1, 1)
+    assert (wrong.passed, wrong.failed) == (0, 2)
+    assert (wrong_again.passed, wrong_again.failed) == (0, 2)

@@ -130,6 +130,17 @@ def _stdin_from_devnull() -> None:
     os.close(devnull)
 
 
+def _uses_pytest_benchmark(item: pytest.Item) -> bool:
+    """Whether the test requests pytest-benchmark's `benchmark` fixture (a project's
+    own fixture of that name is just a fixture: its tests stay)."""
+    info = getattr(item, "_fixtureinfo", None)
+    definitions = info.name2fixturedefs.get("benchmark") if info is not None else None
+    if not definitions:
+        return False
+    module = getattr(definitions[-1].func, "__module__", None) or ""
+    return module.split(".")[0] == "pytest_benchmark"
+
+
 def _short_message(report: Any) -> str:
     """The crash line pytest shows (e.g. "AssertionError: assert 3 == 4")."""
     longrepr = report.longrepr
@@ -184,6 +195,18 @@ class _Reporter:
     def _on_alarm(self, signum: int, frame: Any) -> None:
         raise PerTestTimeout(f"timed out after {self._per_test_timeout:g} s (per-test limit)")
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_cmdline_main(self, config: pytest.Config) -> None:
+        """Every selected test runs, in every run, whatever the project's addopts say:
+        under -x, --maxfail, --sw or --lf a candidate that fails where the original
+        fails would stop (or be chosen from) before the tests that catch it."""
+        option = config.option
+        for name in ("stepwise", "stepwise_skip", "stepwise_reset", "lf"):
+            if getattr(option, name, False):
+                setattr(option, name, False)
+        if getattr(option, "maxfail", 0):
+            option.maxfail = 0
+
     @pytest.hookimpl(trylast=True)
     def pytest_configure(self, config: pytest.Config) -> None:
         if self._per_test_timeout > 0:
@@ -197,7 +220,7 @@ class _Reporter:
                                       items: list[pytest.Item]) -> None:
         """Leave out pytest-benchmark tests: they are a workload (seconds of timing
         loops per run), not a check of the answer."""
-        workloads = [item for item in items if "benchmark" in getattr(item, "fixturenames", ())]
+        workloads = [item for item in items if _uses_pytest_benchmark(item)]
         if workloads:
             items[:] = [item for item in items if item not in workloads]
             config.hook.pytest_deselected(items=workloads)
