@@ -132,6 +132,43 @@ def test_a_speed_up_inside_the_noise_is_not_offered():
     assert "not clear of the noise" in result.verdict
 
 
+OTHER_EQUIVALENT = ("    seen = list(items)\n    for i in range(len(seen)):\n        for j in range(len(seen)):\n"
+                    "            if i != j and seen[i] == seen[j]:\n                return True\n    return False\n```")
+
+
+def test_a_clearly_faster_candidate_beats_one_that_only_looks_faster():
+    """One finalist's median is lower but one of its runs is as slow as the original; the
+    other is steadily 1.7x faster: the steady one is offered, not "nothing"."""
+    import itertools
+    times = {"original": itertools.repeat(1.0), "noisy": itertools.cycle([0.3, 0.3, 1.0, 0.3, 0.3]),
+             "steady": itertools.repeat(0.6)}
+
+    def measured(source: str):
+        body = source.split("def has_duplicates")[1].split("def fib")[0]
+        which = "noisy" if "n = len(items)" in body else "steady" if "seen = list(items)" in body else "original"
+        return report(6, 6, cpu=next(times[which]))
+
+    result = run_search(task(), ScriptedModel(programmer_and_critic([EQUIVALENT, OTHER_EQUIVALENT])),
+                        ScriptedExecutor(measured), SearchConfig(depth=1, expansions=2, timing_repeats=5))
+    assert result.improved and "seen = list(items)" in result.best.code, result.verdict
+    assert "1.67x faster" in result.verdict
+
+
+def test_candidates_and_the_original_are_compared_on_one_clock():
+    """The candidate's CPU time is below the clock's resolution (it waits), so all are judged on
+    wall time: the candidate's wall time is never set against the original's CPU time."""
+    def measured(source: str):
+        body = source.split("def has_duplicates")[1].split("def fib")[0]
+        cpu, wall = (0.01, 1.2) if "n = len(items)" in body else (1.0, 2.0)
+        result = report(6, 6, cpu=cpu)
+        result.wall_time, result.wall_times = wall, [wall]
+        return result
+
+    result = run_search(task(), ScriptedModel(programmer_and_critic([EQUIVALENT])), ScriptedExecutor(measured),
+                        SearchConfig(depth=1, expansions=1, timing_repeats=3))
+    assert result.improved and "1.67x faster (wall time" in result.verdict, result.verdict
+
+
 def test_duplicate_candidates_are_executed_once():
     executor = ScriptedExecutor(judge)
     run_search(task(), ScriptedModel(programmer_and_critic([SAME])), executor, SearchConfig(depth=1, expansions=3, finalists=1))
