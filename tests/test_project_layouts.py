@@ -95,6 +95,40 @@ def test_a_function_the_module_replaces_after_defining_it_is_not_what_is_judged(
     assert "replaces the function" in report.error and "fast.py" in report.error, report.error
 
 
+def test_a_function_the_module_rebinds_in_the_same_file_is_not_what_is_judged(tmp_path, run_mode):
+    """`double = _double_fast` further down the same file: the tests call that, not the candidate."""
+    rebind = "\ndef _double_fast(x):\n    return x << 1\n\ndouble = _double_fast\n"
+    write(tmp_path, {
+        "mod.py": MOD + rebind,
+        "test_mod.py": "from mod import double\n\ndef test_two():\n    assert double(2) == 4\n",
+    })
+    with executor_for(tmp_path, "mod.py") as executor:
+        report = executor.run(WRONG + rebind)
+        decorated = executor.run("import functools\n\n@functools.lru_cache\n" + MOD)
+    assert report.passed == 0
+    assert "_double_fast at line" in report.error, report.error
+    assert decorated.passed == 1 and not decorated.error, decorated.error  # a decorator's wrapper is the candidate
+
+
+@pytest.mark.parametrize("loader", [
+    "import importlib.util\nspec = importlib.util.spec_from_file_location('m', HERE / 'mod.py')\n"
+    "m = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(m)\ndouble = m.double\n",
+    "import runpy\ndouble = runpy.run_path(str(HERE / 'mod.py'))['double']\n",
+])
+def test_tests_that_load_the_module_by_its_path_judge_the_candidate(tmp_path, run_mode, loader):
+    write(tmp_path, {
+        "mod.py": MOD,
+        "test_mod.py": "from pathlib import Path\nHERE = Path(__file__).parent\n" + loader +
+                       "\ndef test_two():\n    assert double(2) == 4\n",
+    })
+    selection = discover_tests(tmp_path, tmp_path / "mod.py", "double", test_paths=["test_mod.py"])
+    with PytestExecutor(ExecutionTarget(project_root=tmp_path, file=tmp_path / "mod.py", function="double",
+                                        tests=selection, limits=LIMITS)) as executor:
+        right, wrong = executor.run(MOD), executor.run(WRONG)
+    assert (right.passed, right.error) == (1, ""), right.error
+    assert wrong.passed == 0
+
+
 def test_filterwarnings_error_and_strict_config_run_the_original(tmp_path, run_mode, user_python):
     """No warning of ours reaches the project's filterwarnings (the warm worker's plugin was
     imported before pytest could rewrite it); built-in plugins the options need stay loaded.

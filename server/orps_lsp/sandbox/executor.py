@@ -34,6 +34,7 @@ from ..cancel import Cancelled, CancelToken
 from ..discovery import import_roots, module_names
 from ..executor import ExecutionTarget
 from ..report import ExecutionReport, TestOutcome
+from ..source import SourceError, find_function
 from . import instructions, isolation, warm
 from .judge import JudgeFiles
 from .limits import ProcessTree, disk_bytes, limits_preexec, rlimit_settings, sandbox_environment
@@ -292,7 +293,8 @@ class PytestExecutor:
         marker = secrets.token_hex(8)
         judged = {} if collect_only else {
             CANDIDATE_FILE_VAR: str(project / self._relative_file),
-            CANDIDATE_NAMES_VAR: json.dumps({"modules": self._module_names, "function": self.target.function}),
+            CANDIDATE_NAMES_VAR: json.dumps({"modules": self._module_names, "function": self.target.function,
+                                             "line": _definition_line(source, self.target.function)}),
         }
         env = sandbox_environment(
             home, tmp, marker,
@@ -664,3 +666,12 @@ def _read_text(path: Path) -> str:
         return path.read_bytes().decode("utf-8", "replace")
     except OSError:
         return ""
+
+
+def _definition_line(source: str, function: str) -> int:
+    """Where the candidate's definition starts (its first decorator): the import check
+    tells it from another definition of the name in the same file. 0 when not found."""
+    try:
+        return find_function(source, function).start_line
+    except SourceError:
+        return 0

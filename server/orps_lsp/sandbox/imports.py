@@ -22,10 +22,12 @@ stay import-light: the plugin imports it before any project code runs.
 
 from __future__ import annotations
 
+import gc
 import inspect
 import json
 import os
 import sys
+import types
 from typing import Any
 
 _MAX_LISTED = 5
@@ -39,10 +41,11 @@ def _real(path: str) -> str:
 
 
 class ImportCheck:
-    def __init__(self, candidate_file: str, modules: list[str], function: str) -> None:
+    def __init__(self, candidate_file: str, modules: list[str], function: str, line: int = 0) -> None:
         self.candidate_file = _real(candidate_file)
         self.modules = set(modules)  # the dotted names the project imports it by ("pkg.mod")
         self.function = function  # "f" or "Class.method"
+        self.line = line  # where the candidate's definition starts (first decorator), 0 if unknown
 
     @classmethod
     def from_environment(cls, candidate_file: str, names: str) -> ImportCheck | None:
@@ -52,7 +55,12 @@ class ImportCheck:
             parsed = json.loads(names) if names else {}
         except ValueError:
             parsed = {}
-        return cls(candidate_file, [str(name) for name in parsed.get("modules") or []], str(parsed.get("function", "")))
+        try:
+            line = int(parsed.get("line") or 0)
+        except (TypeError, ValueError):
+            line = 0
+        return cls(candidate_file, [str(name) for name in parsed.get("modules") or []], str(parsed.get("function", "")),
+                   line)
 
     def check(self) -> dict[str, Any]:
         seen: list[str] = []
@@ -65,12 +73,27 @@ class ImportCheck:
                 seen.append(name)
             elif name in self.modules:
                 elsewhere.append([name, file])
+        if not seen and self._loaded_by_path():
+            seen.append("(loaded by its path)")
         replaced = ""
         for name in seen:
             replaced = self._replaced_in(sys.modules.get(name))
             if replaced:
                 break
         return {"seen": seen[:_MAX_LISTED], "elsewhere": elsewhere[:_MAX_LISTED], "replaced": replaced}
+
+    def _loaded_by_path(self) -> bool:
+        """Tests that load the file themselves (importlib's spec_from_file_location,
+        runpy.run_path) leave no entry in sys.modules, but the module or its functions
+        live on: some object compiled from the candidate's file."""
+        for obj in gc.get_objects():
+            if isinstance(obj, types.ModuleType):
+                file = _module_file(obj)
+                if file is not None and _real(file) == self.candidate_file:
+                    return True
+            elif isinstance(obj, types.FunctionType) and _real(obj.__code__.co_filename) == self.candidate_file:
+                return True
+        return False
 
     def _replaced_in(self, module: Any) -> str:
         """Where the function the module exposes under the target's name comes from, when not from the candidate."""
@@ -92,10 +115,19 @@ class ImportCheck:
                     "builtin_function_or_method", "cython_function_or_method", "method_descriptor"):
                 return f"{getattr(target, '__module__', None) or 'a compiled module'} (compiled code)"
             return ""
-        if getattr(target, "__name__", "") != self.function.split(".")[-1]:
-            return ""  # a wrapper that does not say what it wraps: cannot tell
         source = code.co_filename
-        if _real(source) != self.candidate_file and not source.startswith("<"):
+        in_candidate_file = _real(source) == self.candidate_file
+        named_so = getattr(target, "__name__", "") == self.function.split(".")[-1]
+        if in_candidate_file:
+            # Another definition in the same file: a second `def f` further down, or
+            # `f = _fast_f` (a module or class level function, unlike a decorator's wrapper).
+            elsewhere_in_file = self.line and code.co_firstlineno != self.line
+            if elsewhere_in_file and (named_so or "<locals>" not in getattr(target, "__qualname__", "<locals>")):
+                return f"{getattr(target, '__qualname__', '?')} at line {code.co_firstlineno} of the same file"
+            return ""
+        if not named_so:
+            return ""  # a wrapper that does not say what it wraps: cannot tell
+        if not source.startswith("<"):
             return source
         return ""
 
