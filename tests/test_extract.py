@@ -126,3 +126,12 @@ def test_the_original_docstring_comes_back_when_the_candidate_drops_it():
     assert candidate.definitions == 'def add(a, b=1):\n    """Add.\n\n    ```python\n    add(1, 2)\n    ```\n    """\n    return b + a'
     own = extract_candidate('```python\ndef add(a, b=1):\n    """Sum of a and b."""\n    return b + a\n```', DOCUMENTED)
     assert '"""Sum of a and b."""' in own.definitions and "```python" not in own.definitions  # deliberate: kept
+
+
+def test_a_body_on_the_headers_last_line_is_left_as_written():
+    """`def add(a,\n        b=1): return b + a`: no line of its own to put the docstring before."""
+    answer = "```python\ndef add(a,\n        b=1): return b + a\n```"
+    candidate = extract_candidate(answer, DOCUMENTED)
+    assert candidate.ok, candidate.error
+    assert candidate.definitions == "def add(a,\n        b=1): return b + a"
+    compile(candidate.code, "<candidate>", "exec")

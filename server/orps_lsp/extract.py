@@ -202,6 +202,8 @@ def _with_docstring(function_text: str, target: FunctionInfo) -> str:
     if first.lineno == node.lineno:
         return function_text  # a one-line `def f(): return x` has no room for it
     lines = function_text.split("\n")
+    if lines[first.lineno - 1][: first.col_offset].strip():
+        return function_text  # the body starts on the header's last line (`    b): return a + b`)
     body_indent = " " * first.col_offset
     docstring_indent, docstring = original
     moved = [body_indent + line[len(docstring_indent):] if line.startswith(docstring_indent) else line
@@ -221,6 +223,8 @@ def _docstring_lines(function_source: str) -> tuple[str, list[str]] | None:
     if first.lineno == node.lineno:
         return None
     lines = function_source.split("\n")[first.lineno - 1 : first.end_lineno]
+    if lines[0][: first.col_offset].strip():
+        return None  # it shares its line with the header: no lines of its own to move
     return " " * first.col_offset, lines
 
 
