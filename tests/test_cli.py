@@ -224,3 +224,48 @@ def test_tests_that_never_run_the_function_say_so(example_project, tmp_path):
     result = orps("optimize", "slowmath.py::has_duplicates", "--tests", "tests/test_fib.py", "--depth", "1", "--json",
                   "--quiet", cwd=example_project, answers=["    return False\n```"], tmp_path=tmp_path)
     assert any("run only 0% of the function's lines" in w for w in json.loads(result.stdout)["warnings"]), result.stderr
+
+
+SKIPPING_TESTS = '''\
+import pytest
+from text import shout
+
+
+def call(x):
+    try:
+        return shout(x)
+    except NotImplementedError:
+        pytest.skip("not written yet")
+    except ValueError:
+        pytest.skip("cannot shout that")
+
+
+def test_word():
+    assert call("hi") == "HI!"
+
+
+def test_empty():
+    assert call("") == "!"
+
+
+def test_needs_a_library():
+    pytest.importorskip("not_installed_anywhere")
+    assert call("a") == "A!"
+'''
+
+
+@pytest.mark.parametrize("answer, code, verdict", [
+    ("    return text.upper() + '!'\n```", 0, "solved: 2/3 tests pass, 1 skipped with the stub too"),
+    ("    if not text:\n        raise ValueError(text)\n    return text.upper() + '!'\n```", 3,
+     "partial solution: 1/3 tests pass, 1 skip themselves with it"),
+])
+def test_solve_when_the_stubs_tests_skip_themselves(tmp_path, answer, code, verdict):
+    """Tests that skip while the function is a stub are what the answer makes run; one
+    that skips because of the answer is not solved."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "text.py").write_text('def shout(text):\n    """Upper-case it, with a bang."""\n    raise NotImplementedError\n')
+    (project / "test_text.py").write_text(SKIPPING_TESTS)
+    result = orps("solve", "text.py::shout", "--depth", "1", cwd=project, answers=[answer], tmp_path=tmp_path)
+    assert result.returncode == code, result.stderr + result.stdout
+    assert verdict in result.stdout, result.stdout

@@ -75,9 +75,17 @@ def _pick_solution(original: ExecutionReport, guarded: list[Node], tried: int) -
         return Decision(None, False, f"nothing offered: none of {tried} candidates passed more tests than the stub")
     best = min(better, key=lambda n: (-n.execution.passed, primary_time(n.execution, False) or 0.0, -n.scores.step))
     r = best.execution
-    if not r.failed:
-        return Decision(best, True, f"solved: {r.passed}/{r.total} tests pass")
-    return Decision(best, True, f"partial solution: {r.passed}/{r.total} tests pass - review before use", partial=True)
+    # A test that skips itself judged nothing: solved only when each one that skipped
+    # with the answer skipped with the stub as well, for the same reason (a missing
+    # library, not the answer: the stub's NotImplementedError may be a skip too).
+    skipped = {(t.nodeid, t.message) for t in r.tests if t.outcome == "skipped"}
+    skipped_by_the_answer = skipped - {(t.nodeid, t.message) for t in original.tests if t.outcome == "skipped"}
+    also = f", {len(skipped)} skipped with the stub too" if skipped and not skipped_by_the_answer else ""
+    if not r.failed and not skipped_by_the_answer:
+        return Decision(best, True, f"solved: {r.passed}/{r.total} tests pass{also}")
+    unproven = f", {len(skipped_by_the_answer)} skip themselves with it" if skipped_by_the_answer else ""
+    return Decision(best, True, f"partial solution: {r.passed}/{r.total} tests pass{unproven} - review before use",
+                    partial=True)
 
 
 def _finalists(guarded: list[Node], count: int) -> list[Node]:
