@@ -90,3 +90,12 @@ def user_python() -> Path:
         return user_env.ensure(PROJECTS)
     except (OSError, RuntimeError, subprocess.SubprocessError) as error:  # no network for PyPI, say
         pytest.fail(f"could not set up the corpus environment: {error}")
+
+
+@pytest.fixture(params=["warm", "cold", "cold-unisolated"])
+def run_mode(request, monkeypatch) -> str:
+    """The warm worker, cold runs under the strongest isolation here, and cold runs with none."""
+    monkeypatch.setenv("ORPS_WARM_WORKER", "1" if request.param == "warm" else "0")
+    if request.param == "cold-unisolated":
+        monkeypatch.setenv("ORPS_ISOLATION", "none")
+    return request.param

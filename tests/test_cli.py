@@ -269,3 +269,31 @@ def test_solve_when_the_stubs_tests_skip_themselves(tmp_path, answer, code, verd
     result = orps("solve", "text.py::shout", "--depth", "1", cwd=project, answers=[answer], tmp_path=tmp_path)
     assert result.returncode == code, result.stderr + result.stdout
     assert verdict in result.stdout, result.stdout
+
+
+def test_a_rewrite_the_weak_tests_miss_is_refused_with_its_counterexample(tmp_path):
+    """The tests check a length only; the sorted rewrite passes them, and is refused on the
+    original's own captured call, which the verdict shows. A faithful rewrite is offered with
+    its evidence."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "runs.py").write_text("def merge(runs):\n    out = []\n    for run in runs:\n        for x in run:\n"
+                                     "            out = out + [x]\n    return out\n")
+    (project / "test_runs.py").write_text("from runs import merge\n\ndef test_length():\n"
+                                          "    assert len(merge([[2], [1, 2]] * 300)) == 900\n")
+    before = (project / "runs.py").read_text()
+    wrong = "    return sorted(x for run in runs for x in run)\n```"
+    result = orps("optimize", "runs.py::merge", "--apply", "--depth", "1", "--counter", "none", cwd=project,
+                  answers=[wrong], tmp_path=tmp_path)
+    assert result.returncode == 1, result.stderr + result.stdout
+    assert "behaved as the original on its captured calls" in result.stdout
+    assert "merge([[2], [1, 2], [2], [1, 2]" in result.stdout and "the original returns [2, 1, 2" in result.stdout
+    assert "oracle: 1 of 1 captured calls of the original replay identically" in result.stdout
+    assert (project / "runs.py").read_text() == before
+    right = "    return [x for run in runs for x in run]\n```"
+    result = orps("optimize", "runs.py::merge", "--json", "--quiet", "--depth", "1", "--counter", "none", cwd=project,
+                  answers=[right], tmp_path=tmp_path)
+    report = json.loads(result.stdout)
+    assert result.returncode == 0, result.stderr
+    assert report["original"]["capture"]["usable"] == 1
+    assert "1 captured calls identical" in report["verdict"]

@@ -33,15 +33,6 @@ def write(root: Path, files: dict[str, str]) -> None:
         path.write_text(textwrap.dedent(text))
 
 
-@pytest.fixture(params=["warm", "cold", "cold-unisolated"])
-def run_mode(request, monkeypatch) -> str:
-    """The warm worker, cold runs under the strongest isolation here, and cold runs with none."""
-    monkeypatch.setenv("ORPS_WARM_WORKER", "1" if request.param == "warm" else "0")
-    if request.param == "cold-unisolated":
-        monkeypatch.setenv("ORPS_ISOLATION", "none")
-    return request.param
-
-
 def executor_for(root: Path, module: str, function: str = "double") -> PytestExecutor:
     selection = discover_tests(root, root / module, function)
     return PytestExecutor(ExecutionTarget(project_root=root, file=root / module, function=function,

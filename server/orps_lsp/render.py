@@ -46,7 +46,17 @@ def _row(report: ExecutionReport | None) -> dict[str, str]:
         "cyclomatic complexity": str(report.static.cyclomatic_complexity),
         "NLOC": str(report.static.nloc),
         "line coverage": f"{report.coverage:.0%}" if report.coverage is not None else "-",
+        "captured calls": _calls(report),
     }
+
+
+def _calls(report: ExecutionReport) -> str:
+    """The original's calls kept as the oracle; a candidate's replay of them."""
+    if report.capture is not None:
+        return f"{report.capture.usable} kept of {report.capture.captured}"
+    if report.behaviour is not None and report.behaviour.compared:
+        return f"{report.behaviour.identical}/{report.behaviour.compared} identical"
+    return "-"
 
 
 def metrics_table(report: SearchReport) -> str:
@@ -87,7 +97,10 @@ def text_report(report: SearchReport, original_source: str) -> str:
     diff = unified_diff(report, original_source)
     if diff:
         parts += [diff.rstrip("\n"), ""]
-    parts += [metrics_table(report), "", critique_summary(report), "", tests_explained(report), ""]
+    parts += [metrics_table(report), "", critique_summary(report), "", tests_explained(report)]
+    if report.original is not None and report.original.capture is not None:
+        parts.append(f"oracle: {report.original.capture.describe()}")
+    parts.append("")
     for warning in report.warnings:
         parts.append(f"WARNING: {warning}")
     parts.append(

@@ -33,6 +33,48 @@ class StaticMetrics:
 
 
 @dataclass
+class CaptureSummary:
+    """The original's calls recorded while its tests ran (the oracle candidates are replayed against)."""
+
+    captured: int = 0  # calls recorded
+    usable: int = 0  # of those, the ones the original itself replays identically
+    unstable: int = 0  # replayed differently by the original (test state, time, chance): no oracle
+    not_captured: dict[str, int] = field(default_factory=dict)  # why -> how many calls were not recorded
+    note: str = ""  # why nothing could be captured or replayed, when so
+
+    def describe(self) -> str:
+        parts = [f"{self.usable} of {self.captured} captured calls of the original replay identically"]
+        if self.unstable:
+            parts.append(f"{self.unstable} do not (they depend on a test's setup, time or chance) and are left out")
+        for why, count in self.not_captured.items():
+            parts.append(f"{count} not captured: {why}")
+        if self.note:
+            parts.append(self.note)
+        return "; ".join(parts)
+
+
+@dataclass
+class BehaviourCheck:
+    """A candidate replayed on the original's captured calls."""
+
+    compared: int = 0
+    identical: int = 0
+    differences: list[str] = field(default_factory=list)  # the first few, as counterexamples
+    different: int = 0
+    not_compared: int = 0  # the replay's time ran out, or could not run
+    note: str = ""
+
+    def describe(self) -> str:
+        if self.different:
+            return f"behaves differently from the original on {self.different} of {self.compared} captured calls: " \
+                   f"{self.differences[0]}"
+        text = f"{self.identical} captured calls identical to the original"
+        if self.not_compared:
+            text += f" ({self.not_compared} not compared{': ' + self.note if self.note else ''})"
+        return text
+
+
+@dataclass
 class ExecutionReport:
     """What running one candidate against the user's tests showed.
 
@@ -59,6 +101,12 @@ class ExecutionReport:
     start_error: str = ""  # the tests did not start as they should (collection, usage, nothing ran, another module)
     output_tail: str = ""  # last lines of the candidate's stdout/stderr
     runs: int = 0  # how many timed repeats went into wall_time/cpu_time
+    capture: CaptureSummary | None = None  # the original's: its calls recorded as the oracle
+    behaviour: BehaviourCheck | None = None  # a candidate's: replayed on those calls
+
+    @property
+    def behaves_differently(self) -> bool:
+        return bool(self.behaviour and self.behaviour.different)
 
     @property
     def pass_ratio(self) -> float:
@@ -102,6 +150,8 @@ class ExecutionReport:
         )
         if self.coverage is not None:
             lines.append(f"line coverage of the function: {self.coverage:.0%}")
+        if self.behaviour is not None and (self.behaviour.compared or self.behaviour.note):
+            lines.append(f"behaviour: {self.behaviour.describe()}")
         return "\n".join(lines)
 
 

@@ -122,7 +122,10 @@ def step_scores(
 
 
 def passes_guard(original: ExecutionReport, candidate: ExecutionReport) -> bool:
-    """The regression guard: every test the original passed, the candidate passes too."""
+    """The regression guard: every test the original passed, the candidate passes too,
+    and on the original's captured calls it behaves as the original does."""
     if candidate.error and not candidate.tests:
+        return False
+    if candidate.behaves_differently:
         return False
     return original.passed_ids() <= candidate.passed_ids() and candidate.passed > 0

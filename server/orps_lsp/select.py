@@ -52,6 +52,11 @@ def choose_winner(search: OrpsSearch, report: SearchReport) -> Decision:
     if search.task.mode == "solve":
         return _pick_solution(original, guarded, len(report.nodes))
     if not guarded:
+        differing = [n for n in nodes if n.execution is not None and n.execution.behaves_differently]
+        if differing:
+            return Decision(None, False, f"nothing offered: none of {len(report.nodes)} candidates passed every test "
+                                         f"the original passes and behaved as the original on its captured calls "
+                                         f"({len(differing)} did not: {differing[0].execution.behaviour.differences[0]})")
         return Decision(None, False, f"nothing offered: none of {len(report.nodes)} candidates passed every test the original passes")
     return _pick_fastest(search, original, guarded)
 
@@ -163,7 +168,7 @@ def _pick_fastest(search: OrpsSearch, original: ExecutionReport, guarded: list[N
                 reports[index] = again
     original_again = reports[0]
     # Keep the baseline's coverage and per-test view; take the new, better timings.
-    original_again.coverage = original.coverage
+    original_again.coverage, original_again.capture = original.coverage, original.capture
     measured: list[tuple[Node, ExecutionReport]] = []
     for index, node in enumerate(finalists, start=1):
         if index not in dropped:
@@ -209,11 +214,13 @@ def _pick_fastest(search: OrpsSearch, original: ExecutionReport, guarded: list[N
     clear = is_clear(best)
     fixes = best.execution.passed > original_again.passed
     tests = f"{best.execution.passed}/{best.execution.total} tests"
+    behaviour = best.execution.behaviour
+    evidence = f", {behaviour.identical} captured calls identical" if behaviour and behaviour.compared else ""
     how = "" if unit == "instructions" else f", median of {len(best_runs)} runs"
     if (speedup >= cfg.min_speedup and clear) or fixes:
         what = f"{speedup:.2f}x faster ({unit}{how})" if speedup >= cfg.min_speedup and clear else \
             f"passes {best.execution.passed - original_again.passed} more tests"
-        return Decision(best, True, f"improved: {what}, {tests} pass", original_again)
+        return Decision(best, True, f"improved: {what}, {tests} pass{evidence}", original_again)
     if speedup >= cfg.min_speedup:
         return Decision(None, False, f"nothing offered: the best candidate ({tests}) was {speedup:.2f}x the original's "
                                      f"speed ({unit}{how}), but its runs overlap the original's by more than the "

@@ -33,16 +33,17 @@ import psutil
 from ..cancel import Cancelled, CancelToken
 from ..discovery import import_roots, module_names
 from ..executor import ExecutionTarget
-from ..report import ExecutionReport, TestOutcome
+from ..report import CaptureSummary, ExecutionReport, TestOutcome
 from ..source import SourceError, find_function
-from . import instructions, isolation, warm
+from . import capture, instructions, isolation, warm
+from .oracle import Oracle, build_oracle, compare
 from .judge import JudgeFiles
 from .limits import ProcessTree, disk_bytes, limits_preexec, rlimit_settings, sandbox_environment
 from .metrics import function_line_range, static_metrics
 from .pids import PidsCgroup
 from .protocol import (
-    CANDIDATE_FILE_VAR, CANDIDATE_NAMES_VAR, HARD_TIMEOUT_GRACE, KEY_CHARS, OWN_NAMESPACE_VAR, PLUGIN_MODULE,
-    RESULTS_FD_VAR, TIMEOUT_VAR,
+    CANDIDATE_FILE_VAR, CANDIDATE_NAMES_VAR, CAPTURE_VAR, HARD_TIMEOUT_GRACE, KEY_CHARS, OWN_NAMESPACE_VAR, PLUGIN_MODULE,
+    REPLAY_FILE_VAR, RESULTS_FD_VAR, TIMEOUT_VAR,
 )
 from .redact import redact, secret_values
 from .results import RecordReader, build_outcomes, call_times, excused_skips
@@ -156,6 +157,7 @@ class PytestExecutor:
         self._warm: warm.WarmWorker | None = None
         self._warm_wanted = warm.enabled(self.isolation, target.limits.warm_worker)
         self._warm_failures = 0  # in a row; at two, runs start cold for good
+        self._oracle: Oracle | None = None  # the original's captured calls, once it has run
 
     # -- public -------------------------------------------------------------
 
@@ -178,12 +180,18 @@ class PytestExecutor:
         if syntax_error:
             report = self._syntax_error_report(syntax_error)
         else:
-            first = self._launch(module_source, _Mode.PLAIN)
+            replay = self._oracle.blobs if self._oracle is not None and not is_original else None
+            first = self._launch(module_source, _Mode.PLAIN, replay=replay or None)
             if is_original:
                 self._remember_reference_ids(first)
             report = self._report(first)
             if is_original:
                 self._adapt_time_limits(report)
+                if self._oracle is None and not report.start_error and report.passed:
+                    self._oracle = self._capture(module_source)
+                    report.capture = self._oracle.summary
+            elif replay and first.completed and first.trusted:
+                report.behaviour = compare(self._oracle, first.records)
             if first.completed and first.trusted and not report.timed_out:  # a hang would only hang again
                 report = self._repeat(module_source, report, first, repeats)
                 if measure_coverage:
@@ -215,7 +223,8 @@ class PytestExecutor:
 
     # -- runs -----------------------------------------------------------------
 
-    def _launch(self, source: str, mode: _Mode, *, collect_only: bool = False) -> Run:
+    def _launch(self, source: str, mode: _Mode, *, collect_only: bool = False, capture: bool = False,
+                replay: list[str] | None = None) -> Run:
         number = next(self._run_numbers)
         # The channel and the output log live beside the run's directory, not in
         # it: under bubblewrap the candidate cannot even see them.
@@ -226,7 +235,8 @@ class PytestExecutor:
             if worker is None:
                 break
             try:
-                run = self._run_in(worker.slot.root, results_path, output_path, source, mode, collect_only, worker)
+                run = self._run_in(worker.slot.root, results_path, output_path, source, mode, collect_only, worker,
+                                   capture=capture, replay=replay)
             except warm.WarmUnavailable as error:  # before the run started
                 worker.stop()
                 self._warm_failures += 1
@@ -240,11 +250,22 @@ class PytestExecutor:
                     path.unlink(missing_ok=True)
         run_dir = self._private / f"run-{number}"
         try:
-            return self._run_in(run_dir, results_path, output_path, source, mode, collect_only)
+            return self._run_in(run_dir, results_path, output_path, source, mode, collect_only,
+                                capture=capture, replay=replay)
         finally:
             remove_tree(run_dir)
             for path in (results_path, output_path):
                 path.unlink(missing_ok=True)
+
+    def _capture(self, source: str) -> Oracle:
+        """The original is the oracle: one more run of it records each call its tests make,
+        then replays them (capture.py); the calls it replays alike are what candidates meet."""
+        run = self._launch(source + capture.EPILOGUE.format(function=self.target.function), _Mode.PLAIN, capture=True)
+        if not (run.completed and run.trusted):
+            return Oracle(summary=CaptureSummary(note="the capture run did not complete"))
+        oracle = build_oracle(run.records)
+        log.info("captured %s", oracle.summary.describe())
+        return oracle
 
     def _warm_worker(self) -> warm.WarmWorker | None:
         """The running warm worker with a fresh slot, or None (runs start cold)."""
@@ -272,7 +293,8 @@ class PytestExecutor:
             self._warm.stop()
 
     def _run_in(self, run_dir: Path, results_path: Path, output_path: Path, source: str, mode: _Mode,
-                collect_only: bool, worker: warm.WarmWorker | None = None) -> Run:
+                collect_only: bool, worker: warm.WarmWorker | None = None, *, capture: bool = False,
+                replay: list[str] | None = None) -> Run:
         project, home, tmp = run_dir / "project", run_dir / "home", run_dir / "tmp"
         if worker is None:
             self._copy_for_run(project)
@@ -296,6 +318,13 @@ class PytestExecutor:
             CANDIDATE_NAMES_VAR: json.dumps({"modules": self._module_names, "function": self.target.function,
                                              "line": _definition_line(source, self.target.function)}),
         }
+        if capture and judged:
+            judged[CAPTURE_VAR] = "1"
+        if replay and judged:
+            # In the copy (the run sees it; its tmp is a private tmpfs): the plugin reads and removes it first.
+            replay_file = project / f".orps-replay-{secrets.token_hex(4)}.json"
+            replay_file.write_text(json.dumps(replay), encoding="ascii")
+            judged[REPLAY_FILE_VAR] = str(replay_file)
         env = sandbox_environment(
             home, tmp, marker,
             {

@@ -82,6 +82,18 @@ class ImportCheck:
                 break
         return {"seen": seen[:_MAX_LISTED], "elsewhere": elsewhere[:_MAX_LISTED], "replaced": replaced}
 
+    def candidate_module(self) -> Any:
+        """The module object loaded from the candidate's file (the tests' own, preferably
+        under one of the module's names), or None."""
+        found = None
+        for name, module in list(sys.modules.items()):
+            file = _module_file(module)
+            if file is not None and _real(file) == self.candidate_file:
+                if name in self.modules:
+                    return module
+                found = found or module
+        return found
+
     def _loaded_by_path(self) -> bool:
         """Tests that load the file themselves (importlib's spec_from_file_location,
         runpy.run_path) leave no entry in sys.modules, but the module or its functions

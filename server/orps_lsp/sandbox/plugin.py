@@ -45,11 +45,12 @@ from typing import Any
 
 import pytest
 
+from . import capture
 from .guard import HarnessGuard
 from .imports import ImportCheck
 from .protocol import (
-    CANDIDATE_FILE_VAR, CANDIDATE_NAMES_VAR, HARD_TIMEOUT_GRACE, KEY_CHARS, MAC_CHARS, MARKER_VAR, OWN_NAMESPACE_VAR,
-    RESULTS_FD_VAR, TIMEOUT_VAR,
+    CANDIDATE_FILE_VAR, CANDIDATE_NAMES_VAR, CAPTURE_VAR, HARD_TIMEOUT_GRACE, KEY_CHARS, MAC_CHARS, MARKER_VAR,
+    OWN_NAMESPACE_VAR, REPLAY_FILE_VAR, REPLAY_SECONDS, RESULTS_FD_VAR, TIMEOUT_VAR,
 )
 
 _MESSAGE_CHARS = 600
@@ -80,7 +81,9 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     reporter = _Reporter(channel, float(os.environ.pop(TIMEOUT_VAR, "0") or 0), os.environ.get(MARKER_VAR, ""),
                          own_namespace=os.environ.pop(OWN_NAMESPACE_VAR, "") == "1",
                          imports=ImportCheck.from_environment(os.environ.pop(CANDIDATE_FILE_VAR, ""),
-                                                              os.environ.pop(CANDIDATE_NAMES_VAR, "")))
+                                                              os.environ.pop(CANDIDATE_NAMES_VAR, "")),
+                         capturing=os.environ.pop(CAPTURE_VAR, "") == "1",
+                         replay=_read_replay(os.environ.pop(REPLAY_FILE_VAR, "")))
     pluginmanager.register(reporter, "orps-sandbox-reporter")
 
 
@@ -130,6 +133,20 @@ def _stdin_from_devnull() -> None:
     os.close(devnull)
 
 
+def _read_replay(path: str) -> list[str] | None:
+    """The captured calls to replay (capture.py), read and removed before any project
+    code runs: a candidate finds no file it could empty or rewrite."""
+    if not path:
+        return None
+    try:
+        with open(path, encoding="ascii") as stream:
+            blobs = json.load(stream)
+        os.unlink(path)
+    except (OSError, ValueError):
+        return None
+    return [str(b) for b in blobs] if isinstance(blobs, list) else None
+
+
 def _uses_pytest_benchmark(item: pytest.Item) -> bool:
     """Whether the test requests pytest-benchmark's `benchmark` fixture (a project's
     own fixture of that name is just a fixture: its tests stay)."""
@@ -170,9 +187,12 @@ class _Reporter:
     """The hooks. Reachable only through pytest's plugin manager."""
 
     def __init__(self, channel: _Channel, per_test_timeout: float, marker: str, own_namespace: bool = False,
-                 imports: ImportCheck | None = None) -> None:
+                 imports: ImportCheck | None = None, capturing: bool = False,
+                 replay: list[str] | None = None) -> None:
         self._channel = channel
         self._imports = imports
+        self._capturing = capturing
+        self._replay = replay
         self._per_test_timeout = per_test_timeout
         self._marker = marker
         self._own_namespace = own_namespace
@@ -310,9 +330,42 @@ class _Reporter:
     def pytest_internalerror(self, excrepr: Any, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         self._send({"kind": "internal_error", "message": f"{excinfo.typename}: {excinfo.value}"[:_MESSAGE_CHARS]})
 
+    def _replay_calls(self) -> None:
+        """The original is the oracle (capture.py): in the capture run, what the tests'
+        calls did and how they replay; in a candidate's run, how it replays them."""
+        if self._imports is None or not (self._capturing or self._replay):
+            return
+        if self._capturing:
+            recorder = capture.RECORDER
+            for index, call in enumerate(recorder.calls):
+                self._send({"kind": "call", "index": index, **call})
+            self._send({"kind": "capture", "installed": recorder.installed, "not_captured": recorder.not_captured})
+            blobs = [call["args"] for call in recorder.calls]
+        else:
+            blobs = self._replay or []
+        module = self._imports.candidate_module()
+        function = capture.resolve(module, self._imports.function) if module is not None else None
+        if function is None:
+            self._send({"kind": "replay_unavailable", "why": "the module or the function was not loaded by the tests"})
+            return
+
+        def alarm(seconds: float) -> None:
+            if self._per_test_timeout > 0:
+                signal.setitimer(signal.ITIMER_REAL, seconds)
+
+        per_call = self._per_test_timeout or REPLAY_SECONDS
+        # The capture replays twice: a call must come out the same three times to be an oracle.
+        for kind in ("replay", "replay_again") if self._capturing else ("replay",):
+            for result in capture.replay(function, blobs, REPLAY_SECONDS, per_call, alarm):
+                self._send({"kind": kind, **result})
+
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self._tampered()
         self._check_imports()
+        try:
+            self._replay_calls()
+        except Exception as exc:  # noqa: BLE001 - the replay must never become pytest's INTERNALERROR
+            self._send({"kind": "replay_unavailable", "why": f"{type(exc).__name__}: {exc}"[:_MESSAGE_CHARS]})
         stray = _stray_processes(self._marker, self._own_namespace) if self._marker else 0
         self._send({"kind": "finish", "exitstatus": int(exitstatus), "peak_rss_kb": _peak_rss_kb(), "stray": stray})
 

@@ -17,3 +17,8 @@ PLUGIN_MODULE = "orps_lsp.sandbox.plugin"
 # (absolute path there), not a look-alike (an installed or editable copy of the package).
 CANDIDATE_FILE_VAR = "ORPS_CANDIDATE_FILE"
 CANDIDATE_NAMES_VAR = "ORPS_CANDIDATE_NAMES"  # JSON: {"module": dotted name, "function": qualname}
+# The original is the oracle (capture.py): "1" in the original's capture run; the path of a
+# file of captured calls to replay (read and removed by the plugin before any project code runs).
+CAPTURE_VAR = "ORPS_CAPTURE"
+REPLAY_FILE_VAR = "ORPS_REPLAY_FILE"
+REPLAY_SECONDS = 3.0  # the most a run spends replaying captured calls

@@ -38,6 +38,13 @@ class RunRecords:
     imports_seen: list[str] = field(default_factory=list)  # names the candidate's file was imported by
     imports_elsewhere: list[tuple[str, str]] = field(default_factory=list)  # (name, file) look-alikes
     imports_replaced: str = ""  # where the function the module exposes comes from, when not the candidate
+    # The original is the oracle (capture.py): the capture run's calls, by index; the replay's outcomes.
+    calls: dict[int, dict[str, Any]] = field(default_factory=dict)
+    capture_installed: bool = False
+    not_captured: dict[str, int] = field(default_factory=dict)  # why -> how many calls
+    replays: dict[int, dict[str, Any]] = field(default_factory=dict)
+    replays_again: dict[int, dict[str, Any]] = field(default_factory=dict)  # the capture run's second replay
+    replay_unavailable: str = ""
     forged: int = 0  # record-like lines that failed verification
     truncated: bool = False  # the channel file shrank under the reader
 
@@ -115,6 +122,16 @@ class RecordReader:
                 if isinstance(pair, list) and len(pair) == 2 and tuple(map(str, pair)) not in records.imports_elsewhere:
                     records.imports_elsewhere.append((str(pair[0]), str(pair[1])))
             records.imports_replaced = str(record.get("replaced") or "") or records.imports_replaced
+        elif kind in ("call", "replay", "replay_again") and isinstance(record.get("index"), int):
+            into = {"call": records.calls, "replay": records.replays, "replay_again": records.replays_again}[kind]
+            into.setdefault(record["index"], record)
+        elif kind == "capture":
+            records.capture_installed = bool(record.get("installed"))
+            found = record.get("not_captured")
+            records.not_captured = {str(k): int(v) for k, v in found.items() if isinstance(v, int)} \
+                if isinstance(found, dict) else {}
+        elif kind == "replay_unavailable":
+            records.replay_unavailable = str(record.get("why", "unknown"))
         elif kind == "tamper":
             records.tamper = records.tamper or str(record.get("what", "unknown"))
         elif kind == "finish":

@@ -1,0 +1,176 @@
+"""The original is the oracle (executor side): which captured calls can judge, and how a
+candidate's replay compares with the original's.
+
+Everything here reads the canonical JSON data of capture.py; nothing is ever
+unpickled in this process. Floats compare with a tolerance (NaN equals NaN),
+exceptions by type, everything else exactly (types included: 2 is not 2.0).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..report import BehaviourCheck, CaptureSummary
+from .results import RunRecords
+
+REL_TOLERANCE = 1e-9
+ABS_TOLERANCE = 1e-12
+_SHOWN_DIFFERENCES = 3
+_SHOWN_CHARS = 160
+
+
+@dataclass
+class Oracle:
+    """The calls that judge: each with the original's replayed outcome."""
+
+    blobs: list[str] = field(default_factory=list)  # pickled arguments, opaque here, in replay order
+    calls: list[str] = field(default_factory=list)  # how each call reads: `f([2], [1, 2])`
+    expected: list[dict[str, Any]] = field(default_factory=list)  # the original's replay of each
+    summary: CaptureSummary = field(default_factory=CaptureSummary)
+
+
+def build_oracle(records: RunRecords) -> Oracle:
+    """From the original's capture run: calls whose two replays match what the tests saw
+    (a call that depends on a test's setup, on time or on chance is no oracle)."""
+    oracle = Oracle(summary=CaptureSummary(captured=len(records.calls), not_captured=dict(records.not_captured)))
+    if not records.capture_installed:
+        oracle.summary.note = "the function could not be wrapped for the capture"
+        return oracle
+    if records.replay_unavailable:
+        oracle.summary.note = f"no replay: {records.replay_unavailable}"
+        return oracle
+    for index in sorted(records.calls):
+        call, again, third = records.calls[index], records.replays.get(index), records.replays_again.get(index)
+        if again is None or third is None or again.get("outcome", [""])[0] in ("not_replayed", "unloadable") \
+                or _difference(call, again) or _difference(again, third):
+            oracle.summary.unstable += 1
+            continue
+        oracle.blobs.append(str(call.get("args", "")))
+        oracle.calls.append(str(call.get("call", "the function")))
+        oracle.expected.append(again)
+    oracle.summary.usable = len(oracle.blobs)
+    return oracle
+
+
+def compare(oracle: Oracle, records: RunRecords) -> BehaviourCheck:
+    """A candidate's replay (the records of its run) against the oracle."""
+    check = BehaviourCheck()
+    if records.replay_unavailable:
+        # The original's replay ran; a candidate's that cannot is refused (fail closed: a
+        # candidate must not escape the comparison by breaking it).
+        check.different = check.compared = len(oracle.blobs)
+        check.differences.append(f"could not be replayed: {records.replay_unavailable}")
+        return check
+    for index, expected in enumerate(oracle.expected):
+        got = records.replays.get(index)
+        outcome = (got or {}).get("outcome") or ["not_replayed", "no result came back"]
+        if outcome[0] == "not_replayed" and not str(outcome[1]).startswith("timed out"):
+            check.not_compared += 1
+            check.note = str(outcome[1])
+            continue
+        check.compared += 1
+        why = _difference(expected, got or {"outcome": outcome})
+        if why:
+            check.different += 1
+            if len(check.differences) < _SHOWN_DIFFERENCES:
+                check.differences.append(f"{oracle.calls[index]} {why}")
+        else:
+            check.identical += 1
+    return check
+
+
+def _difference(expected: dict[str, Any], got: dict[str, Any]) -> str:
+    """How `got` differs from `expected` in words ("" when it does not)."""
+    want, have = expected.get("outcome") or [], got.get("outcome") or []
+    if not want or not have:
+        return "gave no outcome"
+    if have[0] == "not_replayed":
+        return f"did not finish ({have[1]}); the original {_said(want)}"
+    if have[0] == "unloadable":
+        return f"could not be called: its arguments do not load with the candidate's module ({have[1]})"
+    if want[0] != have[0] or (want[0] == "raised" and want[1] != have[1]) or \
+            (want[0] == "returned" and not same(want[1], have[1])):
+        return f"{_did(have)}; the original {_said(want)}"
+    if not same(expected.get("after"), got.get("after")):
+        return (f"left its arguments as {show(got.get('after'))}; the original leaves them as "
+                f"{show(expected.get('after'))}")
+    if expected.get("stdout", "") != got.get("stdout", ""):
+        return f"printed {_clip(repr(got.get('stdout', '')))}; the original prints {_clip(repr(expected.get('stdout', '')))}"
+    return ""
+
+
+def _did(outcome: list) -> str:
+    return f"raised {outcome[1]}({outcome[2]!r})" if outcome[0] == "raised" else f"returned {show(outcome[1])}"
+
+
+def _said(outcome: list) -> str:
+    return f"raises {outcome[1]}({outcome[2]!r})" if outcome[0] == "raised" else f"returns {show(outcome[1])}"
+
+
+def same(a: Any, b: Any) -> bool:
+    """Canonical values alike: floats within the tolerance (NaN equals NaN)."""
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) == 2 and len(b) == 2 and a[0] == b[0] == "float":
+            return _same_float(a[1], b[1])
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def _same_float(a: Any, b: Any) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return math.isclose(a, b, rel_tol=REL_TOLERANCE, abs_tol=ABS_TOLERANCE)
+    return a == b  # 'nan', 'inf', '-inf' as text
+
+
+def show(value: Any) -> str:
+    """A canonical value as Python would print it, clipped."""
+    return _clip(_show(value))
+
+
+def _show(value: Any) -> str:
+    if not isinstance(value, list) or not value:
+        return repr(value)
+    tag = value[0]
+    if tag in ("int", "const", "complex"):
+        return str(value[1])
+    if tag == "float":
+        return repr(value[1]) if isinstance(value[1], (int, float)) else f"float({value[1]!r})"
+    if tag == "str":
+        return repr(value[1])
+    if tag in ("bytes", "bytearray"):
+        return f"{tag}(<{len(value[1]) * 3 // 4} bytes>)"
+    if tag in ("truncated", "cycle"):
+        return "..."
+    if tag == "iter":
+        return f"iter([{', '.join(_show(v) for v in value[1])}])"
+    if tag == "ndarray":
+        return f"array({_show(value[3])}, dtype={value[1]})"
+    name = str(tag).rsplit(".", 1)[-1]
+    if len(value) >= 3 and value[1] in ("object", "repr"):
+        if value[1] == "repr":
+            return str(value[2])
+        fields = value[2][1] if isinstance(value[2], list) and len(value[2]) > 1 else []
+        return f"{name}({', '.join(f'{_key(k)}={_show(v)}' for k, v in fields)})"
+    items = value[1] if len(value) > 1 and isinstance(value[1], list) else []
+    more = ", ..." if len(value) > 2 and isinstance(value[2], int) and value[2] > len(items) else ""
+    if name == "list":
+        return f"[{', '.join(_show(v) for v in items)}{more}]"
+    if name == "tuple":
+        return f"({', '.join(_show(v) for v in items)}{',' if len(items) == 1 else ''}{more})"
+    if name == "dict":
+        return "{" + ", ".join(f"{_show(k)}: {_show(v)}" for k, v in items) + more + "}"
+    if name in ("set", "frozenset"):
+        return ("{" + ", ".join(_show(v) for v in items) + more + "}") if items else f"{name}()"
+    if isinstance(items, list) and all(isinstance(p, list) and len(p) == 2 for p in items) and tag.endswith("dict"):
+        return f"{name}({{{', '.join(f'{_show(k)}: {_show(v)}' for k, v in items)}}})"
+    return f"{name}({', '.join(_show(v) for v in items)}{more})"
+
+
+def _key(canonical_key: Any) -> str:
+    return str(canonical_key[1]) if isinstance(canonical_key, list) and canonical_key[:1] == ["str"] else _show(canonical_key)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 3] + "..."
