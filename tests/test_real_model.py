@@ -34,6 +34,9 @@ def check_report(report: dict, *, mode: str, total: int, max_calls: int) -> None
     passed_before = {t["nodeid"] for t in original["tests"] if t["outcome"] == "passed"}
     passed_after = {t["nodeid"] for t in best["execution"]["tests"] if t["outcome"] == "passed"}
     assert passed_before <= passed_after  # the regression guard
+    behaviour = best["execution"]["behaviour"]
+    if original.get("capture") and original["capture"]["usable"]:  # the oracle: the offer behaves as the original
+        assert behaviour["different"] == 0 and behaviour["identical"] == behaviour["compared"] > 0
     ast.parse(report["new_source"])
 
 
@@ -47,6 +50,11 @@ def test_optimize_with_the_real_model(example_project):
     assert original["passed"] == 6 and original["cpu_time"] > 0 and original["peak_rss_kb"] > 0
     assert original["coverage"] == 1.0 and original["static"]["cyclomatic_complexity"] >= 4
     assert (result.returncode == 0) == report["improved"]
+    assert original["capture"]["usable"] >= 6  # each test's calls of has_duplicates, kept as the oracle
+    for node in report["nodes"]:  # nothing that behaves differently passes the guard
+        behaviour = (node["execution"] or {}).get("behaviour")
+        if behaviour and behaviour["different"]:
+            assert node["id"] != report["best_id"] and behaviour["differences"]
 
 
 def test_solve_with_the_real_model(example_project):

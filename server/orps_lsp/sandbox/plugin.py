@@ -22,7 +22,9 @@ Events: {"kind": "collected", "nodeids": [...]}, {"kind": "collect_error", ...},
 {"kind": "start", "nodeid", "time"}, {"kind": "test", "nodeid", "outcome",
 "message", "duration", "cpu", "excused", "timed_out"}, {"kind": "tamper",
 "what"}, {"kind": "imports", "seen", "elsewhere", "replaced"}, {"kind": "finish", "exitstatus", "peak_rss_kb", "stray"},
-{"kind": "internal_error", "message"}.
+{"kind": "internal_error", "message"}; the oracle (capture.py): {"kind": "call", "index", "args", "call",
+"outcome", "after", "stdout"} and {"kind": "capture", "installed", "not_captured"} in the capture run,
+{"kind": "replay" | "replay_again", "index", "outcome", "after", "stdout"}, {"kind": "replay_unavailable", "why"}.
 
 Per-test timeout, two stages: SIGALRM raises `PerTestTimeout` in the test
 (the session goes on with the next test); if the test is stuck in C code and
