@@ -145,3 +145,29 @@ def test_a_candidate_cannot_empty_the_replay_it_is_judged_on(tmp_path, run_mode)
              "def merge(runs):\n    return sorted(x for run in runs for x in run)\n")
     original, (wrong,) = judge(tmp_path, MERGE, WEAK_MERGE_TESTS, [cheat], "merge")
     assert not passes_guard(original, wrong) and wrong.behaviour.different == 1
+
+
+def _report_with(function: str, *examples) -> "SearchReport":
+    from orps_lsp.report import BehaviourCheck, ExecutionReport, Node, SearchReport
+    nodes = [Node(id=i, depth=0, parent=None, code="", reasoning="",
+                  execution=ExecutionReport(behaviour=BehaviourCheck(counterexamples=[e])))
+             for i, e in enumerate(examples)]
+    return SearchReport(mode="optimize", file="mod.py", function=function, model="m", original_code="",
+                        original=ExecutionReport(), nodes=nodes)
+
+
+def test_the_missing_test_is_written_only_from_literals():
+    from orps_lsp.regression import missing_test
+    raised = {"call": "first([])", "expected": ["raised", "IndexError", "list index out of range"]}
+    longer = {"call": "first([1, 2, 3])", "expected": ["returned", ["int", "1"]]}
+    assert missing_test(_report_with("first", longer, raised), "pkg.mod") == (
+        "import pytest\nfrom pkg.mod import first\n\n\ndef test_first_keeps_the_behaviour_of_the_original():\n"
+        "    with pytest.raises(IndexError):\n        first([])\n")
+    floats = {"call": "mean([0.1, 0.2])", "expected": ["returned", ["float", 0.15000000000000002]]}
+    assert "assert mean([0.1, 0.2]) == pytest.approx(0.15000000000000002)" in missing_test(_report_with("mean", floats), "m")
+    generated = {"call": "evens(3)", "expected": ["returned", ["iter", [["int", "0"], ["int", "2"]]]]}
+    assert "assert list(evens(3)) == [0, 2]" in missing_test(_report_with("evens", generated), "m")
+    objects = {"call": "f(<Thing>)", "expected": ["returned", ["int", "1"]]}
+    project_error = {"call": "f(1)", "expected": ["raised", "ParseError", "bad"]}
+    assert missing_test(_report_with("f", objects, project_error), "m") == ""
+    assert missing_test(_report_with("C.m", longer), "m") == ""  # a method's instance is no literal

@@ -38,6 +38,8 @@ def _search_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the whole report as JSON on stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.add_argument("--report", metavar="HTML", help="also write the search report, its tree drawn, as a self-contained HTML page")
+    parser.add_argument("--write-tests", metavar="FILE", help="append the test your suite lacks (a call on which a refused "
+                        "rewrite behaved differently from the original) to FILE")
     model = parser.add_argument_group("model")
     model.add_argument("--model", help=f"a .gguf path or an embedded model name ({', '.join(EMBEDDED_MODELS)}); "
                        f"default: $ORPS_MODEL, else {DEFAULT_MODEL}")
@@ -189,6 +191,11 @@ def run_command(args: argparse.Namespace) -> int:
             print(f"report written to {write_html(report, args.report)}", file=sys.stderr)
         except OSError as exc:  # the HTML is a by-product: it must not cost the user the result or --apply
             print(f"orps-lsp: cannot write the report to {args.report}: {exc.strerror or exc}", file=sys.stderr)
+    if report.missing_test and not args.json:
+        print("\nA test your suite lacks (the original passes it; a refused rewrite did not):\n\n"
+              + report.missing_test.rstrip())
+    if report.missing_test and args.write_tests:
+        _append_test(Path(args.write_tests), report.missing_test)
     if unusable:  # the table and the report are out: the answers are there to read
         raise engine.InputError(unusable)
     if args.apply and report.improved:
@@ -203,6 +210,19 @@ def run_command(args: argparse.Namespace) -> int:
     if report.partial:
         return EXIT_PARTIAL
     return EXIT_IMPROVED if report.improved else EXIT_NOTHING
+
+
+def _append_test(path: Path, test: str) -> None:
+    """Add the test to the file (made if missing), in one atomic replace."""
+    try:
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+        text = (current.rstrip("\n") + "\n\n\n" if current.strip() else "") + test
+        path.parent.mkdir(parents=True, exist_ok=True)
+        engine.replace_file(path, text)
+    except OSError as exc:
+        print(f"orps-lsp: cannot write the test to {path}: {exc.strerror or exc}", file=sys.stderr)
+        return
+    print(f"test written to {path}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

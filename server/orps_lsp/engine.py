@@ -16,9 +16,10 @@ from pathlib import Path
 
 from .cancel import CancelToken
 from .config import SearchConfig
-from .discovery import CLI_HINT, NoTestsFound, discover_tests
+from .discovery import CLI_HINT, NoTestsFound, discover_tests, module_import_name
 from .executor import ExecutionTarget, SandboxLimits, TestSelection
 from .model.base import ChatModel
+from .regression import missing_test
 from .report import SearchReport
 from .search import OriginalDidNotRun, ProgressCallback, SearchTask, run_search
 from .source import SourceError, find_function
@@ -148,9 +149,12 @@ def run(
         return run_search(prepared.task, model, None, config, progress=progress, cancel=cancel)
     with PytestExecutor(prepared.target, cancel=cancel) as executor:
         try:
-            return run_search(prepared.task, model, executor, config, progress=progress, cancel=cancel)
+            report = run_search(prepared.task, model, executor, config, progress=progress, cancel=cancel)
         except OriginalDidNotRun as exc:
             raise InputError(original_did_not_run(prepared, exc.reason), details=exc.output_tail) from None
+    target = prepared.target
+    report.missing_test = missing_test(report, module_import_name(target.project_root, target.file))
+    return report
 
 
 def original_did_not_run(prepared: PreparedSearch, reason: str) -> str:
@@ -170,7 +174,12 @@ def write_atomically(path: Path, text: str, expected_hash: str) -> None:
     current = read_source(path)
     if content_hash(current) != expected_hash:
         raise InputError(f"{path} changed while the search ran; nothing was written (run again on the new text)")
-    mode = path.stat().st_mode
+    replace_file(path, text)
+
+
+def replace_file(path: Path, text: str) -> None:
+    """`path` holds `text` after one rename (made if missing; its mode kept): never half-written."""
+    mode = path.stat().st_mode if path.exists() else 0o644
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".orps", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:

@@ -60,6 +60,9 @@ class BehaviourCheck:
     compared: int = 0
     identical: int = 0
     differences: list[str] = field(default_factory=list)  # the first few, as counterexamples
+    # The same calls as data, where the difference is in what the call gave (returned or
+    # raised): {"call": "f([2])", "expected": ["returned", <canonical>] | ["raised", type, message]}.
+    counterexamples: list[dict[str, Any]] = field(default_factory=list)
     different: int = 0
     not_compared: int = 0  # the replay's time ran out, or could not run
     note: str = ""
@@ -228,6 +231,7 @@ class SearchReport:
     verdict: str = ""  # one line a person reads
     warnings: list[str] = field(default_factory=list)
     tests: dict[str, str] = field(default_factory=dict)  # the chosen test files, and why each was chosen
+    missing_test: str = ""  # a pytest test the original passes and a refused candidate failed (regression.py)
     config: dict[str, Any] = field(default_factory=dict)
     stats: SearchStats = field(default_factory=SearchStats)
 

@@ -76,6 +76,8 @@ def compare(oracle: Oracle, records: RunRecords) -> BehaviourCheck:
             check.different += 1
             if len(check.differences) < _SHOWN_DIFFERENCES:
                 check.differences.append(f"{oracle.calls[index]} {why}")
+                if why.startswith(("returned", "raised")):
+                    check.counterexamples.append({"call": oracle.calls[index], "expected": expected.get("outcome")})
         else:
             check.identical += 1
     return check
