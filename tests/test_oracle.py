@@ -171,3 +171,13 @@ def test_the_missing_test_is_written_only_from_literals():
     project_error = {"call": "f(1)", "expected": ["raised", "ParseError", "bad"]}
     assert missing_test(_report_with("f", objects, project_error), "m") == ""
     assert missing_test(_report_with("C.m", longer), "m") == ""  # a method's instance is no literal
+
+
+def test_a_candidate_that_patches_the_comparison_while_replayed_is_caught(tmp_path, run_mode):
+    """The candidate's code runs again during the replay: replacing the canonical form there
+    (so that every outcome reads the same) is tampering, and the run counts for nothing."""
+    cheat = ("def merge(runs):\n    import orps_lsp.sandbox.capture as c\n    c.canonical = lambda value: ['same']\n"
+             "    return sorted(x for run in runs for x in run)\n")
+    original, (wrong,) = judge(tmp_path, MERGE, WEAK_MERGE_TESTS, [cheat], "merge")
+    assert not passes_guard(original, wrong)
+    assert "tampered" in wrong.error or wrong.behaves_differently, wrong.error

@@ -368,6 +368,7 @@ class _Reporter:
             self._replay_calls()
         except Exception as exc:  # noqa: BLE001 - the replay must never become pytest's INTERNALERROR
             self._send({"kind": "replay_unavailable", "why": f"{type(exc).__name__}: {exc}"[:_MESSAGE_CHARS]})
+        self._tampered()  # the replay ran the candidate's code again: a harness it patched voids the run
         stray = _stray_processes(self._marker, self._own_namespace) if self._marker else 0
         self._send({"kind": "finish", "exitstatus": int(exitstatus), "peak_rss_kb": _peak_rss_kb(), "stray": stray})
 
