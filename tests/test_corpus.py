@@ -71,6 +71,10 @@ def test_real_project(user_python, project: Project, mode: str, tmp_path: Path) 
         assert original_passes - wrong_passes, f"the wrong rewrite passed every test the original passes: {wrong}"
         assert report["best_id"] != by_code["wrong"]["id"]
         assert original_passes <= right_passes, f"the right rewrite failed: {right['error']} {right['tests'][:3]}"
+        # The original is the oracle on real code: its calls are captured, and the right rewrite behaves alike.
+        assert original["capture"]["usable"] > 0, original["capture"]
+        assert right["behaviour"]["different"] == 0, right["behaviour"]["differences"]
+        assert right["behaviour"]["identical"] == right["behaviour"]["compared"] > 0, right["behaviour"]
         after = module.read_text(encoding="utf-8")
         if result.returncode == 0:
             assert report["best_id"] == by_code["right"]["id"] and "applied to" in result.stderr
