@@ -213,3 +213,12 @@ def test_chromium_screenshot_is_a_real_picture(page, tmp_path):
     assert len(png) > 30_000, len(png)
     if os.environ.get("ORPS_REPORT_SCREENSHOT"):  # refresh docs/report.png: ORPS_REPORT_SCREENSHOT=docs/report.png
         shutil.copyfile(shot, os.environ["ORPS_REPORT_SCREENSHOT"])
+
+
+def test_the_missing_test_is_shown_escaped_in_the_header():
+    report = sample_report()
+    report.missing_test = "from m import f\n\n\ndef test_f():\n    assert f('<b>') == '</script>'\n"
+    html = render_html(report)
+    header = html.split("<main>")[0]
+    assert "a test your suite lacks" in header and "assert f(&#x27;&lt;b&gt;&#x27;)" in header
+    assert "</script>'" not in header

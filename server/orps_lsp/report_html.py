@@ -214,6 +214,9 @@ def _header(data: dict[str, Any]) -> str:
         + (f"<ul>{warnings}</ul>" if warnings else "")
         + (f'<details class="tests"><summary>tests that judged it, and why</summary><ul>{tests}</ul></details>'
            if tests else "")
+        + (f'<details class="tests" open><summary>a test your suite lacks (the original passes it; a refused '
+           f'rewrite did not)</summary><pre class="text">{escape(str(data["missing_test"]))}</pre></details>'
+           if data.get("missing_test") else "")
     )
 
 
@@ -323,8 +326,14 @@ _SCRIPT = """(function () {
       ["peak memory", x.peak_rss_kb ? (x.peak_rss_kb / 1024).toFixed(1) + " MiB" : null],
       ["line coverage", x.coverage === null || x.coverage === undefined ? null : Math.round(x.coverage * 100) + "%"],
       ["complexity / NLOC", st.cyclomatic_complexity + " / " + st.nloc],
-      ["timed out", x.timed_out ? "yes" : null], ["error", x.error]
+      ["timed out", x.timed_out ? "yes" : null], ["error", x.error],
+      ["captured calls", x.capture ? x.capture.usable + " kept of " + x.capture.captured : null],
+      ["replayed calls", x.behaviour && x.behaviour.compared ?
+        x.behaviour.identical + "/" + x.behaviour.compared + " identical to the original" : null]
     ])];
+    if (x.behaviour && x.behaviour.differences && x.behaviour.differences.length) {
+      out.push(el("pre", "Behaves differently from the original:\n" + x.behaviour.differences.join("\n"), "text"));
+    }
     var failing = (x.tests || []).filter(function (t) { return t.outcome !== "passed"; });
     if (failing.length) {
       out.push(el("pre", failing.map(function (t) {

@@ -85,6 +85,9 @@ def hover_markdown(report: SearchReport) -> str:
     lines += [f"\n**Warning:** {w}" for w in report.warnings]
     if report.tests:
         lines += ["", "Tests: " + "; ".join(f"`{path}` ({why})" for path, why in report.tests.items())]
+    if report.missing_test:
+        lines += ["", "A test your suite lacks (the original passes it; a refused rewrite did not):", "",
+                  "```python", report.missing_test.rstrip(), "```"]
     return "\n".join(lines)
 
 
