@@ -114,7 +114,8 @@ def prepare(request: SearchRequest, *, no_tests: bool = False) -> PreparedSearch
         except NoTestsFound as exc:
             raise InputError(str(exc)) from None
         selection.extra_args = list(request.pytest_args)
-        target = ExecutionTarget(project_root=root, file=file, function=function.qualname, tests=selection, limits=request.limits)
+        target = ExecutionTarget(project_root=root, file=file, function=function.qualname, tests=selection,
+                                 limits=request.limits, original_is_oracle=mode == "optimize")
         tests_source = _tests_source(root, selection, file)
     task = SearchTask(mode=mode, file=str(file), source=source, function=function, tests_source=tests_source,
                       tests_chosen=dict(target.tests.reasons) if target else {})

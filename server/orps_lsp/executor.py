@@ -46,6 +46,9 @@ class ExecutionTarget:
     function: str  # qualified name inside the module ("f" or "Class.method")
     tests: TestSelection = field(default_factory=TestSelection)
     limits: SandboxLimits = field(default_factory=SandboxLimits)
+    # optimize: the original's calls are captured and every candidate must behave alike on them.
+    # solve: the original is a stub, whose behaviour is what the answer must change.
+    original_is_oracle: bool = True
 
 
 class Executor(Protocol):

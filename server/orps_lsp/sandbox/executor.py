@@ -187,7 +187,7 @@ class PytestExecutor:
             report = self._report(first)
             if is_original:
                 self._adapt_time_limits(report)
-                if self._oracle is None and not report.start_error and report.passed:
+                if self._oracle is None and self.target.original_is_oracle and not report.start_error and report.passed:
                     self._oracle = self._capture(module_source)
                     report.capture = self._oracle.summary
             elif replay and first.completed and first.trusted:

@@ -195,6 +195,7 @@ class _Reporter:
         self._imports = imports
         self._capturing = capturing
         self._replay = replay
+        self._module_at_collection: Any = None
         self._per_test_timeout = per_test_timeout
         self._marker = marker
         self._own_namespace = own_namespace
@@ -263,6 +264,9 @@ class _Reporter:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self._tampered()  # candidate code ran at import
         self._check_imports()
+        if self._imports is not None and (self._capturing or self._replay):
+            # Kept for the replay: a test may take the module out of sys.modules (markupsafe's do).
+            self._module_at_collection = self._imports.candidate_module()
         self._send({"kind": "collected", "nodeids": [item.nodeid for item in session.items]})
 
     @pytest.hookimpl(hookwrapper=True)
@@ -345,10 +349,13 @@ class _Reporter:
             blobs = [call["args"] for call in recorder.calls]
         else:
             blobs = self._replay or []
-        module = self._imports.candidate_module()
-        function = capture.resolve(module, self._imports.function) if module is not None else None
+        module = self._imports.candidate_module() or self._module_at_collection
+        if module is None:
+            self._send({"kind": "replay_unavailable", "why": "the tests did not load the module through sys.modules"})
+            return
+        function = capture.resolve(module, self._imports.function)
         if function is None:
-            self._send({"kind": "replay_unavailable", "why": "the module or the function was not loaded by the tests"})
+            self._send({"kind": "replay_unavailable", "why": f"the module has no function {self._imports.function}"})
             return
 
         def alarm(seconds: float) -> None:
