@@ -222,3 +222,12 @@ def test_the_missing_test_is_shown_escaped_in_the_header():
     header = html.split("<main>")[0]
     assert "a test your suite lacks" in header and "assert f(&#x27;&lt;b&gt;&#x27;)" in header
     assert "</script>'" not in header
+
+
+def test_the_hover_shows_the_missing_test_as_python():
+    from orps_lsp.lsp.hover import hover_markdown
+    report = sample_report()
+    assert "A test your suite lacks" not in hover_markdown(report)
+    report.missing_test = "from m import f\n\n\ndef test_f():\n    assert f(1) == 2\n"
+    text = hover_markdown(report)
+    assert "A test your suite lacks" in text and "```python\nfrom m import f" in text
