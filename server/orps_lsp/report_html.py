@@ -332,7 +332,7 @@ _SCRIPT = """(function () {
         x.behaviour.identical + "/" + x.behaviour.compared + " identical to the original" : null]
     ])];
     if (x.behaviour && x.behaviour.differences && x.behaviour.differences.length) {
-      out.push(el("pre", "Behaves differently from the original:\n" + x.behaviour.differences.join("\n"), "text"));
+      out.push(el("pre", "Behaves differently from the original:\\n" + x.behaviour.differences.join("\\n"), "text"));
     }
     var failing = (x.tests || []).filter(function (t) { return t.outcome !== "passed"; });
     if (failing.length) {
