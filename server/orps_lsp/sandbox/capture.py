@@ -45,7 +45,7 @@ MAX_STDOUT = 4000
 MAX_REPR = 200
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
-# The name the epilogue binds in the module; its first line is what the executor writes.
+# Appended to the module in the capture run's copy only (the executor formats in the function).
 EPILOGUE = ("\n\nimport orps_lsp.sandbox.capture as _orps_capture  # added for the capture run only\n"
             "_orps_capture.install(globals(), {function!r})\n")
 
@@ -276,7 +276,7 @@ def replay(function: Any, blobs: list[str], seconds: float, per_call: float, ala
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 outcome = ["raised", type(exc).__qualname__, ""]
             elif type(exc).__name__ == "PerTestTimeout":
-                outcome = ["not_replayed", f"timed out after {per_call:g} s"]
+                outcome = ["timed_out", f"timed out after {per_call:g} s"]
             else:
                 outcome = raised(exc)
         finally:

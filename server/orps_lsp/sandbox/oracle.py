@@ -43,7 +43,7 @@ def build_oracle(records: RunRecords) -> Oracle:
         return oracle
     for index in sorted(records.calls):
         call, again, third = records.calls[index], records.replays.get(index), records.replays_again.get(index)
-        if again is None or third is None or again.get("outcome", [""])[0] in ("not_replayed", "unloadable") \
+        if again is None or third is None or again.get("outcome", [""])[0] in ("not_replayed", "timed_out", "unloadable") \
                 or _difference(call, again) or _difference(again, third):
             oracle.summary.unstable += 1
             continue
@@ -66,7 +66,7 @@ def compare(oracle: Oracle, records: RunRecords) -> BehaviourCheck:
     for index, expected in enumerate(oracle.expected):
         got = records.replays.get(index)
         outcome = (got or {}).get("outcome") or ["not_replayed", "no result came back"]
-        if outcome[0] == "not_replayed" and not str(outcome[1]).startswith("timed out"):
+        if outcome[0] == "not_replayed":  # the replay's budget ran out: no verdict either way
             check.not_compared += 1
             check.note = str(outcome[1])
             continue
@@ -88,7 +88,7 @@ def _difference(expected: dict[str, Any], got: dict[str, Any]) -> str:
     want, have = expected.get("outcome") or [], got.get("outcome") or []
     if not want or not have:
         return "gave no outcome"
-    if have[0] == "not_replayed":
+    if have[0] in ("not_replayed", "timed_out"):
         return f"did not finish ({have[1]}); the original {_said(want)}"
     if have[0] == "unloadable":
         return f"could not be called: its arguments do not load with the candidate's module ({have[1]})"
