@@ -53,7 +53,7 @@ def test_a_rewrite_that_changes_the_order_is_refused_with_the_call_that_shows_it
     original, (wrong, right) = judge(tmp_path, MERGE, WEAK_MERGE_TESTS, [sorted_merge, same_merge], "merge")
     assert original.capture.captured == original.capture.usable == 2
     assert wrong.passed == 2 and not passes_guard(original, wrong)  # the tests alone let it through
-    assert wrong.behaviour.differences == ["merge([[2], [1, 2]]) returned [1, 2, 2]; the original returns [2, 1, 2]"]
+    assert wrong.behaviour.differences[0] == "merge([[2], [1, 2]]) returned [1, 2, 2]; the original returns [2, 1, 2]"
     assert "behaves differently from the original" in wrong.summary()  # the model's feedback
     assert passes_guard(original, right) and right.behaviour.identical == 2
 

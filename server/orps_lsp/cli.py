@@ -18,7 +18,7 @@ from pathlib import Path
 from . import __version__, engine
 from .cancel import Cancelled, CancelToken
 from .config import SearchConfig
-from .executor import SandboxLimits
+from .executor import OracleOptions, SandboxLimits
 from .model.base import ModelError
 from .model.embedded import DEFAULT_MODEL, EMBEDDED_MODELS
 from .model.loader import REMOTE_PARALLEL, load_model
@@ -60,6 +60,12 @@ def _search_arguments(parser: argparse.ArgumentParser) -> None:
     tests.add_argument("--test-timeout", type=float, default=10.0, help="seconds per test (default 10)")
     tests.add_argument("--run-timeout", type=float, default=60.0, help="seconds per candidate run (default 60)")
     tests.add_argument("--memory-mb", type=int, default=2048, help="memory limit of a test run in MB (default 2048)")
+    oracle = parser.add_argument_group("the original is the oracle (optimize)")
+    oracle.add_argument("--generated-inputs", type=int, default=OracleOptions().generated_inputs, metavar="N",
+                        help="inputs drawn with Hypothesis from the original's captured calls, on which every candidate "
+                             f"must behave as the original does (default {OracleOptions().generated_inputs}; 0: none)")
+    oracle.add_argument("--compare-exception-messages", action="store_true",
+                        help="exceptions must match the original's in message too, not only in type")
     search = parser.add_argument_group("search (defaults fit a 2-core CPU; the paper used K=3 N=20 D=5)")
     defaults = SearchConfig()
     search.add_argument("--beam-width", "-K", type=int, default=defaults.beam_width)
@@ -138,7 +144,11 @@ def run_command(args: argparse.Namespace) -> int:
         file=file, function=function, mode=args.command, tests=args.tests, keyword=args.keyword,
         pytest_args=args.pytest_arg,
         limits=SandboxLimits(per_test_timeout=args.test_timeout, total_timeout=args.run_timeout, memory_mb=args.memory_mb),
+        oracle=OracleOptions(generated_inputs=args.generated_inputs,
+                             compare_exception_messages=args.compare_exception_messages, seed=args.seed),
     )
+    if request.oracle.validate():
+        raise engine.InputError("; ".join(request.oracle.validate()))
     prepared = engine.prepare(request, no_tests=args.no_tests)
     if args.explain_tests:
         for path, why in prepared.task.tests_chosen.items():

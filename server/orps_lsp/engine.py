@@ -17,7 +17,7 @@ from pathlib import Path
 from .cancel import CancelToken
 from .config import SearchConfig
 from .discovery import CLI_HINT, NoTestsFound, discover_tests, module_import_name
-from .executor import ExecutionTarget, SandboxLimits, TestSelection
+from .executor import ExecutionTarget, OracleOptions, SandboxLimits, TestSelection
 from .model.base import ChatModel
 from .regression import missing_test
 from .report import SearchReport
@@ -48,6 +48,7 @@ class SearchRequest:
     keyword: str | None = None  # pytest -k
     pytest_args: list[str] = field(default_factory=list)
     limits: SandboxLimits = field(default_factory=SandboxLimits)
+    oracle: OracleOptions = field(default_factory=OracleOptions)
     source: str | None = None  # the editor's text when it differs from the disk
 
 
@@ -115,7 +116,7 @@ def prepare(request: SearchRequest, *, no_tests: bool = False) -> PreparedSearch
             raise InputError(str(exc)) from None
         selection.extra_args = list(request.pytest_args)
         target = ExecutionTarget(project_root=root, file=file, function=function.qualname, tests=selection,
-                                 limits=request.limits, original_is_oracle=mode == "optimize")
+                                 limits=request.limits, original_is_oracle=mode == "optimize", oracle=request.oracle)
         tests_source = _tests_source(root, selection, file)
     task = SearchTask(mode=mode, file=str(file), source=source, function=function, tests_source=tests_source,
                       tests_chosen=dict(target.tests.reasons) if target else {})

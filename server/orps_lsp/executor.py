@@ -28,6 +28,18 @@ class SandboxLimits:
 
 
 @dataclass
+class OracleOptions:
+    """How the original judges candidates in optimize mode (sandbox/oracle.py)."""
+
+    generated_inputs: int = 100  # inputs drawn from the captured calls, once per search (0: none)
+    compare_exception_messages: bool = False  # exceptions alike by type and message (else by type)
+    seed: int = 0  # the generated inputs are the same for the same seed
+
+    def validate(self) -> list[str]:
+        return ["generated_inputs must not be negative"] if self.generated_inputs < 0 else []
+
+
+@dataclass
 class TestSelection:
     """Which of the user's tests judge the function."""
 
@@ -49,6 +61,7 @@ class ExecutionTarget:
     # optimize: the original's calls are captured and every candidate must behave alike on them.
     # solve: the original is a stub, whose behaviour is what the answer must change.
     original_is_oracle: bool = True
+    oracle: OracleOptions = field(default_factory=OracleOptions)
 
 
 class Executor(Protocol):

@@ -47,6 +47,7 @@ def _row(report: ExecutionReport | None) -> dict[str, str]:
         "NLOC": str(report.static.nloc),
         "line coverage": f"{report.coverage:.0%}" if report.coverage is not None else "-",
         "captured calls": _calls(report),
+        "generated inputs": _generated(report),
     }
 
 
@@ -56,6 +57,15 @@ def _calls(report: ExecutionReport) -> str:
         return f"{report.capture.usable} kept of {report.capture.captured}"
     if report.behaviour is not None and report.behaviour.compared:
         return f"{report.behaviour.identical}/{report.behaviour.compared} identical"
+    return "-"
+
+
+def _generated(report: ExecutionReport) -> str:
+    """The inputs drawn from those calls: kept as the oracle; a candidate's replay of them."""
+    if report.capture is not None and (report.capture.generated or report.capture.generated_skipped):
+        return f"{report.capture.generated} kept of {report.capture.generated + sum(report.capture.generated_skipped.values())}"
+    if report.behaviour is not None and report.behaviour.generated_compared:
+        return f"{report.behaviour.generated_identical}/{report.behaviour.generated_compared} identical"
     return "-"
 
 

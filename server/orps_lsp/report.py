@@ -41,6 +41,9 @@ class CaptureSummary:
     unstable: int = 0  # replayed differently by the original (test state, time, chance): no oracle
     not_captured: dict[str, int] = field(default_factory=dict)  # why -> how many calls were not recorded
     note: str = ""  # why nothing could be captured or replayed, when so
+    generated: int = 0  # inputs drawn from the captured calls (generate.py) the original answers alike twice
+    generated_skipped: dict[str, int] = field(default_factory=dict)  # why -> how many drawn inputs were left out
+    generated_note: str = ""  # why no inputs were drawn, when so
 
     def describe(self) -> str:
         parts = [f"{self.usable} of {self.captured} captured calls of the original replay identically"]
@@ -50,6 +53,11 @@ class CaptureSummary:
             parts.append(f"{count} not captured: {why}")
         if self.note:
             parts.append(self.note)
+        if self.generated or self.generated_skipped:
+            parts.append(f"{self.generated} generated inputs judge"
+                         + "".join(f", {count} left out ({why})" for why, count in self.generated_skipped.items()))
+        elif self.generated_note:
+            parts.append(self.generated_note)
         return "; ".join(parts)
 
 
@@ -64,14 +72,33 @@ class BehaviourCheck:
     # raised): {"call": "f([2])", "expected": ["returned", <canonical>] | ["raised", type, message]}.
     counterexamples: list[dict[str, Any]] = field(default_factory=list)
     different: int = 0
+    # The same for the generated inputs (drawn from the captured calls).
+    generated_compared: int = 0
+    generated_identical: int = 0
+    generated_different: int = 0
     not_compared: int = 0  # the replay's time ran out, or could not run
     note: str = ""
 
+    @property
+    def differs(self) -> bool:
+        return bool(self.different or self.generated_different)
+
+    def evidence(self) -> str:
+        """What the comparison showed, for an offer's one-line verdict ("" when nothing was compared)."""
+        parts = [f"{self.identical} captured calls identical"] if self.compared else []
+        if self.generated_compared:
+            parts.append(f"{self.generated_identical} generated inputs identical")
+        return ", ".join(parts)
+
     def describe(self) -> str:
-        if self.different:
-            return f"behaves differently from the original on {self.different} of {self.compared} captured calls: " \
-                   f"{self.differences[0]}"
-        text = f"{self.identical} captured calls identical to the original"
+        if self.differs:
+            where = []
+            if self.different:
+                where.append(f"{self.different} of {self.compared} captured calls")
+            if self.generated_different:
+                where.append(f"{self.generated_different} of {self.generated_compared} generated inputs")
+            return f"behaves differently from the original on {' and '.join(where)}: {self.differences[0]}"
+        text = (self.evidence() or "nothing compared") + " to the original"
         if self.not_compared:
             text += f" ({self.not_compared} not compared{': ' + self.note if self.note else ''})"
         return text
@@ -109,7 +136,7 @@ class ExecutionReport:
 
     @property
     def behaves_differently(self) -> bool:
-        return bool(self.behaviour and self.behaviour.different)
+        return bool(self.behaviour and self.behaviour.differs)
 
     @property
     def pass_ratio(self) -> float:

@@ -329,7 +329,10 @@ _SCRIPT = """(function () {
       ["timed out", x.timed_out ? "yes" : null], ["error", x.error],
       ["captured calls", x.capture ? x.capture.usable + " kept of " + x.capture.captured : null],
       ["replayed calls", x.behaviour && x.behaviour.compared ?
-        x.behaviour.identical + "/" + x.behaviour.compared + " identical to the original" : null]
+        x.behaviour.identical + "/" + x.behaviour.compared + " identical to the original" : null],
+      ["generated inputs", x.capture && x.capture.generated ? x.capture.generated + " judge" :
+        x.behaviour && x.behaviour.generated_compared ?
+        x.behaviour.generated_identical + "/" + x.behaviour.generated_compared + " identical to the original" : null]
     ])];
     if (x.behaviour && x.behaviour.differences && x.behaviour.differences.length) {
       out.push(el("pre", "Behaves differently from the original:\\n" + x.behaviour.differences.join("\\n"), "text"));

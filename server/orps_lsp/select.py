@@ -215,7 +215,7 @@ def _pick_fastest(search: OrpsSearch, original: ExecutionReport, guarded: list[N
     fixes = best.execution.passed > original_again.passed
     tests = f"{best.execution.passed}/{best.execution.total} tests"
     behaviour = best.execution.behaviour
-    evidence = f", {behaviour.identical} captured calls identical" if behaviour and behaviour.compared else ""
+    evidence = f", {behaviour.evidence()}" if behaviour and behaviour.evidence() else ""
     how = "" if unit == "instructions" else f", median of {len(best_runs)} runs"
     if (speedup >= cfg.min_speedup and clear) or fixes:
         what = f"{speedup:.2f}x faster ({unit}{how})" if speedup >= cfg.min_speedup and clear else \

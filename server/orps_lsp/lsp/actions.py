@@ -227,6 +227,7 @@ class SearchCommands:
         request = engine.SearchRequest(
             file=path, function=info.qualname, mode=mode, source=source,
             tests=list(settings.test_paths) or None, pytest_args=list(settings.pytest_args), limits=settings.sandbox_limits(),
+            oracle=settings.oracle_options(),
         )
 
         def work(job: Job) -> SearchReport:  # on the search worker thread

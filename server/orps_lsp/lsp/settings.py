@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ..config import SearchConfig
-from ..executor import SandboxLimits
+from ..executor import OracleOptions, SandboxLimits
 from ..model.loader import REMOTE_PARALLEL
 
 SECTION = "orps"
@@ -23,6 +23,7 @@ LOG_LEVELS = {"error": logging.ERROR, "warning": logging.WARNING, "info": loggin
 
 _SEARCH = SearchConfig()
 _LIMITS = SandboxLimits()
+_ORACLE = OracleOptions()
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,9 @@ class Settings:
     pytest_args: tuple[str, ...] = ()
     test_timeout: float = _LIMITS.per_test_timeout
     run_timeout: float = _LIMITS.total_timeout
+    # The original is the oracle (OracleOptions).
+    generated_inputs: int = _ORACLE.generated_inputs
+    compare_exception_messages: bool = _ORACLE.compare_exception_messages
     log_level: str = "info"
 
     def search_config(self) -> SearchConfig:
@@ -63,6 +67,10 @@ class Settings:
 
     def sandbox_limits(self) -> SandboxLimits:
         return SandboxLimits(per_test_timeout=self.test_timeout, total_timeout=self.run_timeout)
+
+    def oracle_options(self) -> OracleOptions:
+        return OracleOptions(generated_inputs=self.generated_inputs,
+                             compare_exception_messages=self.compare_exception_messages)
 
     def model_key(self) -> tuple:
         """What the loaded model depends on: a change means a reload."""
@@ -152,6 +160,12 @@ def _text_list(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("expected true or false")
+    return value
+
+
 def _log_level(value: Any) -> str:
     if not isinstance(value, str) or value.lower() not in LOG_LEVELS:
         raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
@@ -179,6 +193,8 @@ CHECKS: dict[str, Check] = {
     "pytest_args": _text_list,
     "test_timeout": _number(0, inclusive=False),
     "run_timeout": _number(0, inclusive=False),
+    "generated_inputs": _integer(0),
+    "compare_exception_messages": _boolean,
     "log_level": _log_level,
 }
 _BY_EDITOR_NAME = {camel_case(f.name): f.name for f in fields(Settings)}

@@ -57,6 +57,7 @@ class _Recorder:
         self.bytes = 0
         self.depth = 0
         self.function = ""
+        self.bound = False  # a method or classmethod: the first argument is self or cls
         self.installed = False
 
     def skip(self, why: str) -> None:
@@ -81,6 +82,7 @@ def install(namespace: dict[str, Any], function: str) -> None:
         RECORDER.skip("the function was not found in its module")
         return
     RECORDER.function = function
+    RECORDER.bound = owner is not None and kind is not staticmethod
     RECORDER.installed = True
     wrapped = _recording(func)
     if kind is not None:
@@ -112,7 +114,8 @@ def _call(func: Any, *args: Any, **kwargs: Any) -> Any:
     if len(blob) > MAX_CALL_BYTES or rec.bytes + len(blob) > MAX_TOTAL_BYTES:
         rec.skip("the arguments are too large to keep")
         return func(*args, **kwargs)
-    shown = _shown_call(rec.function, args, kwargs)
+    shown = _shown_call(rec.function, args, kwargs, rec.bound)
+    shapes = [[shape(a) for a in args], {k: shape(v) for k, v in kwargs.items()}]
     rec.depth += 1
     printed = io.StringIO()
     try:
@@ -123,19 +126,89 @@ def _call(func: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(exc, (KeyboardInterrupt, SystemExit)) or type(exc).__name__ in ("PerTestTimeout", "Failed",
                                                                                    "Skipped", "Exit"):
             raise  # pytest's own control flow: not the function's behaviour
-        _keep(blob, shown, raised(exc), args, kwargs, printed.getvalue())
+        _keep(blob, shown, shapes, raised(exc), args, kwargs, printed.getvalue())
         raise
     rec.depth -= 1
     result, outcome = returned(result)
-    _keep(blob, shown, outcome, args, kwargs, printed.getvalue())
+    _keep(blob, shown, shapes, outcome, args, kwargs, printed.getvalue())
     return result
 
 
-def _keep(blob: bytes, shown: str, outcome: list, args: tuple, kwargs: dict, printed: str) -> None:
+def _keep(blob: bytes, shown: str, shapes: list, outcome: list, args: tuple, kwargs: dict, printed: str) -> None:
     RECORDER.bytes += len(blob)
-    RECORDER.calls.append({"args": base64.b64encode(blob).decode("ascii"), "call": shown,
+    RECORDER.calls.append({"args": base64.b64encode(blob).decode("ascii"), "call": shown, "shapes": shapes,
                            "outcome": outcome, "after": canonical([list(args), kwargs]),
                            "stdout": printed[:MAX_STDOUT]})
+
+
+_SCALARS = {type(None): "none", bool: "bool", int: "int", float: "float", str: "str", bytes: "bytes"}
+_SHAPE_ITEMS = 50  # elements of a container looked at for its element shape
+_SHAPE_CHARS = 64  # characters kept of the strings seen
+
+
+def shape(value: Any, depth: int = 0) -> Any:
+    """What kind of plain data an argument is, for generated inputs of the same kind
+    (generate.py): `["int", lo, hi]`, `["str", longest, characters]`, `["list", element, longest]`,
+    `["tuple", [each]]`, `["dict", key, value, longest]`, `["set", element, longest]`;
+    None for an empty container's element; "other" for anything else (an object, a
+    subclass, mixed elements): such arguments are kept as the tests gave them."""
+    kind = type(value)
+    if depth > 3:
+        return "other"
+    if kind in (int, float):
+        return [_SCALARS[kind], value, value] if math.isfinite(value) else "other"
+    if kind is str:
+        return ["str", len(value), _characters(value)]
+    if kind is bytes:
+        return ["bytes", len(value)]
+    if kind in _SCALARS:
+        return [_SCALARS[kind]]
+    if kind is tuple:
+        return ["tuple", [shape(v, depth + 1) for v in value]] if len(value) <= 6 else "other"
+    if kind in (list, set, frozenset):
+        return [kind.__name__, _common(value, depth), len(value)]
+    if kind is dict:
+        return ["dict", _common(value.keys(), depth), _common(value.values(), depth), len(value)]
+    return "other"
+
+
+def _characters(text: str) -> str:
+    """The characters a string uses (some), for strings drawn like the tests' own."""
+    return "".join(sorted(c for c in set(text) if not 0xD800 <= ord(c) <= 0xDFFF))[:_SHAPE_CHARS]
+
+
+def _common(items: Any, depth: int) -> Any:
+    """The one shape of a container's elements (None when it has none)."""
+    found = None
+    for item in itertools.islice(items, _SHAPE_ITEMS):
+        found = unify(found, shape(item, depth + 1))
+        if found == "other":
+            break
+    return found
+
+
+def unify(a: Any, b: Any) -> Any:
+    """One shape covering both ("other" where they are of different kinds)."""
+    if a is None or a == b:
+        return b
+    if b is None:
+        return a
+    if a == "other" or b == "other" or a[0] != b[0]:
+        return "other"
+    kind = a[0]
+    if kind in ("int", "float"):
+        return [kind, min(a[1], b[1]), max(a[2], b[2])]
+    if kind == "str":
+        return [kind, max(a[1], b[1]), _characters(a[2] + b[2])]
+    if kind == "bytes":
+        return [kind, max(a[1], b[1])]
+    if kind in ("none", "bool"):
+        return a
+    if kind == "tuple":
+        return ["tuple", [unify(x, y) for x, y in zip(a[1], b[1])]] if len(a[1]) == len(b[1]) else "other"
+    if kind == "dict":
+        return ["dict", unify(a[1], b[1]), unify(a[2], b[2]), max(a[3], b[3])]
+    return [kind, unify(a[1], b[1]), max(a[2], b[2])]
 
 
 class _Tee(io.TextIOBase):
@@ -238,9 +311,9 @@ def _container(value: Any, kind: type, budget: list[int], active: set[int]) -> A
     return [name, "repr", _ADDRESS.sub("", text)[:MAX_REPR]]
 
 
-def _shown_call(function: str, args: tuple, kwargs: dict) -> str:
+def _shown_call(function: str, args: tuple, kwargs: dict, bound: bool) -> str:
     """`f([2], [1, 2])` as the counterexample shows it (bounded)."""
-    shown_args = args[1:] if "." in function and args else args  # a method's self goes before the dot
+    shown_args = args[1:] if bound and args else args  # a method's self goes before the dot
     try:
         parts = [repr(a) for a in shown_args] + [f"{k}={v!r}" for k, v in kwargs.items()]
     except Exception:  # noqa: BLE001
@@ -256,17 +329,49 @@ def replay(function: Any, blobs: list[str], seconds: float, per_call: float, ala
     `alarm(seconds)` arms the per-call limit (0 disarms); the whole replay stops
     after `seconds`, and the calls it did not reach are reported as such.
     """
+    return _replay(function, [functools.partial(_load, blob) for blob in blobs], seconds, per_call, alarm, None)
+
+
+def replay_generated(function: Any, name: str, bound: bool, blobs: list[str], inputs: list[dict[str, Any]],
+                     seconds: float, per_call: float, alarm: Any) -> list[dict[str, Any]]:
+    """Call `function` on each generated input (generate.py): a captured call (`base`, an
+    index into `blobs`) with some arguments replaced by drawn values (`values`, pickled
+    `[{position: value}, {name: value}]`). Each outcome also says how the call reads
+    (`name` and `bound` as `resolve` gives them)."""
+    loads = [functools.partial(_load_generated, blobs, item) for item in inputs]
+    return _replay(function, loads, seconds, per_call, alarm, (name, bound))
+
+
+def _load(blob: str) -> tuple[list, dict]:
+    args, kwargs = pickle.loads(base64.b64decode(blob))  # noqa: S301 - the original's own arguments, in the sandbox
+    return list(args), dict(kwargs)
+
+
+def _load_generated(blobs: list[str], item: dict[str, Any]) -> tuple[list, dict]:
+    args, kwargs = _load(blobs[int(item["base"])])
+    positional, named = pickle.loads(base64.b64decode(item["values"]))  # noqa: S301 - drawn by the executor
+    for position, value in positional.items():
+        args[int(position)] = value
+    kwargs.update(named)
+    return args, kwargs
+
+
+def _replay(function: Any, loads: list[Any], seconds: float, per_call: float, alarm: Any,
+            shown: tuple[str, bool] | None) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     deadline = time.monotonic() + seconds
-    for index, blob in enumerate(blobs):
+    for index, load in enumerate(loads):
         if time.monotonic() > deadline:
             results.append({"index": index, "outcome": ["not_replayed", "the replay's time budget ran out"]})
             continue
         try:
-            args, kwargs = pickle.loads(base64.b64decode(blob))  # noqa: S301 - the original's own arguments, in the sandbox
+            args, kwargs = load()
         except Exception as exc:  # noqa: BLE001 - a class the candidate's module lacks, say
             results.append({"index": index, "outcome": ["unloadable", f"{type(exc).__name__}: {exc}"[:MAX_REPR]]})
             continue
+        result: dict[str, Any] = {"index": index}
+        if shown:
+            result["call"] = _shown_call(shown[0], tuple(args), kwargs, shown[1])
         printed = io.StringIO()
         alarm(per_call)
         try:
@@ -281,21 +386,23 @@ def replay(function: Any, blobs: list[str], seconds: float, per_call: float, ala
                 outcome = raised(exc)
         finally:
             alarm(0)
-        results.append({"index": index, "outcome": outcome, "after": canonical([list(args), kwargs]),
-                        "stdout": printed.getvalue()[:MAX_STDOUT]})
+        result.update(outcome=outcome, after=canonical([args, kwargs]), stdout=printed.getvalue()[:MAX_STDOUT])
+        results.append(result)
     return results
 
 
-def resolve(module: Any, function: str) -> Any:
+def resolve(module: Any, function: str) -> tuple[Any, bool]:
     """The plain function behind `function` of `module`, called as the capture saw it
-    (a method's `self`, a classmethod's `cls` first); None when missing."""
+    (a method's `self`, a classmethod's `cls` first), and whether it takes that first
+    argument; None when missing."""
     target = module
     for part in function.split("."):
         try:
             target = inspect.getattr_static(target, part)
         except AttributeError:
-            return None
+            return None, False
+    bound = "." in function and not isinstance(target, staticmethod)
     target = getattr(target, "__func__", target)  # staticmethod, classmethod
     if getattr(target, "_orps_recording", False):
         target = target.__wrapped__  # the capture run replays the function itself, unrecorded
-    return target if callable(target) else None
+    return (target, bound) if callable(target) else (None, False)

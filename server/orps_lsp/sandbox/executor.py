@@ -27,6 +27,7 @@ import time
 import weakref
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -36,7 +37,8 @@ from ..executor import ExecutionTarget
 from ..report import CaptureSummary, ExecutionReport, TestOutcome
 from ..source import SourceError, find_function
 from . import capture, instructions, isolation, warm
-from .oracle import Oracle, build_oracle, compare
+from .generate import draw_inputs
+from .oracle import Oracle, add_generated, build_oracle, compare
 from .judge import JudgeFiles
 from .limits import ProcessTree, disk_bytes, limits_preexec, rlimit_settings, sandbox_environment
 from .metrics import function_line_range, static_metrics
@@ -180,8 +182,8 @@ class PytestExecutor:
         if syntax_error:
             report = self._syntax_error_report(syntax_error)
         else:
-            replay = self._oracle.blobs if self._oracle is not None and not is_original else None
-            first = self._launch(module_source, _Mode.PLAIN, replay=replay or None)
+            replay = self._oracle.plan() if self._oracle is not None and self._oracle.blobs and not is_original else None
+            first = self._launch(module_source, _Mode.PLAIN, replay=replay)
             if is_original:
                 self._remember_reference_ids(first)
             report = self._report(first)
@@ -224,7 +226,7 @@ class PytestExecutor:
     # -- runs -----------------------------------------------------------------
 
     def _launch(self, source: str, mode: _Mode, *, collect_only: bool = False, capture: bool = False,
-                replay: list[str] | None = None) -> Run:
+                replay: dict[str, Any] | None = None) -> Run:
         number = next(self._run_numbers)
         # The channel and the output log live beside the run's directory, not in
         # it: under bubblewrap the candidate cannot even see them.
@@ -263,9 +265,27 @@ class PytestExecutor:
         run = self._launch(source + capture.EPILOGUE.format(function=self.target.function), _Mode.PLAIN, capture=True)
         if not (run.completed and run.trusted):
             return Oracle(summary=CaptureSummary(note="the capture run did not complete"))
-        oracle = build_oracle(run.records)
+        options = self.target.oracle
+        oracle = build_oracle(run.records, compare_messages=options.compare_exception_messages)
+        if oracle.blobs:
+            self._generate(source, oracle)
         log.info("captured %s", oracle.summary.describe())
         return oracle
+
+    def _generate(self, source: str, oracle: Oracle) -> None:
+        """Inputs the tests do not hold (generate.py): drawn from the captured calls, run on
+        the original twice; those it answers alike join the oracle."""
+        options = self.target.oracle
+        drawn = draw_inputs(oracle.shapes, options.generated_inputs, options.seed)
+        oracle.summary.generated_note = drawn.note
+        if not drawn.inputs:
+            return
+        run = self._launch(source, _Mode.PLAIN, replay={"calls": oracle.blobs, "generated": drawn.inputs, "rounds": 2,
+                                                        "bases_only": True})
+        if run.completed and run.trusted:
+            add_generated(oracle, drawn.inputs, run.records)
+        else:
+            oracle.summary.generated_note = "no generated inputs: the original's run on them did not complete"
 
     def _warm_worker(self) -> warm.WarmWorker | None:
         """The running warm worker with a fresh slot, or None (runs start cold)."""
@@ -294,7 +314,7 @@ class PytestExecutor:
 
     def _run_in(self, run_dir: Path, results_path: Path, output_path: Path, source: str, mode: _Mode,
                 collect_only: bool, worker: warm.WarmWorker | None = None, *, capture: bool = False,
-                replay: list[str] | None = None) -> Run:
+                replay: dict[str, Any] | None = None) -> Run:
         project, home, tmp = run_dir / "project", run_dir / "home", run_dir / "tmp"
         if worker is None:
             self._copy_for_run(project)

@@ -1,5 +1,5 @@
-"""The original is the oracle (executor side): which captured calls can judge, and how a
-candidate's replay compares with the original's.
+"""The original is the oracle (executor side): which captured calls and generated inputs
+can judge, and how a candidate's replay of them compares with the original's.
 
 Everything here reads the canonical JSON data of capture.py; nothing is ever
 unpickled in this process. Floats compare with a tolerance (NaN equals NaN),
@@ -8,6 +8,7 @@ exceptions by type, everything else exactly (types included: 2 is not 2.0).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,13 +29,25 @@ class Oracle:
     blobs: list[str] = field(default_factory=list)  # pickled arguments, opaque here, in replay order
     calls: list[str] = field(default_factory=list)  # how each call reads: `f([2], [1, 2])`
     expected: list[dict[str, Any]] = field(default_factory=list)  # the original's replay of each
+    shapes: list[Any] = field(default_factory=list)  # each call's argument shapes (capture.shape)
+    # Inputs drawn from those calls (generate.py) on which the original gives one outcome, twice.
+    generated: list[dict[str, Any]] = field(default_factory=list)
+    generated_calls: list[str] = field(default_factory=list)
+    generated_expected: list[dict[str, Any]] = field(default_factory=list)
     summary: CaptureSummary = field(default_factory=CaptureSummary)
+    compare_messages: bool = False  # exceptions alike by type and message (else by type)
+
+    def plan(self) -> dict[str, Any]:
+        """What a candidate's run replays (plugin._read_replay)."""
+        return {"calls": self.blobs, "generated": self.generated, "rounds": 1}
 
 
-def build_oracle(records: RunRecords) -> Oracle:
+def build_oracle(records: RunRecords, *, compare_messages: bool = False) -> Oracle:
     """From the original's capture run: calls whose two replays match what the tests saw
     (a call that depends on a test's setup, on time or on chance is no oracle)."""
-    oracle = Oracle(summary=CaptureSummary(captured=len(records.calls), not_captured=dict(records.not_captured)))
+    oracle = Oracle(summary=CaptureSummary(captured=len(records.calls), not_captured=dict(records.not_captured)),
+                    compare_messages=compare_messages)
+    alike = functools.partial(_difference, compare_messages=compare_messages)
     if not records.capture_installed:
         oracle.summary.note = "the function could not be wrapped for the capture"
         return oracle
@@ -44,14 +57,46 @@ def build_oracle(records: RunRecords) -> Oracle:
     for index in sorted(records.calls):
         call, again, third = records.calls[index], records.replays.get(index), records.replays_again.get(index)
         if again is None or third is None or again.get("outcome", [""])[0] in ("not_replayed", "timed_out", "unloadable") \
-                or _difference(call, again) or _difference(again, third):
+                or alike(call, again) or alike(again, third):
             oracle.summary.unstable += 1
             continue
         oracle.blobs.append(str(call.get("args", "")))
         oracle.calls.append(str(call.get("call", "the function")))
         oracle.expected.append(again)
+        oracle.shapes.append(call.get("shapes"))
     oracle.summary.usable = len(oracle.blobs)
     return oracle
+
+
+# Outcomes of the original on a generated input that say nothing about the function.
+_NO_EXPECTATION = ("not_replayed", "timed_out", "unloadable")
+_ENVIRONMENT_ERRORS = ("RecursionError", "MemoryError")
+
+
+def add_generated(oracle: Oracle, inputs: list[dict[str, Any]], records: RunRecords) -> None:
+    """From the original's run on generated inputs: those it answers alike twice, in
+    time (an input it times out on, or raises MemoryError, says nothing)."""
+    skipped: dict[str, int] = {}
+    for index, item in enumerate(inputs):
+        first, again = records.generated.get(index), records.generated_again.get(index)
+        outcome = (first or {}).get("outcome") or ["not_replayed", ""]
+        why = ""
+        if records.replay_unavailable or first is None or again is None:
+            why = "the original's run did not reach them"
+        elif outcome[0] in _NO_EXPECTATION:
+            why = "the original did not finish them in time" if outcome[0] != "unloadable" else "they did not load"
+        elif outcome[0] == "raised" and outcome[1] in _ENVIRONMENT_ERRORS:
+            why = f"the original ran out of {'stack' if outcome[1] == 'RecursionError' else 'memory'}"
+        elif _difference(first, again, compare_messages=oracle.compare_messages):
+            why = "the original gave two different answers"
+        if why:
+            skipped[why] = skipped.get(why, 0) + 1
+            continue
+        oracle.generated.append(item)
+        oracle.generated_calls.append(str(first.get("call", "the function")))
+        oracle.generated_expected.append(first)
+    oracle.summary.generated = len(oracle.generated)
+    oracle.summary.generated_skipped = skipped
 
 
 def compare(oracle: Oracle, records: RunRecords) -> BehaviourCheck:
@@ -61,29 +106,45 @@ def compare(oracle: Oracle, records: RunRecords) -> BehaviourCheck:
         # The original's replay ran; a candidate's that cannot is refused (fail closed: a
         # candidate must not escape the comparison by breaking it).
         check.different = check.compared = len(oracle.blobs)
+        check.generated_different = check.generated_compared = len(oracle.generated)
         check.differences.append(f"could not be replayed: {records.replay_unavailable}")
         return check
     for index, expected in enumerate(oracle.expected):
-        got = records.replays.get(index)
-        outcome = (got or {}).get("outcome") or ["not_replayed", "no result came back"]
-        if outcome[0] == "not_replayed":  # the replay's budget ran out: no verdict either way
-            check.not_compared += 1
-            check.note = str(outcome[1])
-            continue
-        check.compared += 1
-        why = _difference(expected, got or {"outcome": outcome})
-        if why:
-            check.different += 1
-            if len(check.differences) < _SHOWN_DIFFERENCES:
-                check.differences.append(f"{oracle.calls[index]} {why}")
-                if why.startswith(("returned", "raised")):
-                    check.counterexamples.append({"call": oracle.calls[index], "expected": expected.get("outcome")})
-        else:
-            check.identical += 1
+        verdict = _judge(check, oracle.calls[index], "", expected, records.replays.get(index), oracle.compare_messages)
+        if verdict is not None:
+            check.compared += 1
+            check.identical += verdict
+            check.different += not verdict
+    for index, expected in enumerate(oracle.generated_expected):
+        verdict = _judge(check, oracle.generated_calls[index], " (a generated input)", expected,
+                         records.generated.get(index), oracle.compare_messages)
+        if verdict is not None:
+            check.generated_compared += 1
+            check.generated_identical += verdict
+            check.generated_different += not verdict
     return check
 
 
-def _difference(expected: dict[str, Any], got: dict[str, Any]) -> str:
+def _judge(check: BehaviourCheck, call: str, label: str, expected: dict[str, Any], got: dict[str, Any] | None,
+           compare_messages: bool) -> bool | None:
+    """Whether the candidate's outcome on one call is the original's (None: not compared,
+    the replay's budget ran out); a difference is kept in `check` as a counterexample."""
+    outcome = (got or {}).get("outcome") or ["not_replayed", "no result came back"]
+    if outcome[0] == "not_replayed":  # no verdict either way
+        check.not_compared += 1
+        check.note = str(outcome[1])
+        return None
+    why = _difference(expected, got or {"outcome": outcome}, compare_messages=compare_messages)
+    if not why:
+        return True
+    if len(check.differences) < _SHOWN_DIFFERENCES:
+        check.differences.append(f"{call}{label} {why}")
+        if why.startswith(("returned", "raised")):
+            check.counterexamples.append({"call": call, "expected": expected.get("outcome")})
+    return False
+
+
+def _difference(expected: dict[str, Any], got: dict[str, Any], *, compare_messages: bool = False) -> str:
     """How `got` differs from `expected` in words ("" when it does not)."""
     want, have = expected.get("outcome") or [], got.get("outcome") or []
     if not want or not have:
@@ -92,8 +153,8 @@ def _difference(expected: dict[str, Any], got: dict[str, Any]) -> str:
         return f"did not finish ({have[1]}); the original {_said(want)}"
     if have[0] == "unloadable":
         return f"could not be called: its arguments do not load with the candidate's module ({have[1]})"
-    if want[0] != have[0] or (want[0] == "raised" and want[1] != have[1]) or \
-            (want[0] == "returned" and not same(want[1], have[1])):
+    if want[0] != have[0] or (want[0] == "raised" and (want[1] != have[1] or compare_messages and want[2] != have[2])) \
+            or (want[0] == "returned" and not same(want[1], have[1])):
         return f"{_did(have)}; the original {_said(want)}"
     if not same(expected.get("after"), got.get("after")):
         return (f"left its arguments as {show(got.get('after'))}; the original leaves them as "

@@ -23,8 +23,9 @@ Events: {"kind": "collected", "nodeids": [...]}, {"kind": "collect_error", ...},
 "message", "duration", "cpu", "excused", "timed_out"}, {"kind": "tamper",
 "what"}, {"kind": "imports", "seen", "elsewhere", "replaced"}, {"kind": "finish", "exitstatus", "peak_rss_kb", "stray"},
 {"kind": "internal_error", "message"}; the oracle (capture.py): {"kind": "call", "index", "args", "call",
-"outcome", "after", "stdout"} and {"kind": "capture", "installed", "not_captured"} in the capture run,
-{"kind": "replay" | "replay_again", "index", "outcome", "after", "stdout"}, {"kind": "replay_unavailable", "why"}.
+"shapes", "outcome", "after", "stdout"} and {"kind": "capture", "installed", "not_captured"} in the capture run,
+{"kind": "replay" | "replay_again", "index", "outcome", "after", "stdout"}, {"kind": "generated" |
+"generated_again", "index", "call", "outcome", "after", "stdout"}, {"kind": "replay_unavailable", "why"}.
 
 Per-test timeout, two stages: SIGALRM raises `PerTestTimeout` in the test
 (the session goes on with the next test); if the test is stuck in C code and
@@ -52,7 +53,8 @@ from .guard import HarnessGuard
 from .imports import ImportCheck
 from .protocol import (
     CANDIDATE_FILE_VAR, CANDIDATE_NAMES_VAR, CAPTURE_VAR, HARD_TIMEOUT_GRACE, KEY_CHARS, MAC_CHARS, MARKER_VAR,
-    OWN_NAMESPACE_VAR, REPLAY_FILE_VAR, REPLAY_SECONDS, RESULTS_FD_VAR, TIMEOUT_VAR,
+    GENERATED_CALL_SECONDS, GENERATED_SECONDS, OWN_NAMESPACE_VAR, REPLAY_FILE_VAR, REPLAY_SECONDS, RESULTS_FD_VAR,
+    TIMEOUT_VAR,
 )
 
 _MESSAGE_CHARS = 600
@@ -135,18 +137,24 @@ def _stdin_from_devnull() -> None:
     os.close(devnull)
 
 
-def _read_replay(path: str) -> list[str] | None:
-    """The captured calls to replay (capture.py), read and removed before any project
-    code runs: a candidate finds no file it could empty or rewrite."""
+def _read_replay(path: str) -> dict[str, Any] | None:
+    """What to replay (capture.py, generate.py), read and removed before any project
+    code runs: a candidate finds no file it could empty or rewrite. `calls`: captured
+    calls (pickled); `generated`: inputs drawn from them; `rounds`: how many times;
+    `bases_only`: the calls are there for the generated inputs, not replayed themselves."""
     if not path:
         return None
     try:
         with open(path, encoding="ascii") as stream:
-            blobs = json.load(stream)
+            plan = json.load(stream)
         os.unlink(path)
     except (OSError, ValueError):
         return None
-    return [str(b) for b in blobs] if isinstance(blobs, list) else None
+    if not isinstance(plan, dict):
+        return None
+    return {"calls": [str(b) for b in plan.get("calls") or []],
+            "generated": [g for g in plan.get("generated") or [] if isinstance(g, dict)],
+            "rounds": 2 if plan.get("rounds") == 2 else 1, "bases_only": plan.get("bases_only") is True}
 
 
 def _uses_pytest_benchmark(item: pytest.Item) -> bool:
@@ -190,7 +198,7 @@ class _Reporter:
 
     def __init__(self, channel: _Channel, per_test_timeout: float, marker: str, own_namespace: bool = False,
                  imports: ImportCheck | None = None, capturing: bool = False,
-                 replay: list[str] | None = None) -> None:
+                 replay: dict[str, Any] | None = None) -> None:
         self._channel = channel
         self._imports = imports
         self._capturing = capturing
@@ -338,22 +346,24 @@ class _Reporter:
 
     def _replay_calls(self) -> None:
         """The original is the oracle (capture.py): in the capture run, what the tests'
-        calls did and how they replay; in a candidate's run, how it replays them."""
+        calls did and how they replay; in the other runs, how the module's function
+        replays the calls and generated inputs it is given."""
         if self._imports is None or not (self._capturing or self._replay):
             return
+        plan = self._replay or {"calls": [], "generated": [], "rounds": 1, "bases_only": False}
         if self._capturing:
             recorder = capture.RECORDER
             for index, call in enumerate(recorder.calls):
                 self._send({"kind": "call", "index": index, **call})
             self._send({"kind": "capture", "installed": recorder.installed, "not_captured": recorder.not_captured})
-            blobs = [call["args"] for call in recorder.calls]
-        else:
-            blobs = self._replay or []
+            # The capture replays twice: a call must come out the same three times to be an oracle.
+            plan = {"calls": [call["args"] for call in recorder.calls], "generated": [], "rounds": 2,
+                    "bases_only": False}
         module = self._imports.candidate_module() or self._module_at_collection
         if module is None:
             self._send({"kind": "replay_unavailable", "why": "the tests did not load the module through sys.modules"})
             return
-        function = capture.resolve(module, self._imports.function)
+        function, bound = capture.resolve(module, self._imports.function)
         if function is None:
             self._send({"kind": "replay_unavailable", "why": f"the module has no function {self._imports.function}"})
             return
@@ -363,10 +373,16 @@ class _Reporter:
                 signal.setitimer(signal.ITIMER_REAL, seconds)
 
         per_call = self._per_test_timeout or REPLAY_SECONDS
-        # The capture replays twice: a call must come out the same three times to be an oracle.
-        for kind in ("replay", "replay_again") if self._capturing else ("replay",):
-            for result in capture.replay(function, blobs, REPLAY_SECONDS, per_call, alarm):
-                self._send({"kind": kind, **result})
+        for again in range(plan["rounds"]):
+            suffix = "_again" if again else ""
+            for result in [] if plan["bases_only"] else capture.replay(function, plan["calls"], REPLAY_SECONDS,
+                                                                       per_call, alarm):
+                self._send({"kind": "replay" + suffix, **result})
+            if plan["generated"]:
+                for result in capture.replay_generated(function, self._imports.function, bound, plan["calls"],
+                                                       plan["generated"], GENERATED_SECONDS,
+                                                       min(per_call, GENERATED_CALL_SECONDS), alarm):
+                    self._send({"kind": "generated" + suffix, **result})
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self._tampered()

@@ -22,3 +22,5 @@ CANDIDATE_NAMES_VAR = "ORPS_CANDIDATE_NAMES"  # JSON: {"module": dotted name, "f
 CAPTURE_VAR = "ORPS_CAPTURE"
 REPLAY_FILE_VAR = "ORPS_REPLAY_FILE"
 REPLAY_SECONDS = 3.0  # the most a run spends replaying captured calls
+GENERATED_SECONDS = 2.0  # the most a run spends on generated inputs (generate.py)
+GENERATED_CALL_SECONDS = 0.5  # one generated input: where the original takes longer, the input is left out

@@ -22,6 +22,11 @@ from .protocol import MAC_CHARS
 WATCHDOG_MARK = "Timeout ("  # how faulthandler's dump_traceback_later output begins
 
 
+# The oracle's indexed events and the RunRecords field each goes to.
+_INDEXED = {"call": "calls", "replay": "replays", "replay_again": "replays_again", "generated": "generated",
+            "generated_again": "generated_again"}
+
+
 @dataclass
 class RunRecords:
     collected: list[str] | None = None  # None: collection never finished
@@ -44,6 +49,8 @@ class RunRecords:
     not_captured: dict[str, int] = field(default_factory=dict)  # why -> how many calls
     replays: dict[int, dict[str, Any]] = field(default_factory=dict)
     replays_again: dict[int, dict[str, Any]] = field(default_factory=dict)  # the capture run's second replay
+    generated: dict[int, dict[str, Any]] = field(default_factory=dict)  # generated inputs' outcomes (generate.py)
+    generated_again: dict[int, dict[str, Any]] = field(default_factory=dict)  # the original's second round
     replay_unavailable: str = ""
     forged: int = 0  # record-like lines that failed verification
     truncated: bool = False  # the channel file shrank under the reader
@@ -122,8 +129,8 @@ class RecordReader:
                 if isinstance(pair, list) and len(pair) == 2 and tuple(map(str, pair)) not in records.imports_elsewhere:
                     records.imports_elsewhere.append((str(pair[0]), str(pair[1])))
             records.imports_replaced = str(record.get("replaced") or "") or records.imports_replaced
-        elif kind in ("call", "replay", "replay_again") and isinstance(record.get("index"), int):
-            into = {"call": records.calls, "replay": records.replays, "replay_again": records.replays_again}[kind]
+        elif kind in _INDEXED and isinstance(record.get("index"), int):
+            into = getattr(records, _INDEXED[kind])
             into.setdefault(record["index"], record)
         elif kind == "capture":
             records.capture_installed = bool(record.get("installed"))

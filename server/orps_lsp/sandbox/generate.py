@@ -1,0 +1,154 @@
+"""Inputs the tests do not hold (executor side): drawn with Hypothesis from the shapes
+of the original's captured calls, then run on the original and on every candidate
+like the captured calls themselves (oracle.py).
+
+A generated input is a captured call with its plain-data arguments replaced by
+values of the same kind (capture.shape): integers and floats around and beyond the
+range the tests used (negatives included), strings from the tests' own characters
+and from all of unicode, containers from empty to twice the longest seen, with
+duplicates. Arguments that are not plain data (`self`, a class instance, a mix of
+kinds) stay as the test passed them. Drawn values are builtin types only, pickled
+here and unpickled in the sandbox; nothing the sandbox sent is ever unpickled here.
+
+Deterministic: the same captured calls, count and seed draw the same inputs.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import pickle
+from dataclasses import dataclass
+from typing import Any
+
+from . import capture
+
+_MIN_SIZE = 8  # containers and strings are drawn up to max(twice the longest seen, this)
+_MIN_SPAN = 3  # integers: at least -3..3 around what was seen
+
+
+@dataclass
+class Drawn:
+    inputs: list[dict[str, Any]]  # {"base": index of the captured call, "values": pickled replacements}
+    note: str = ""  # why none were drawn, when so
+
+
+def draw_inputs(shapes: list[Any], count: int, seed: int) -> Drawn:
+    """Up to `count` inputs from the captured calls whose argument shapes are `shapes`
+    (one `[[positional...], {name: ...}]` per call, in the oracle's order), smallest first."""
+    if count <= 0 or not shapes:
+        return Drawn([], "" if count > 0 else "generated inputs are off")
+    try:
+        from hypothesis import strategies as st
+    except ImportError:
+        return Drawn([], "no generated inputs: Hypothesis is not installed (pip install hypothesis)")
+    groups = _groups(shapes)
+    strategies = [s for s in (_group_strategy(st, bases, positional, named) for bases, positional, named in groups)
+                  if s is not None]
+    if not strategies:
+        return Drawn([], "no generated inputs: no argument is plain data (numbers, strings, containers of them)")
+    drawn: dict[bytes, dict[str, Any]] = {}
+    per_group = max(1, math.ceil(count / len(strategies)))
+    for strategy in strategies:
+        for base, values in _examples(strategy, per_group, seed):
+            blob = pickle.dumps(values, protocol=4)
+            drawn.setdefault(blob, {"base": base, "values": base64.b64encode(blob).decode("ascii")})
+    inputs = sorted(drawn.values(), key=lambda item: len(item["values"]))[:count]
+    return Drawn(inputs)
+
+
+def _groups(shapes: list[Any]) -> list[tuple[list[int], list[Any], dict[str, Any]]]:
+    """Calls alike in how they pass their arguments (how many positional, which names),
+    with each argument's shape unified over the group."""
+    found: dict[tuple, tuple[list[int], list[Any], dict[str, Any]]] = {}
+    for index, call_shapes in enumerate(shapes):
+        if not (isinstance(call_shapes, list) and len(call_shapes) == 2 and isinstance(call_shapes[0], list)
+                and isinstance(call_shapes[1], dict)):
+            continue
+        positional, named = call_shapes
+        key = (len(positional), tuple(sorted(named)))
+        if key not in found:
+            found[key] = ([], [None] * len(positional), dict.fromkeys(named))
+        bases, merged, merged_named = found[key]
+        bases.append(index)
+        for position, value in enumerate(positional):
+            merged[position] = capture.unify(merged[position], value)
+        for name, value in named.items():
+            merged_named[name] = capture.unify(merged_named[name], value)
+    return list(found.values())
+
+
+def _group_strategy(st: Any, bases: list[int], positional: list[Any], named: dict[str, Any]) -> Any:
+    """(base index, ({position: value}, {name: value})) for the group, or None when no
+    argument of it can be drawn."""
+    drawn_positional = {p: s for p, s in ((p, _strategy(st, shape)) for p, shape in enumerate(positional))
+                        if s is not None}
+    drawn_named = {n: s for n, s in ((n, _strategy(st, shape)) for n, shape in named.items()) if s is not None}
+    if not drawn_positional and not drawn_named:
+        return None
+    return st.tuples(st.sampled_from(bases), st.tuples(st.fixed_dictionaries(drawn_positional),
+                                                       st.fixed_dictionaries(drawn_named)))
+
+
+def _strategy(st: Any, shape: Any) -> Any:
+    """Values of the kind `shape` describes (None where it cannot be drawn)."""
+    if not isinstance(shape, list) or not shape:
+        return None
+    kind = shape[0]
+    if kind == "none":
+        return st.none()
+    if kind == "bool":
+        return st.booleans()
+    if kind == "int":
+        low, high = int(shape[1]), int(shape[2])
+        span = max(high - low, _MIN_SPAN)
+        return st.integers(min(low, -_MIN_SPAN) - span, max(high, _MIN_SPAN) + span)
+    if kind == "float":
+        low, high = float(shape[1]), float(shape[2])
+        span = max(high - low, 1.0)
+        return st.floats(min(low, -1.0) - span, max(high, 1.0) + span, allow_nan=False, allow_infinity=False)
+    if kind == "str":
+        size = _size(shape[1])
+        seen = shape[2] if len(shape) > 2 and isinstance(shape[2], str) and shape[2] else ""
+        anything = st.text(max_size=size)
+        return st.one_of(st.text(alphabet=seen, max_size=size), anything) if seen else anything
+    if kind == "bytes":
+        return st.binary(max_size=_size(shape[1]))
+    if kind == "tuple":
+        parts = [_strategy(st, s) for s in shape[1]]
+        return st.tuples(*parts) if all(p is not None for p in parts) else None
+    if kind in ("list", "set", "frozenset"):
+        element = _strategy(st, shape[1])
+        if element is None:
+            return None
+        size = _size(shape[2])
+        if kind == "list":
+            return st.lists(element, max_size=size)
+        return (st.sets if kind == "set" else st.frozensets)(element, max_size=size)
+    if kind == "dict":
+        key, value = _strategy(st, shape[1]), _strategy(st, shape[2])
+        return st.dictionaries(key, value, max_size=_size(shape[3])) if key is not None and value is not None else None
+    return None
+
+
+def _size(longest: Any) -> int:
+    return max(2 * int(longest), _MIN_SIZE)
+
+
+def _examples(strategy: Any, count: int, seed: int) -> list[Any]:
+    """`count` examples of `strategy`, the same ones for the same seed (Hypothesis's own
+    generation: its boundary values first, no database, no shrinking)."""
+    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+    from hypothesis import seed as seeded
+
+    found: list[Any] = []
+
+    @seeded(seed)
+    @settings(max_examples=count, database=None, deadline=None, phases=(Phase.generate,), derandomize=False,
+              suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet)
+    @given(strategy)
+    def collect(example: Any) -> None:
+        found.append(example)
+
+    collect()
+    return found

@@ -1,0 +1,124 @@
+"""Inputs the tests do not hold: drawn with Hypothesis from the shapes of the original's
+captured calls, run on the original (twice) and on every candidate in the sandbox. A
+candidate alike on every captured call but different on a drawn input is refused."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from orps_lsp.discovery import discover_tests
+from orps_lsp.executor import ExecutionTarget, OracleOptions, SandboxLimits
+from orps_lsp.sandbox import capture
+from orps_lsp.sandbox.executor import PytestExecutor
+from orps_lsp.sandbox.generate import draw_inputs
+from orps_lsp.scoring import passes_guard
+
+LIMITS = SandboxLimits(per_test_timeout=5, total_timeout=30, memory_mb=1024, cpu_seconds=30)
+
+
+def judge(tmp_path: Path, module: str, tests: str, candidates: list[str], function: str,
+          oracle: OracleOptions | None = None):
+    (tmp_path / "mod.py").write_text(textwrap.dedent(module))
+    (tmp_path / "test_mod.py").write_text(textwrap.dedent(tests))
+    target = ExecutionTarget(project_root=tmp_path, file=tmp_path / "mod.py", function=function,
+                             tests=discover_tests(tmp_path, tmp_path / "mod.py", function), limits=LIMITS,
+                             oracle=oracle or OracleOptions())
+    with PytestExecutor(target) as executor:
+        original = executor.run((tmp_path / "mod.py").read_text())
+        return original, [executor.run(textwrap.dedent(c)) for c in candidates]
+
+
+POSITIVE_SUM = "def positive_sum(xs):\n    return sum(x for x in xs if x > 0)\n"
+ONE_TEST = "from mod import positive_sum\n\ndef test():\n    assert positive_sum([1, 2, 3]) == 6\n"
+
+
+def test_a_rewrite_alike_on_every_captured_call_is_refused_on_a_generated_input(tmp_path, run_mode):
+    ignores_the_sign = "def positive_sum(xs):\n    return sum(xs)\n"
+    same = "def positive_sum(xs):\n    return sum([x for x in xs if x > 0])\n"
+    original, (wrong, right) = judge(tmp_path, POSITIVE_SUM, ONE_TEST, [ignores_the_sign, same], "positive_sum")
+    assert original.capture.usable == 1 and original.capture.generated >= 20, original.capture.describe()
+    # The captured call alone cannot tell them apart; a drawn list with a negative number can.
+    assert wrong.passed == 1 and wrong.behaviour.identical == 1 and wrong.behaviour.different == 0
+    assert wrong.behaviour.generated_different >= 1 and not passes_guard(original, wrong)
+    difference = wrong.behaviour.differences[0]
+    assert difference.startswith("positive_sum([") and "(a generated input) returned" in difference, difference
+    assert wrong.behaviour.counterexamples[0]["call"].startswith("positive_sum([")  # literal: a ready test
+    assert passes_guard(original, right)
+    assert right.behaviour.generated_identical == right.behaviour.generated_compared == original.capture.generated
+    assert f"{original.capture.generated} generated inputs identical" in right.behaviour.evidence()
+
+
+def test_inputs_the_original_does_not_finish_are_left_out(tmp_path, run_mode):
+    """A countdown that never ends on a negative number: those inputs say nothing (no
+    expectation), and a candidate that returns at once is judged on the others."""
+    module = "def countdown(n):\n    while n != 0:\n        n -= 1\n    return 'done'\n"
+    tests = "from mod import countdown\n\ndef test():\n    assert countdown(3) == 'done'\n"
+    candidate = "def countdown(n):\n    return 'done'\n"
+    original, (fast,) = judge(tmp_path, module, tests, [candidate], "countdown", OracleOptions(generated_inputs=12))
+    assert original.capture.generated >= 1, original.capture.describe()
+    assert "the original did not finish them in time" in original.capture.generated_skipped
+    assert passes_guard(original, fast) and fast.behaviour.generated_identical == original.capture.generated
+
+
+def test_exception_messages_are_compared_only_when_asked(tmp_path, run_mode):
+    module = "def parse(text):\n    return int(text)\n"
+    tests = "from mod import parse\n\ndef test():\n    assert parse('12') == 12\n"
+    other_message = ("def parse(text):\n    try:\n        return int(text)\n    except ValueError:\n"
+                     "        raise ValueError('not a number') from None\n")
+    original, (by_type,) = judge(tmp_path, module, tests, [other_message], "parse", OracleOptions(generated_inputs=30))
+    assert by_type.behaviour.generated_compared >= 1 and passes_guard(original, by_type), by_type.behaviour.describe()
+    original, (by_message,) = judge(tmp_path, module, tests, [other_message], "parse",
+                                    OracleOptions(generated_inputs=30, compare_exception_messages=True))
+    assert not passes_guard(original, by_message)
+    assert "raised ValueError('not a number')" in by_message.behaviour.differences[0]
+
+
+def test_object_arguments_are_kept_and_plain_ones_drawn(tmp_path, run_mode):
+    """A method: `self` stays as the test made it; the number beside it is drawn."""
+    module = ("class Account:\n    def __init__(self, balance):\n        self.balance = balance\n\n"
+              "    def can_pay(self, amount):\n        return 0 <= amount <= self.balance\n")
+    tests = "from mod import Account\n\ndef test():\n    assert Account(10).can_pay(5)\n"
+    no_lower_bound = ("class Account:\n    def __init__(self, balance):\n        self.balance = balance\n\n"
+                      "    def can_pay(self, amount):\n        return amount <= self.balance\n")
+    original, (wrong,) = judge(tmp_path, module, tests, [no_lower_bound], "Account.can_pay")
+    assert original.capture.generated >= 5
+    assert not passes_guard(original, wrong)
+    assert wrong.behaviour.differences[0].startswith("can_pay(-"), wrong.behaviour.differences
+
+
+def test_no_generated_inputs_when_turned_off(tmp_path, run_mode):
+    ignores_the_sign = "def positive_sum(xs):\n    return sum(xs)\n"
+    original, (wrong,) = judge(tmp_path, POSITIVE_SUM, ONE_TEST, [ignores_the_sign], "positive_sum",
+                               OracleOptions(generated_inputs=0))
+    assert original.capture.generated == 0 and wrong.behaviour.generated_compared == 0
+    assert passes_guard(original, wrong)  # only the captured call, which it gets right
+
+
+def test_drawing_is_deterministic_under_a_seed_and_keeps_the_kinds_seen():
+    shapes = [[[capture.shape([1, 5, 2]), capture.shape("ab")], {"strict": capture.shape(True)}]]
+    first, again, other = draw_inputs(shapes, 40, 0), draw_inputs(shapes, 40, 0), draw_inputs(shapes, 40, 1)
+    assert first.inputs == again.inputs and first.inputs != other.inputs
+    assert 20 <= len(first.inputs) <= 40 and all(item["base"] == 0 for item in first.inputs)
+    import base64
+    import pickle
+    values = [pickle.loads(base64.b64decode(item["values"])) for item in first.inputs]
+    assert all(isinstance(p[0], list) and all(type(x) is int for x in p[0]) and isinstance(p[1], str)
+               and type(n["strict"]) is bool for p, n in values)
+    assert any(p[0] == [] for p, _ in values) and any(x < 0 for p, _ in values for x in p[0])  # empty, negatives
+    assert len(first.inputs[0]["values"]) <= len(first.inputs[-1]["values"])  # smallest first
+
+
+def test_nothing_is_drawn_for_objects_alone():
+    shapes = [[["other"], {}]]
+    drawn = draw_inputs(shapes, 10, 0)
+    assert drawn.inputs == [] and "no argument is plain data" in drawn.note
+
+
+def test_shapes_unify_across_calls():
+    assert capture.unify(capture.shape([]), capture.shape([3])) == ["list", ["int", 3, 3], 1]
+    assert capture.unify(capture.shape(1), capture.shape(7)) == ["int", 1, 7]
+    assert capture.unify(capture.shape(1), capture.shape("a")) == "other"
+    assert capture.shape((1, "a")) == ["tuple", [["int", 1, 1], ["str", 1, "a"]]]
+    assert capture.shape([1, "a"]) == ["list", "other", 2]
+    assert capture.shape(True) == ["bool"] and capture.shape(float("nan")) == "other"
