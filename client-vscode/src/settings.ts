@@ -28,6 +28,8 @@ export const SERVER_KEYS = [
   'pytestArgs',
   'testTimeout',
   'runTimeout',
+  'generatedInputs',
+  'compareExceptionMessages',
   'logLevel',
 ] as const;
 
