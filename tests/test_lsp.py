@@ -346,3 +346,42 @@ async def test_real_model_tiny_budget(project: Path) -> None:
             assert not editor.edits and "nothing better for has_duplicates" in editor.messages_text()
         info = await editor.command("orps.debugInfo")
         assert info["model"]["loaded"] is True and info["model"]["model"]
+
+
+@pytest.mark.asyncio
+async def test_a_refused_rewrite_offers_the_missing_test_as_a_code_action(tmp_path: Path) -> None:
+    """Weak tests let an order-changing rewrite pass; the oracle refuses it, and the editor
+    gets "Add regression test for merge": the test the original passes and the rewrite fails."""
+    project = tmp_path / "runs"
+    (project / "tests").mkdir(parents=True)
+    (project / "pyproject.toml").write_text("[tool.pytest.ini_options]\ntestpaths = ['tests']\n")
+    (project / "runs.py").write_text("def merge(runs):\n    out = []\n    for run in runs:\n        out.extend(run)\n"
+                                     "    return out\n")
+    (project / "tests" / "test_runs.py").write_text("from runs import merge\n\n\ndef test_length():\n"
+                                                    "    assert len(merge([[2], [1, 2]])) == 3\n")
+    sorted_merge = "    return sorted(x for run in runs for x in run)\n```"
+    answers = write_answers(tmp_path / "answers.json", [sorted_merge])
+    async with editor_session(project, answers=answers, configuration=QUICK) as editor:
+        uri = editor.open(project / "runs.py")
+        line = line_of(editor.text(uri), "out.extend")
+        assert [a["title"] for a in await editor.code_actions(uri, line)] == ["Optimize with ORPS: merge"]
+        result = await editor.command("orps.optimize", target(uri, line))
+        assert result["status"] == "nothing better" and not editor.edits, result
+
+        actions = await editor.code_actions(uri, line)
+        [add] = [a for a in actions if a["title"] == "Add regression test for merge"]
+        assert add["kind"] == "quickfix" and "command" not in add
+        assert await editor.code_actions(uri, line, only=[types.CodeActionKind.Refactor]) == actions[:1]
+        test_file = project / "tests" / "test_runs.py"
+        [[test_uri, edits]] = add["edit"]["changes"].items()
+        assert test_uri == test_file.resolve().as_uri()
+        edited = apply_edits(test_file.read_text(), [types.TextEdit(
+            range=types.Range(start=types.Position(**e["range"]["start"]), end=types.Position(**e["range"]["end"])),
+            new_text=e["newText"]) for e in edits])
+        assert edited.startswith(test_file.read_text().rstrip("\n")) and "def test_merge_keeps_the_behaviour" in edited
+        test_file.write_text(edited)
+        assert passes_tests(project, "tests/test_runs.py")  # the original passes the new test
+        editor.open(test_file)  # the file now holds it: no action offered twice
+        assert [a["title"] for a in await editor.code_actions(uri, line)] == ["Optimize with ORPS: merge"]
+        (project / "runs.py").write_text("def merge(runs):\n" + sorted_merge.removesuffix("```"))
+        assert not passes_tests(project, "tests/test_runs.py")  # ... and the refused rewrite fails it

@@ -22,6 +22,7 @@ from .executor import OracleOptions, SandboxLimits
 from .model.base import ModelError
 from .model.embedded import DEFAULT_MODEL, EMBEDDED_MODELS
 from .model.loader import REMOTE_PARALLEL, load_model
+from .regression import with_test_appended
 from .render import text_report
 from .report_html import write_html
 from .search import Progress
@@ -226,7 +227,7 @@ def _append_test(path: Path, test: str) -> None:
     """Add the test to the file (made if missing), in one atomic replace."""
     try:
         current = path.read_text(encoding="utf-8") if path.exists() else ""
-        text = (current.rstrip("\n") + "\n\n\n" if current.strip() else "") + test
+        text = with_test_appended(current, test)
         path.parent.mkdir(parents=True, exist_ok=True)
         engine.replace_file(path, text)
     except OSError as exc:

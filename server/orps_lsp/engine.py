@@ -19,7 +19,7 @@ from .config import SearchConfig
 from .discovery import CLI_HINT, NoTestsFound, discover_tests, module_import_name
 from .executor import ExecutionTarget, OracleOptions, SandboxLimits, TestSelection
 from .model.base import ChatModel
-from .regression import missing_test
+from .regression import missing_test, test_file_for
 from .report import SearchReport
 from .search import OriginalDidNotRun, ProgressCallback, SearchTask, run_search
 from .source import SourceError, find_function
@@ -156,6 +156,8 @@ def run(
             raise InputError(original_did_not_run(prepared, exc.reason), details=exc.output_tail) from None
     target = prepared.target
     report.missing_test = missing_test(report, module_import_name(target.project_root, target.file))
+    test_file = test_file_for(target.project_root, target.tests.test_files, target.file) if report.missing_test else None
+    report.missing_test_file = str(test_file) if test_file else ""
     return report
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import builtins
 import re
+from pathlib import Path
 from typing import Any
 
 from .report import SearchReport
@@ -25,6 +26,21 @@ def missing_test(report: SearchReport, module: str) -> str:
                 for example in node.execution.behaviour.counterexamples]
     written = [(len(str(e.get("call", ""))), t) for e in examples if (t := _as_test(e, report.function, module))]
     return min(written)[1] if written else ""  # the shortest call
+
+
+def with_test_appended(current: str, test: str) -> str:
+    """A test file's text with the test added at its end (the CLI's --write-tests, the LSP's action)."""
+    return (current.rstrip("\n") + "\n\n\n" if current.strip() else "") + test
+
+
+def test_file_for(root: Path, test_files: list[Path], module: Path) -> Path | None:
+    """Where the missing test goes: the first test file that judged the function (not the
+    module itself, chosen for its doctests)."""
+    for path in test_files:
+        full = path if path.is_absolute() else root / path
+        if full.is_file() and full.resolve() != module.resolve():
+            return full.resolve()
+    return None
 
 
 def _as_test(example: dict[str, Any], function: str, module: str) -> str:

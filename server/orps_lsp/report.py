@@ -259,6 +259,7 @@ class SearchReport:
     warnings: list[str] = field(default_factory=list)
     tests: dict[str, str] = field(default_factory=dict)  # the chosen test files, and why each was chosen
     missing_test: str = ""  # a pytest test the original passes and a refused candidate failed (regression.py)
+    missing_test_file: str = ""  # where the editor's "Add regression test" puts it (absolute; "" when none)
     config: dict[str, Any] = field(default_factory=dict)
     stats: SearchStats = field(default_factory=SearchStats)
 

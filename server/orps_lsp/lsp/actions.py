@@ -24,6 +24,7 @@ from .. import __version__, engine
 from ..cancel import Cancelled
 from ..discovery import CLI_HINT as NO_TESTS_CLI_HINT
 from ..model.base import ModelError
+from ..regression import with_test_appended
 from ..render import critique_summary, unified_diff
 from ..report import SearchReport
 from ..report_html import render_html
@@ -45,6 +46,7 @@ APPLY, SHOW_DIFF, DISCARD = "Apply", "Show diff", "Discard"
 # (the VS Code extension, client-vscode/src/review.ts DISCARDED): a choice, not a failure.
 DISCARDED_IN_REVIEW = "discarded in the review"
 REWRITE = types.CodeActionKind.RefactorRewrite.value
+QUICKFIX = types.CodeActionKind.QuickFix.value
 CANCEL_WAIT_SECONDS = 15.0  # how long a cancelled request waits for the sandbox to kill its processes
 NO_TESTS_EDITOR_HINT = "Set orps.testPaths to the test files or folders to run."  # for discovery.CLI_HINT
 
@@ -52,7 +54,11 @@ NO_TESTS_EDITOR_HINT = "Set orps.testPaths to the test files or folders to run."
 # ------------------------------------------------------------- code actions
 def wants_rewrite(only: Sequence[str] | None) -> bool:
     """Does the client's `only` filter admit refactor.rewrite? (kinds are hierarchical)"""
-    return not only or any(REWRITE == kind or REWRITE.startswith(f"{kind}.") for kind in only)
+    return _admits(only, REWRITE)
+
+
+def _admits(only: Sequence[str] | None, kind: str) -> bool:
+    return not only or any(kind == wanted or kind.startswith(f"{wanted}.") for wanted in only)
 
 
 def target_arguments(uri: str, line: int, version: int | None, function: str | None = None) -> dict[str, Any]:
@@ -81,6 +87,31 @@ def code_actions(uri: str, source: str, version: int | None, line: int, only: Se
             command=types.Command(title=title, command=command, arguments=[arguments]),
         )
     ]
+
+
+def regression_test_actions(store: ReportStore, workspace: Workspace, uri: str, source: str, line: int,
+                            only: Sequence[str] | None) -> list[types.CodeAction]:
+    """'Add regression test for f' on a function whose last search refused a rewrite for a
+    behaviour its tests do not check: the missing test (regression.py), appended to the
+    first test file that judged it. Gone once the file holds it."""
+    info = function_at(source, line) if _admits(only, QUICKFIX) else None
+    report = store.get(uri, info.qualname) if info is not None else None
+    if report is None or not report.missing_test or not report.missing_test_file:
+        return []
+    test_uri = Path(report.missing_test_file).as_uri()
+    try:
+        document = workspace.get_text_document(test_uri)
+        current = document.source
+    except (OSError, UnicodeDecodeError) as exc:
+        log.info("no regression test action: cannot read %s: %s", report.missing_test_file, exc)
+        return []
+    if report.missing_test in current:
+        return []
+    edit = minimal_edit(current, with_test_appended(current, report.missing_test),
+                        units=document.position_codec.client_num_units)
+    return [types.CodeAction(
+        title=f"Add regression test for {info.qualname}", kind=QUICKFIX,
+        edit=types.WorkspaceEdit(changes={test_uri: [edit]} if edit else {}))]
 
 
 # -------------------------------------------------------------- arguments

@@ -27,7 +27,8 @@ from pygls.workspace import TextDocument
 
 from .. import __version__
 from .actions import (
-    CANCEL, DEBUG_INFO, GET_REPORT, OPTIMIZE, REWRITE, SOLVE, SearchCommands, code_actions, target_arguments,
+    CANCEL, DEBUG_INFO, GET_REPORT, OPTIMIZE, QUICKFIX, REWRITE, SOLVE, SearchCommands, code_actions,
+    regression_test_actions, target_arguments,
 )
 from .client import EditorClient, EditorLogHandler
 from .hover import ReportStore, code_lenses, hover, weak_test_diagnostics
@@ -250,12 +251,14 @@ def build_server() -> OrpsLanguageServer:
     def did_change(ls: OrpsLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
         ls.show_results(params.text_document.uri, refresh_lenses=False)  # editors re-ask for lenses after a change
 
-    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=[REWRITE]))
+    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=[REWRITE, QUICKFIX]))
     def code_action(ls: OrpsLanguageServer, params: types.CodeActionParams) -> list[types.CodeAction]:
         document, source = ls.text_of(params.text_document.uri)
         if source is None:
             return []
-        return code_actions(document.uri, source, document.version, params.range.start.line, params.context.only)
+        line, only = params.range.start.line, params.context.only
+        return (code_actions(document.uri, source, document.version, line, only)
+                + regression_test_actions(ls.store, ls.workspace, document.uri, source, line, only))
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     def on_hover(ls: OrpsLanguageServer, params: types.HoverParams) -> types.Hover | None:

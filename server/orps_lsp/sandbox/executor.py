@@ -34,7 +34,7 @@ import psutil
 from ..cancel import Cancelled, CancelToken
 from ..discovery import import_roots, module_names
 from ..executor import ExecutionTarget
-from ..report import CaptureSummary, ExecutionReport, TestOutcome
+from ..report import BehaviourCheck, CaptureSummary, ExecutionReport, TestOutcome
 from ..source import SourceError, find_function
 from . import capture, instructions, isolation, warm
 from .generate import draw_inputs
@@ -160,6 +160,7 @@ class PytestExecutor:
         self._warm_wanted = warm.enabled(self.isolation, target.limits.warm_worker)
         self._warm_failures = 0  # in a row; at two, runs start cold for good
         self._oracle: Oracle | None = None  # the original's captured calls, once it has run
+        self._behaviour: dict[str, BehaviourCheck] = {}  # by source: a candidate measured again is not replayed again
 
     # -- public -------------------------------------------------------------
 
@@ -182,7 +183,9 @@ class PytestExecutor:
         if syntax_error:
             report = self._syntax_error_report(syntax_error)
         else:
-            replay = self._oracle.plan() if self._oracle is not None and self._oracle.blobs and not is_original else None
+            known = self._behaviour.get(module_source)
+            replay = self._oracle.plan() if self._oracle is not None and self._oracle.blobs and not is_original \
+                and known is None else None
             first = self._launch(module_source, _Mode.PLAIN, replay=replay)
             if is_original:
                 self._remember_reference_ids(first)
@@ -193,7 +196,9 @@ class PytestExecutor:
                     self._oracle = self._capture(module_source)
                     report.capture = self._oracle.summary
             elif replay and first.completed and first.trusted:
-                report.behaviour = compare(self._oracle, first.records)
+                report.behaviour = self._behaviour[module_source] = compare(self._oracle, first.records)
+            elif known is not None:
+                report.behaviour = known
             if first.completed and first.trusted and not report.timed_out:  # a hang would only hang again
                 report = self._repeat(module_source, report, first, repeats)
                 if measure_coverage:
