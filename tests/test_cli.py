@@ -307,3 +307,21 @@ def test_a_rewrite_the_weak_tests_miss_is_refused_with_its_counterexample(tmp_pa
     assert result.returncode == 0, result.stderr
     assert report["original"]["capture"]["usable"] == 3  # the written test is one of the user's tests now
     assert "3 captured calls identical" in report["verdict"]
+
+
+def test_solve_warns_of_exceptions_on_generated_inputs_the_docstring_does_not_mention(tmp_path):
+    """No original to compare with: the stub's calls shape the generated inputs, and an answer
+    that raises on one of them (1 / 0) gets a warning, unless the docstring says so."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "test_inverse.py").write_text("from inverse import inverse\n\ndef test():\n    assert inverse(2) == 0.5\n")
+    answer = "    return 1 / x\n```"
+    for docstring, warned in (("One over x.", True), ("One over x; raises ZeroDivisionError for 0.", False)):
+        (project / "inverse.py").write_text(f'def inverse(x):\n    """{docstring}"""\n    raise NotImplementedError\n')
+        result = orps("solve", "inverse.py::inverse", "--depth", "1", "--json", cwd=project, answers=[answer],
+                      tmp_path=tmp_path)
+        assert result.returncode == 0, result.stderr + result.stdout
+        warnings = json.loads(result.stdout)["warnings"]
+        expected = "the answer raises ZeroDivisionError on inverse(0) (a generated input), which the docstring does " \
+                   "not mention"
+        assert (expected in warnings) is warned, warnings

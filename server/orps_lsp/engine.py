@@ -19,7 +19,7 @@ from .config import SearchConfig
 from .discovery import CLI_HINT, NoTestsFound, discover_tests, module_import_name
 from .executor import ExecutionTarget, OracleOptions, SandboxLimits, TestSelection
 from .model.base import ChatModel
-from .regression import missing_test, test_file_for
+from .regression import missing_test, test_file_for, unmentioned_exceptions
 from .report import SearchReport
 from .search import OriginalDidNotRun, ProgressCallback, SearchTask, run_search
 from .source import SourceError, find_function
@@ -158,6 +158,7 @@ def run(
     report.missing_test = missing_test(report, module_import_name(target.project_root, target.file))
     test_file = test_file_for(target.project_root, target.tests.test_files, target.file) if report.missing_test else None
     report.missing_test_file = str(test_file) if test_file else ""
+    report.warnings += unmentioned_exceptions(report, prepared.task.function.docstring)
     return report
 
 

@@ -28,6 +28,16 @@ def missing_test(report: SearchReport, module: str) -> str:
     return min(written)[1] if written else ""  # the shortest call
 
 
+def unmentioned_exceptions(report: SearchReport, docstring: str | None) -> list[str]:
+    """Solve: exceptions the offered answer raises on generated inputs that its docstring
+    does not name (one warning each)."""
+    best = report.best
+    if report.mode != "solve" or best is None or best.execution is None:
+        return []
+    return [f"the answer raises {name} on {call} (a generated input), which the docstring does not mention"
+            for name, call in sorted(best.execution.generated_raises.items()) if name not in (docstring or "")]
+
+
 def with_test_appended(current: str, test: str) -> str:
     """A test file's text with the test added at its end (the CLI's --write-tests, the LSP's action)."""
     return (current.rstrip("\n") + "\n\n\n" if current.strip() else "") + test

@@ -133,6 +133,8 @@ class ExecutionReport:
     runs: int = 0  # how many timed repeats went into wall_time/cpu_time
     capture: CaptureSummary | None = None  # the original's: its calls recorded as the oracle
     behaviour: BehaviourCheck | None = None  # a candidate's: replayed on those calls
+    # Solve: exception type -> the shortest generated input it was raised on (no original to compare with).
+    generated_raises: dict[str, str] = field(default_factory=dict)
 
     @property
     def behaves_differently(self) -> bool:

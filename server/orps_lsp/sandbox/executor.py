@@ -38,7 +38,7 @@ from ..report import BehaviourCheck, CaptureSummary, ExecutionReport, TestOutcom
 from ..source import SourceError, find_function
 from . import capture, instructions, isolation, warm
 from .generate import draw_inputs
-from .oracle import Oracle, add_generated, build_oracle, compare
+from .oracle import Oracle, add_generated, build_oracle, compare, raised_on
 from .judge import JudgeFiles
 from .limits import ProcessTree, disk_bytes, limits_preexec, rlimit_settings, sandbox_environment
 from .metrics import function_line_range, static_metrics
@@ -184,17 +184,19 @@ class PytestExecutor:
             report = self._syntax_error_report(syntax_error)
         else:
             known = self._behaviour.get(module_source)
-            replay = self._oracle.plan() if self._oracle is not None and self._oracle.blobs and not is_original \
-                and known is None else None
+            replay = self._oracle.plan(solve=not self.target.original_is_oracle) \
+                if self._oracle is not None and not is_original and known is None else None
             first = self._launch(module_source, _Mode.PLAIN, replay=replay)
             if is_original:
                 self._remember_reference_ids(first)
             report = self._report(first)
             if is_original:
                 self._adapt_time_limits(report)
-                if self._oracle is None and self.target.original_is_oracle and not report.start_error and report.passed:
+                if self._oracle is None and not report.start_error and (report.passed or not self.target.original_is_oracle):
                     self._oracle = self._capture(module_source)
-                    report.capture = self._oracle.summary
+                    report.capture = self._oracle.summary if self.target.original_is_oracle else None
+            elif replay and first.completed and first.trusted and not self.target.original_is_oracle:
+                report.generated_raises = raised_on(self._oracle, first.records)
             elif replay and first.completed and first.trusted:
                 report.behaviour = self._behaviour[module_source] = compare(self._oracle, first.records)
             elif known is not None:
@@ -266,13 +268,17 @@ class PytestExecutor:
 
     def _capture(self, source: str) -> Oracle:
         """The original is the oracle: one more run of it records each call its tests make,
-        then replays them (capture.py); the calls it replays alike are what candidates meet."""
+        then replays them (capture.py); the calls it replays alike are what candidates meet.
+        A stub (solve) is no oracle: its calls only shape the inputs an answer is probed with."""
         run = self._launch(source + capture.EPILOGUE.format(function=self.target.function), _Mode.PLAIN, capture=True)
         if not (run.completed and run.trusted):
             return Oracle(summary=CaptureSummary(note="the capture run did not complete"))
         options = self.target.oracle
         oracle = build_oracle(run.records, compare_messages=options.compare_exception_messages)
-        if oracle.blobs:
+        if oracle.blobs and not self.target.original_is_oracle:
+            # Solve: the stub's calls give the arguments' shapes; nothing it does is an expectation.
+            oracle.generated = draw_inputs(oracle.shapes, options.generated_inputs, options.seed).inputs
+        elif oracle.blobs:
             self._generate(source, oracle)
         log.info("captured %s", oracle.summary.describe())
         return oracle

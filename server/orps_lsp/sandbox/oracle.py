@@ -37,9 +37,12 @@ class Oracle:
     summary: CaptureSummary = field(default_factory=CaptureSummary)
     compare_messages: bool = False  # exceptions alike by type and message (else by type)
 
-    def plan(self) -> dict[str, Any]:
-        """What a candidate's run replays (plugin._read_replay)."""
-        return {"calls": self.blobs, "generated": self.generated, "rounds": 1}
+    def plan(self, *, solve: bool = False) -> dict[str, Any] | None:
+        """What a candidate's run replays (plugin._read_replay); None: nothing. Solve: only
+        the generated inputs (the stub's calls are their bases, not expectations)."""
+        if not self.blobs or (solve and not self.generated):
+            return None
+        return {"calls": self.blobs, "generated": self.generated, "rounds": 1, "bases_only": solve}
 
 
 def build_oracle(records: RunRecords, *, compare_messages: bool = False) -> Oracle:
@@ -123,6 +126,19 @@ def compare(oracle: Oracle, records: RunRecords) -> BehaviourCheck:
             check.generated_identical += verdict
             check.generated_different += not verdict
     return check
+
+
+def raised_on(oracle: Oracle, records: RunRecords) -> dict[str, str]:
+    """Solve: the exceptions an answer raises on the generated inputs, each with the
+    shortest call that shows it (there is no original to compare with)."""
+    found: dict[str, str] = {}
+    for index in sorted(records.generated):
+        outcome, call = records.generated[index].get("outcome") or [], str(records.generated[index].get("call", ""))
+        if outcome[:1] == ["raised"] and len(outcome) >= 3 and call:
+            name = str(outcome[1])
+            if name not in found or len(call) < len(found[name]):
+                found[name] = call
+    return found
 
 
 def _judge(check: BehaviourCheck, call: str, label: str, expected: dict[str, Any], got: dict[str, Any] | None,
