@@ -1,10 +1,13 @@
-"""What the oracle costs (the original's calls captured, replayed on each candidate).
+"""What the oracle costs (the original's calls captured, inputs drawn from them, both
+replayed on each candidate).
 
 On the example project (or a file and function you name), with the real sandbox, one
-executor, runs interleaved so that the machine's load falls on both alike:
-  - the original's capture run vs its plain run (paid once per search);
-  - a candidate's run with the replay vs the same run without it (paid per candidate);
-  - how many calls were captured and kept.
+executor, runs interleaved so that the machine's load falls on all alike:
+  - the original's capture run and its run on the generated inputs vs its plain run
+    (paid once per search), and the time Hypothesis takes to draw the inputs;
+  - a candidate's run with the captured calls replayed, and with the generated inputs
+    too, vs the same run without either (paid per candidate);
+  - how many calls were captured and kept, how many generated inputs judge.
 Goal (issue 13): under 0.5 s per candidate with the warm worker.
 
     python bench/oracle_bench.py [--rounds 7] [--file examples/slowmath/slowmath.py --function has_duplicates]
@@ -25,6 +28,7 @@ from orps_lsp.discovery import discover_tests  # noqa: E402
 from orps_lsp.executor import ExecutionTarget  # noqa: E402
 from orps_lsp.sandbox import capture  # noqa: E402
 from orps_lsp.sandbox.executor import PytestExecutor, _Mode  # noqa: E402
+from orps_lsp.sandbox.generate import draw_inputs  # noqa: E402
 from orps_lsp.source import find_function, replace_function  # noqa: E402
 
 FAST = "def has_duplicates(items):\n    return len(set(items)) != len(items)\n"
@@ -51,26 +55,49 @@ def main() -> None:
     target = ExecutionTarget(project_root=root, file=file, function=args.function,
                              tests=discover_tests(root, file, args.function))
     with PytestExecutor(target) as executor:
-        original = executor.run(source)  # the baseline, with the capture
+        original = executor.run(source)  # the baseline, with the capture and the generated inputs
         oracle = executor._oracle
         print(f"runs: {executor.describe_isolation()}")
         print(f"oracle: {original.capture.describe()}")
         epilogue = source + capture.EPILOGUE.format(function=args.function)
-        plain, captured, without, replayed = [], [], [], []
+        drawn = draw_inputs(oracle.shapes, target.oracle.generated_inputs, target.oracle.seed).inputs
+        on_drawn = {"calls": oracle.blobs, "generated": drawn, "rounds": 2, "bases_only": True}
+        calls_only = {"calls": oracle.blobs, "generated": [], "rounds": 1}
+        times: dict[str, list[float]] = {name: [] for name in ROWS}
         for _ in range(args.rounds):
-            plain.append(timed(lambda: executor._launch(source, _Mode.PLAIN)))
-            captured.append(timed(lambda: executor._launch(epilogue, _Mode.PLAIN, capture=True)))
-            without.append(timed(lambda: executor._launch(candidate, _Mode.PLAIN)))
-            replayed.append(timed(lambda: executor._launch(candidate, _Mode.PLAIN, replay=oracle.blobs)))
+            times["plain"].append(timed(lambda: executor._launch(source, _Mode.PLAIN)))
+            times["capture"].append(timed(lambda: executor._launch(epilogue, _Mode.PLAIN, capture=True)))
+            times["draw"].append(timed(lambda: draw_inputs(oracle.shapes, target.oracle.generated_inputs,
+                                                           target.oracle.seed)))
+            times["on_drawn"].append(timed(lambda: executor._launch(source, _Mode.PLAIN, replay=on_drawn)))
+            times["without"].append(timed(lambda: executor._launch(candidate, _Mode.PLAIN)))
+            times["calls"].append(timed(lambda: executor._launch(candidate, _Mode.PLAIN, replay=calls_only)))
+            times["all"].append(timed(lambda: executor._launch(candidate, _Mode.PLAIN, replay=oracle.plan())))
         check = executor.run(candidate)
-    median = statistics.median
+    median = {name: statistics.median(values) for name, values in times.items()}
     print(f"candidate: {check.behaviour.describe() if check.behaviour else 'not replayed'}")
-    print(f"original, plain run     : {median(plain) * 1000:8.1f} ms (median of {args.rounds})")
-    print(f"original, capture run   : {median(captured) * 1000:8.1f} ms  (one extra run per search, "
-          f"{median(captured) / median(plain):.2f}x a plain run)")
-    print(f"candidate, no replay    : {median(without) * 1000:8.1f} ms")
-    print(f"candidate, with replay  : {median(replayed) * 1000:8.1f} ms  (+{(median(replayed) - median(without)) * 1000:.1f} ms per candidate, "
-          f"ratio {median(replayed) / median(without):.2f})")
+    print(f"(medians of {args.rounds} rounds)")
+    once = median["capture"] + median["draw"] + median["on_drawn"]
+    for name, label in ROWS.items():
+        extra = ""
+        if name in ("capture", "on_drawn"):
+            extra = f"  ({median[name] / median['plain']:.2f}x a plain run; once per search)"
+        elif name in ("calls", "all"):
+            extra = f"  (+{(median[name] - median['without']) * 1000:.1f} ms per candidate, " \
+                    f"ratio {median[name] / median['without']:.2f})"
+        print(f"{label:<44}: {median[name] * 1000:8.1f} ms{extra}")
+    print(f"{'once per search (capture + draw + original)':<44}: {once * 1000:8.1f} ms")
+
+
+ROWS = {
+    "plain": "original, plain run",
+    "capture": "original, capture run",
+    "draw": "drawing the inputs (Hypothesis, server)",
+    "on_drawn": "original on the generated inputs (twice)",
+    "without": "candidate, no replay",
+    "calls": "candidate, captured calls replayed",
+    "all": "candidate, captured calls + generated inputs",
+}
 
 
 if __name__ == "__main__":

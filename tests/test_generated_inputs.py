@@ -122,3 +122,18 @@ def test_shapes_unify_across_calls():
     assert capture.shape((1, "a")) == ["tuple", [["int", 1, 1], ["str", 1, "a"]]]
     assert capture.shape([1, "a"]) == ["list", "other", 2]
     assert capture.shape(True) == ["bool"] and capture.shape(float("nan")) == "other"
+
+
+def test_hypothesis_plugin_stays_only_for_projects_that_use_it(tmp_path):
+    from orps_lsp.sandbox.executor import mentions_hypothesis
+    (tmp_path / "tests" / "unit").mkdir(parents=True)
+    (tmp_path / "mod.py").write_text("def f(x):\n    return x\n")
+    (tmp_path / "tests" / "unit" / "test_f.py").write_text("from mod import f\n\ndef test():\n    assert f(1) == 1\n")
+    files = [tmp_path / "tests" / "unit" / "test_f.py"]
+    assert not mentions_hypothesis(tmp_path, files, tmp_path / "mod.py")
+    assert not mentions_hypothesis(tmp_path, [tmp_path / "tests"], tmp_path / "mod.py")
+    (tmp_path / "tests" / "conftest.py").write_text("from hypothesis import settings\n")
+    assert mentions_hypothesis(tmp_path, files, tmp_path / "mod.py")
+    (tmp_path / "tests" / "conftest.py").unlink()
+    (tmp_path / "tests" / "unit" / "test_g.py").write_text("from hypothesis import given\n")
+    assert mentions_hypothesis(tmp_path, [tmp_path / "tests"], tmp_path / "mod.py")  # a folder: its files

@@ -116,6 +116,14 @@ def run_one(task: Task, method: str, model_spec: str | None, threads: int | None
             "llm_calls": report.stats.llm_calls, "generated_tokens": report.stats.generated_tokens,
             "prompt_tokens_sent": report.stats.prompt_tokens_sent, "prompt_tokens_evaluated": report.stats.prompt_tokens_evaluated,
             "candidates": len(report.nodes), "wall_seconds": round(wall, 2),
+            # The original is the oracle (optimize): candidates that passed the tests and were refused on
+            # the original's captured calls, or (alike on those) on the inputs drawn from them.
+            "refused_by_replay": sum(1 for n in report.nodes if n.execution and n.execution.behaviour
+                                     and n.execution.behaviour.different),
+            "refused_by_generated": sum(1 for n in report.nodes if n.execution and n.execution.behaviour
+                                        and not n.execution.behaviour.different
+                                        and n.execution.behaviour.generated_different),
+            "replayed": sum(1 for n in report.nodes if n.execution and n.execution.behaviour),
             "seconds": {"prompt": round(report.stats.prompt_seconds, 1), "generation": round(report.stats.generation_seconds, 1),
                         "tests": round(report.stats.evaluation_seconds, 1)},
             "visible": {"passed": report.best.execution.passed, "total": report.best.execution.total}

@@ -73,8 +73,18 @@ def method_summary(records: list[dict]) -> dict:
         "generated_tokens_mean": _mean([r["generated_tokens"] for r in records]),
         "wall_seconds_mean": _mean([r["wall_seconds"] for r in records]),
         "wall_seconds_total": sum(r["wall_seconds"] for r in records),
+        # Of the candidates compared with the original (optimize), the share each oracle refused
+        # (records from before the oracle have no counts: None).
+        "replayed": sum(r.get("replayed", 0) for r in records),
+        "refused_by_replay": _share(records, "refused_by_replay"),
+        "refused_by_generated": _share(records, "refused_by_generated"),
     }
     return summary
+
+
+def _share(records: list[dict], key: str) -> float | None:
+    compared = sum(r.get("replayed", 0) for r in records)
+    return sum(r.get(key, 0) for r in records) / compared if compared else None
 
 
 def _fmt(value, spec=".2f", suffix="") -> str:
@@ -83,14 +93,15 @@ def _fmt(value, spec=".2f", suffix="") -> str:
 
 def _rows(summaries: dict[str, dict]) -> list[str]:
     rows = [
-        "| method | pass@1 (write) | hidden ratio | optimize correct | speed-up median / geomean | vs expert median / geomean | bad offers | LLM calls / task | tokens / task | s / task |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| method | pass@1 (write) | hidden ratio | optimize correct | speed-up median / geomean | vs expert median / geomean | bad offers | refused: replay / generated | LLM calls / task | tokens / task | s / task |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for method, s in summaries.items():
         rows.append(
             f"| {LABELS.get(method, method)} | {_fmt(s['pass_at_1'], '.0%')} | {_fmt(s['hidden_pass_ratio'], '.0%')} | "
             f"{_fmt(s['optimize_correct'], '.0%')} | {_fmt(s['speedup_median'], '.2f', 'x')} / {_fmt(s['speedup_geomean'], '.2f', 'x')} | "
             f"{_fmt(s['vs_expert_median'], '.2f', 'x')} / {_fmt(s['vs_expert_geomean'], '.2f', 'x')} | {s['bad_offers']} of {s['offered']} | "
+            f"{_fmt(s.get('refused_by_replay'), '.0%')} / {_fmt(s.get('refused_by_generated'), '.0%')} of {s.get('replayed', 0)} | "
             f"{_fmt(s['llm_calls_mean'], '.1f')} | {_fmt(s['generated_tokens_mean'], '.0f')} | {_fmt(s['wall_seconds_mean'], '.0f')} |"
         )
     return rows

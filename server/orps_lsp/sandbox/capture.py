@@ -360,9 +360,12 @@ def _replay(function: Any, loads: list[Any], seconds: float, per_call: float, al
             shown: tuple[str, bool] | None) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     deadline = time.monotonic() + seconds
+    stopped = ""
     for index, load in enumerate(loads):
-        if time.monotonic() > deadline:
-            results.append({"index": index, "outcome": ["not_replayed", "the replay's time budget ran out"]})
+        if not stopped and time.monotonic() > deadline:
+            stopped = "the replay's time budget ran out"
+        if stopped:
+            results.append({"index": index, "outcome": ["not_replayed", stopped]})
             continue
         try:
             args, kwargs = load()
@@ -382,6 +385,9 @@ def _replay(function: Any, loads: list[Any], seconds: float, per_call: float, al
                 outcome = ["raised", type(exc).__qualname__, ""]
             elif type(exc).__name__ == "PerTestTimeout":
                 outcome = ["timed_out", f"timed out after {per_call:g} s"]
+                # One call that hangs says enough (the original's replays finished); the
+                # others would only hang as long each.
+                stopped = "stopped after a call that timed out"
             else:
                 outcome = raised(exc)
         finally:

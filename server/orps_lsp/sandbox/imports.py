@@ -69,7 +69,7 @@ class ImportCheck:
             file = _module_file(module)
             if file is None:
                 continue
-            if _real(file) == self.candidate_file:
+            if self._is_candidate(module):
                 seen.append(name)
             elif name in self.modules:
                 elsewhere.append([name, file])
@@ -87,12 +87,16 @@ class ImportCheck:
         under one of the module's names), or None."""
         found = None
         for name, module in list(sys.modules.items()):
-            file = _module_file(module)
-            if file is not None and _real(file) == self.candidate_file:
+            if self._is_candidate(module):
                 if name in self.modules:
                     return module
                 found = found or module
         return found
+
+    def _is_candidate(self, module: Any) -> bool:
+        """Whether `module` was loaded from the candidate's file (the run's copy)."""
+        file = _module_file(module)
+        return file is not None and _real(file) == self.candidate_file
 
     def _loaded_by_path(self) -> bool:
         """Tests that load the file themselves (importlib's spec_from_file_location,
@@ -100,8 +104,7 @@ class ImportCheck:
         live on: some object compiled from the candidate's file."""
         for obj in gc.get_objects():
             if isinstance(obj, types.ModuleType):
-                file = _module_file(obj)
-                if file is not None and _real(file) == self.candidate_file:
+                if self._is_candidate(obj):
                     return True
             elif isinstance(obj, types.FunctionType) and _real(obj.__code__.co_filename) == self.candidate_file:
                 return True

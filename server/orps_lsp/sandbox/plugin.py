@@ -375,10 +375,12 @@ class _Reporter:
         per_call = self._per_test_timeout or REPLAY_SECONDS
         for again in range(plan["rounds"]):
             suffix = "_again" if again else ""
+            hung = False
             for result in [] if plan["bases_only"] else capture.replay(function, plan["calls"], REPLAY_SECONDS,
                                                                        per_call, alarm):
                 self._send({"kind": "replay" + suffix, **result})
-            if plan["generated"]:
+                hung = hung or result["outcome"][0] == "timed_out"
+            if plan["generated"] and not hung:  # a call that hung already tells it apart
                 for result in capture.replay_generated(function, self._imports.function, bound, plan["calls"],
                                                        plan["generated"], GENERATED_SECONDS,
                                                        min(per_call, GENERATED_CALL_SECONDS), alarm):
