@@ -51,7 +51,7 @@ def main() -> None:
     root = file.parent
     source = file.read_text()
     candidate = Path(args.candidate).read_text() if args.candidate else \
-        replace_function(source, find_function(source, args.function), FAST)
+        replace_function(source, args.function, [], FAST)
     target = ExecutionTarget(project_root=root, file=file, function=args.function,
                              tests=discover_tests(root, file, args.function))
     with PytestExecutor(target) as executor:

@@ -137,3 +137,16 @@ def test_hypothesis_plugin_stays_only_for_projects_that_use_it(tmp_path):
     (tmp_path / "tests" / "conftest.py").unlink()
     (tmp_path / "tests" / "unit" / "test_g.py").write_text("from hypothesis import given\n")
     assert mentions_hypothesis(tmp_path, [tmp_path / "tests"], tmp_path / "mod.py")  # a folder: its files
+
+
+def test_calls_of_different_kinds_are_drawn_apart():
+    """Lists of numbers and lists of strings (slowmath's has_duplicates tests): each kind is
+    drawn, none mixed into the other."""
+    import base64
+    import pickle
+    shapes = [[[capture.shape([1, 2, 3])], {}], [[capture.shape(["a", "b"])], {}], [[capture.shape([])], {}]]
+    inputs = draw_inputs(shapes, 60, 0).inputs
+    values = [(item["base"], pickle.loads(base64.b64decode(item["values"]))[0][0]) for item in inputs]
+    assert {0, 1} <= {base for base, _ in values}  # the empty list joins the first kind it fits
+    assert all(all(type(x) is (str if base == 1 else int) for x in value) for base, value in values)
+    assert any(value and type(value[0]) is str for _, value in values)

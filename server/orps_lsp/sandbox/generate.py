@@ -58,24 +58,41 @@ def draw_inputs(shapes: list[Any], count: int, seed: int) -> Drawn:
 
 
 def _groups(shapes: list[Any]) -> list[tuple[list[int], list[Any], dict[str, Any]]]:
-    """Calls alike in how they pass their arguments (how many positional, which names),
-    with each argument's shape unified over the group."""
-    found: dict[tuple, tuple[list[int], list[Any], dict[str, Any]]] = {}
+    """Calls alike in how they pass their arguments (how many positional, which names) and in
+    the kinds of those arguments (lists of numbers apart from lists of strings), with each
+    argument's shape unified over the group."""
+    groups: list[tuple[tuple, list[int], list[Any], dict[str, Any]]] = []
     for index, call_shapes in enumerate(shapes):
         if not (isinstance(call_shapes, list) and len(call_shapes) == 2 and isinstance(call_shapes[0], list)
                 and isinstance(call_shapes[1], dict)):
             continue
         positional, named = call_shapes
         key = (len(positional), tuple(sorted(named)))
-        if key not in found:
-            found[key] = ([], [None] * len(positional), dict.fromkeys(named))
-        bases, merged, merged_named = found[key]
-        bases.append(index)
-        for position, value in enumerate(positional):
-            merged[position] = capture.unify(merged[position], value)
-        for name, value in named.items():
-            merged_named[name] = capture.unify(merged_named[name], value)
-    return list(found.values())
+        for group_key, bases, merged, merged_named in groups:
+            if group_key != key:
+                continue
+            together = [capture.unify(a, b) for a, b in zip(merged, positional)]
+            together_named = {n: capture.unify(merged_named[n], named[n]) for n in named}
+            if all(_compatible(a, b, c) for a, b, c in zip(merged, positional, together)) and \
+                    all(_compatible(merged_named[n], named[n], together_named[n]) for n in named):
+                bases.append(index)
+                merged[:] = together
+                merged_named.update(together_named)
+                break
+        else:
+            groups.append((key, [index], list(positional), dict(named)))
+    return [(bases, merged, merged_named) for _, bases, merged, merged_named in groups]
+
+
+def _compatible(a: Any, b: Any, together: Any) -> bool:
+    """Whether unifying loses nothing that either shape could draw."""
+    return not _has_other(together) or _has_other(a) or _has_other(b)
+
+
+def _has_other(shape: Any) -> bool:
+    if shape == "other":
+        return True
+    return isinstance(shape, list) and any(_has_other(part) for part in shape if isinstance(part, list) or part == "other")
 
 
 def _group_strategy(st: Any, bases: list[int], positional: list[Any], named: dict[str, Any]) -> Any:
