@@ -162,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--write-per-set", type=int, default=10, help="write tasks from each of LBPP, HumanEval+, MBPP+ (default 10)")
     parser.add_argument("--optimize", type=int, default=10, help="ENAMEL optimize tasks (default 10)")
+    parser.add_argument("--kinds", default="write,optimize", help="which kinds of task to run (default both)")
     parser.add_argument("--tasks", type=int, default=None, help="run only the first N tasks of each kind (a quick look)")
     parser.add_argument("--methods", default="cot,orps,best_of_n,reflexion,orps_no_exec", help=f"comma-separated, from {', '.join(METHODS)}")
     parser.add_argument("--model", default=None, help="GGUF path or embedded name (default: the embedded 0.5B model)")
@@ -180,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     tasks = load_or_build(args.out.parent / "tasks.json", args.write_per_set, args.optimize, args.seed)
     if args.tasks:
         tasks = [t for t in tasks if t.kind == "write"][: args.tasks] + [t for t in tasks if t.kind == "optimize"][: args.tasks]
+    tasks = [t for t in tasks if t.kind in args.kinds.split(",")]
     from orps_lsp.model.embedded import DEFAULT_MODEL
 
     model_name = Path(args.model).name if args.model else DEFAULT_MODEL

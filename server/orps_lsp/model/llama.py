@@ -11,6 +11,7 @@ keeps both prefixes warm.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import threading
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from ..cancel import CancelToken
 from .base import ChatRequest, Completion, Message, ModelError
+from .cpu_probe import extra_buffers_work, without_extra_buffers
 from .embedded import resolve_model_path
 
 
@@ -77,14 +79,16 @@ class LlamaCppModel:
         self._lock = threading.Lock()
         self._closed = False
         started = time.perf_counter()
+        loading = contextlib.nullcontext() if extra_buffers_work(self.path) else without_extra_buffers(llama_cpp)
         try:
-            self._llm = llama_cpp.Llama(
-                model_path=str(self.path),
-                n_ctx=n_ctx,
-                n_threads=self._n_threads,
-                n_gpu_layers=self.gpu_layers,
-                verbose=False,
-            )
+            with loading:
+                self._llm = llama_cpp.Llama(
+                    model_path=str(self.path),
+                    n_ctx=n_ctx,
+                    n_threads=self._n_threads,
+                    n_gpu_layers=self.gpu_layers,
+                    verbose=False,
+                )
         except Exception as exc:  # llama.cpp says only "Failed to load model from file"
             raise ModelError(
                 f"could not load the model {self.path}: {exc} (is the file a complete GGUF? "
