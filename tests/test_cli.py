@@ -287,7 +287,7 @@ def test_a_rewrite_the_weak_tests_miss_is_refused_with_its_counterexample(tmp_pa
     result = orps("optimize", "runs.py::merge", "--apply", "--depth", "1", "--counter", "none", cwd=project,
                   answers=[wrong], tmp_path=tmp_path)
     assert result.returncode == 1, result.stderr + result.stdout
-    assert "behaved as the original on its captured calls" in result.stdout
+    assert "behaved as the original on its captured calls and generated inputs" in result.stdout
     assert "merge([[2], [1, 2]]) returned [1, 2, 2]; the original returns [2, 1, 2]" in result.stdout
     assert "oracle: 2 of 2 captured calls of the original replay identically" in result.stdout
     assert (project / "runs.py").read_text() == before

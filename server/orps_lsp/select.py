@@ -55,7 +55,7 @@ def choose_winner(search: OrpsSearch, report: SearchReport) -> Decision:
         differing = [n for n in nodes if n.execution is not None and n.execution.behaves_differently]
         if differing:
             return Decision(None, False, f"nothing offered: none of {len(report.nodes)} candidates passed every test "
-                                         f"the original passes and behaved as the original on its captured calls "
+                                         f"the original passes and behaved as the original on its captured calls and generated inputs "
                                          f"({len(differing)} did not: {differing[0].execution.behaviour.differences[0]})")
         return Decision(None, False, f"nothing offered: none of {len(report.nodes)} candidates passed every test the original passes")
     return _pick_fastest(search, original, guarded)
