@@ -150,3 +150,13 @@ def test_calls_of_different_kinds_are_drawn_apart():
     assert {0, 1} <= {base for base, _ in values}  # the empty list joins the first kind it fits
     assert all(all(type(x) is (str if base == 1 else int) for x in value) for base, value in values)
     assert any(value and type(value[0]) is str for _, value in values)
+
+
+def test_small_numbers_are_drawn_whatever_range_the_tests_used():
+    """Tests that call f(5) and f(20000) (a timing size) still get f(0), f(1), f(-1): where a
+    rewrite's edge cases are, and where the original answers in time."""
+    import base64
+    import pickle
+    shapes = [[[capture.shape(5)], {}], [[capture.shape(20000)], {}]]
+    values = {pickle.loads(base64.b64decode(item["values"]))[0][0] for item in draw_inputs(shapes, 100, 0).inputs}
+    assert {0, 1, -1} <= values and max(values) > 1000
