@@ -106,7 +106,8 @@ def test_drawing_is_deterministic_under_a_seed_and_keeps_the_kinds_seen():
     assert all(isinstance(p[0], list) and all(type(x) is int for x in p[0]) and isinstance(p[1], str)
                and type(n["strict"]) is bool for p, n in values)
     assert any(p[0] == [] for p, _ in values) and any(x < 0 for p, _ in values for x in p[0])  # empty, negatives
-    assert len(first.inputs[0]["values"]) <= len(first.inputs[-1]["values"])  # smallest first
+    sizes = [sum(map(abs, p[0])) + len(p[0]) + len(p[1]) for p, _ in values]
+    assert sizes[0] <= sizes[len(sizes) // 2] <= sizes[-1]  # smallest first
 
 
 def test_nothing_is_drawn_for_objects_alone():

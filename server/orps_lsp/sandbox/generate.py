@@ -48,14 +48,16 @@ def draw_inputs(shapes: list[Any], count: int, seed: int) -> Drawn:
                   if s is not None]
     if not strategies:
         return Drawn([], "no generated inputs: no argument is plain data (numbers, strings, containers of them)")
-    drawn: dict[bytes, dict[str, Any]] = {}
+    drawn: dict[bytes, tuple[float, int, dict[str, Any]]] = {}
     per_group = max(1, math.ceil(count / len(strategies)))
     for strategy in strategies:
         for base, values in _examples(strategy, per_group, seed):
             blob = pickle.dumps(values, protocol=4)
-            drawn.setdefault(blob, {"base": base, "values": base64.b64encode(blob).decode("ascii")})
-    inputs = sorted(drawn.values(), key=lambda item: len(item["values"]))[:count]
-    return Drawn(inputs)
+            item = {"base": base, "values": base64.b64encode(blob).decode("ascii")}
+            drawn.setdefault(blob, (_magnitude(values), len(blob), item))
+    # Smallest first: the shortest counterexamples, and the inputs the original answers in
+    # time before those it does not (a replay stops at its first call that hangs).
+    return Drawn([item for _, _, item in sorted(drawn.values(), key=lambda entry: entry[:2])][:count])
 
 
 def _groups(shapes: list[Any]) -> list[tuple[list[int], list[Any], dict[str, Any]]]:
@@ -149,6 +151,22 @@ def _strategy(st: Any, shape: Any) -> Any:
         key, value = _strategy(st, shape[1]), _strategy(st, shape[2])
         return st.dictionaries(key, value, max_size=_size(shape[3])) if key is not None and value is not None else None
     return None
+
+
+def _magnitude(value: Any) -> float:
+    """How big a drawn value is, as its cost tends to grow: a number by its size, a
+    container by its length and its elements."""
+    if value is None or isinstance(value, bool):
+        return 0
+    if isinstance(value, (int, float)):
+        return abs(value)
+    if isinstance(value, (str, bytes)):
+        return len(value)
+    if isinstance(value, dict):
+        return len(value) + sum(_magnitude(k) + _magnitude(v) for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return len(value) + sum(_magnitude(v) for v in value)
+    return 0
 
 
 def _size(longest: Any) -> int:
