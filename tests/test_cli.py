@@ -296,10 +296,17 @@ def test_a_rewrite_the_weak_tests_miss_is_refused_with_its_counterexample(tmp_pa
                   "test_runs_behaviour.py", cwd=project, answers=[wrong], tmp_path=tmp_path)
     assert "A test your suite lacks" in result.stdout and "test written to test_runs_behaviour.py" in result.stderr
     written = (project / "test_runs_behaviour.py").read_text()
-    assert written.startswith("from runs import merge\n") and "assert merge([[2], [1, 2]]) == [2, 1, 2]\n" in written
-    check = subprocess.run([sys.executable, "-m", "pytest", "-q", "test_runs_behaviour.py"], cwd=project,
-                           capture_output=True, text=True)
-    assert check.returncode == 0, check.stdout
+    # The shortest counterexample: a captured call or a generated input (`merge([[4, 2]])`).
+    assert written.startswith("from runs import merge\n") and "    assert merge([" in written, written
+
+    def written_test_passes() -> bool:
+        return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_runs_behaviour.py"],
+                              cwd=project, capture_output=True, text=True).returncode == 0
+
+    assert written_test_passes()  # on the original
+    (project / "runs.py").write_text("def merge(runs):\n" + wrong.removesuffix("```"))
+    assert not written_test_passes()  # on the refused rewrite
+    (project / "runs.py").write_text(before)
     right = "    return [x for run in runs for x in run]\n```"
     result = orps("optimize", "runs.py::merge", "--json", "--quiet", "--depth", "1", "--counter", "none", cwd=project,
                   answers=[right], tmp_path=tmp_path)
