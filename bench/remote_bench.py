@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO / "server"))
 from orps_lsp import engine  # noqa: E402
 from orps_lsp.config import SearchConfig  # noqa: E402
 from orps_lsp.model.base import ChatModel  # noqa: E402
+from orps_lsp.model.cpu_probe import llama_cpp_server_command  # noqa: E402
 from orps_lsp.model.embedded import ensure_embedded  # noqa: E402
 from orps_lsp.model.http import OpenAICompatibleModel  # noqa: E402
 
@@ -48,7 +49,7 @@ def llama_cpp_server(model_path: Path, threads: int):
         port = sock.getsockname()[1]
     log = tempfile.NamedTemporaryFile(prefix="llama-server-", suffix=".log", delete=False)
     process = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--host", "127.0.0.1", "--port", str(port),
+        [*llama_cpp_server_command(), "--model", str(model_path), "--host", "127.0.0.1", "--port", str(port),
          "--n_ctx", "8192", "--n_threads", str(threads), "--interrupt_requests", "False",
          # As the in-process backend: no logits for every prompt token, a RAM cache of prompt states.
          "--logits_all", "False", "--cache", "True"],

@@ -37,10 +37,11 @@ def closed_port() -> int:
 
 def start_llama_cpp_server(log: Path) -> tuple[subprocess.Popen, str]:
     """`python -m llama_cpp.server` with the embedded model on a free port; waits for /v1/models."""
+    from orps_lsp.model.cpu_probe import llama_cpp_server_command
     from orps_lsp.model.embedded import ensure_embedded
 
     port = closed_port()
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(ensure_embedded()), "--host", "127.0.0.1",
+    command = [*llama_cpp_server_command(), "--model", str(ensure_embedded()), "--host", "127.0.0.1",
                "--port", str(port), "--n_ctx", "8192", "--n_threads", str(min(4, os.cpu_count() or 1)),
                # Its default stops a streamed answer as soon as another request waits for the model.
                "--interrupt_requests", "False",

@@ -106,3 +106,21 @@ def _probe(model_path: Path) -> bool:
     except (OSError, subprocess.TimeoutExpired):
         return False
     return run.returncode == 0
+
+
+# `python -m llama_cpp.server ARGS` (its --model among them), without the extra buffer types
+# where they crash: the benchmarks' and the tests' stand-in for a user's model server.
+_SERVER_LAUNCH = """
+import contextlib, runpy, sys
+from pathlib import Path
+import llama_cpp
+from orps_lsp.model.cpu_probe import extra_buffers_work, without_extra_buffers
+model = Path(sys.argv[sys.argv.index("--model") + 1])
+with contextlib.nullcontext() if extra_buffers_work(model) else without_extra_buffers(llama_cpp):
+    runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
+"""
+
+
+def llama_cpp_server_command() -> list[str]:
+    """What starts llama-cpp-python's server here; the server's own arguments follow."""
+    return [sys.executable, "-c", _SERVER_LAUNCH]
