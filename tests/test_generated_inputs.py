@@ -4,6 +4,8 @@ candidate alike on every captured call but different on a drawn input is refused
 
 from __future__ import annotations
 
+import base64
+import pickle
 import textwrap
 from pathlib import Path
 
@@ -47,6 +49,35 @@ def test_a_rewrite_alike_on_every_captured_call_is_refused_on_a_generated_input(
     assert passes_guard(original, right)
     assert right.behaviour.generated_identical == right.behaviour.generated_compared == original.capture.generated
     assert f"{original.capture.generated} generated inputs identical" in right.behaviour.evidence()
+
+
+CYCLIC = """\
+def cycpattern_check(a, b):
+    \"\"\"Whether b, or any rotation of it, is a substring of a (HumanEval/154).\"\"\"
+    size = len(b)
+    pattern = b + b
+    for i in range(len(a) - size + 1):
+        for j in range(size + 1):
+            if a[i:i + size] == pattern[j:j + size]:
+                return True
+    return False
+"""
+
+
+def test_an_argument_made_from_another_finds_what_drawing_apart_misses(tmp_path, run_mode):
+    """HumanEval/154's weak tests, where the model's `b in a` passed every test, every
+    captured call and every input drawn apart: strings drawn independently are almost never
+    a rotation of a piece of each other; a `b` made from a rotated piece of `a` is."""
+    tests = ("from mod import cycpattern_check\n\ndef test():\n    assert not cycpattern_check('xyzw', 'xyw')\n"
+             "    assert cycpattern_check('yello', 'ell')\n    assert not cycpattern_check('whattup', 'ptut')\n")
+    substring_only = "def cycpattern_check(a, b):\n    return b in a\n"
+    same = "def cycpattern_check(a, b):\n    return any(b[i:] + b[:i] in a for i in range(len(b))) or not b\n"
+    original, (wrong, right) = judge(tmp_path, CYCLIC, tests, [substring_only, same], "cycpattern_check")
+    assert wrong.passed == 1 and wrong.behaviour.identical == 3 and not passes_guard(original, wrong)
+    assert "(a generated input) returned False; the original returns True" in wrong.behaviour.differences[0], \
+        wrong.behaviour.differences
+    # Made alike in the original's sandbox and in each candidate's (the recipe seeds the piece).
+    assert passes_guard(original, right), right.behaviour.describe()
 
 
 def test_inputs_the_original_does_not_finish_are_left_out(tmp_path, run_mode):
@@ -100,8 +131,6 @@ def test_drawing_is_deterministic_under_a_seed_and_keeps_the_kinds_seen():
     first, again, other = draw_inputs(shapes, 40, 0), draw_inputs(shapes, 40, 0), draw_inputs(shapes, 40, 1)
     assert first.inputs == again.inputs and first.inputs != other.inputs
     assert 20 <= len(first.inputs) <= 40 and all(item["base"] == 0 for item in first.inputs)
-    import base64
-    import pickle
     values = [pickle.loads(base64.b64decode(item["values"])) for item in first.inputs]
     assert all(isinstance(p[0], list) and all(type(x) is int for x in p[0]) and isinstance(p[1], str)
                and type(n["strict"]) is bool for p, n in values)
@@ -143,8 +172,6 @@ def test_hypothesis_plugin_stays_only_for_projects_that_use_it(tmp_path):
 def test_calls_of_different_kinds_are_drawn_apart():
     """Lists of numbers and lists of strings (slowmath's has_duplicates tests): each kind is
     drawn, none mixed into the other."""
-    import base64
-    import pickle
     shapes = [[[capture.shape([1, 2, 3])], {}], [[capture.shape(["a", "b"])], {}], [[capture.shape([])], {}]]
     inputs = draw_inputs(shapes, 60, 0).inputs
     values = [(item["base"], pickle.loads(base64.b64decode(item["values"]))[0][0]) for item in inputs]
@@ -156,8 +183,18 @@ def test_calls_of_different_kinds_are_drawn_apart():
 def test_small_numbers_are_drawn_whatever_range_the_tests_used():
     """Tests that call f(5) and f(20000) (a timing size) still get f(0), f(1), f(-1): where a
     rewrite's edge cases are, and where the original answers in time."""
-    import base64
-    import pickle
     shapes = [[[capture.shape(5)], {}], [[capture.shape(20000)], {}]]
     values = {pickle.loads(base64.b64decode(item["values"]))[0][0] for item in draw_inputs(shapes, 100, 0).inputs}
     assert {0, 1, -1} <= values and max(values) > 1000
+
+
+def test_an_element_of_a_list_argument_is_drawn_for_the_value_beside_it():
+    """index_of(xs, x) with wide numbers: x drawn apart is almost never in xs; a recipe
+    takes it from the list (the drawn one or the tests' own)."""
+    captured = ([500, -700, 9000], 12)
+    shapes = [[[capture.shape(captured[0]), capture.shape(captured[1])], {}]]
+    blobs = [base64.b64encode(pickle.dumps((captured, {}))).decode()]
+    calls = [capture._load_generated(blobs, item)[0] for item in draw_inputs(shapes, 60, 0).inputs]
+    members = [(xs, x) for xs, x in calls if x in xs and x not in range(-10, 11)]
+    assert len(members) >= 10, calls
+    assert any(xs == captured[0] for xs, _ in members) and any(xs != captured[0] for xs, _ in members)

@@ -34,6 +34,7 @@ import re
 import sys
 import time
 import types
+from random import Random  # bound before any project code runs
 from typing import Any
 
 MAX_CALLS = 200  # outermost calls recorded per capture run
@@ -353,7 +354,41 @@ def _load_generated(blobs: list[str], item: dict[str, Any]) -> tuple[list, dict]
     for position, value in positional.items():
         args[int(position)] = value
     kwargs.update(named)
+    for recipe in item.get("derive", ()):
+        _derive(args, kwargs, recipe)
     return args, kwargs
+
+
+def _derive(args: list, kwargs: dict, recipe: list) -> None:
+    """One argument made from another of the same call (generate.py's recipes): a piece of a
+    string or list (sliced, rotated, reversed, one element swapped for another of the source),
+    or one element of a list (ordered sources only: a set's order differs between processes).
+    What relates a function's arguments (a needle to its haystack, a key to its list) is
+    what values drawn apart almost never hit. The recipe's number seeds the choices, the
+    same in every process."""
+    (target_kind, target), (source_kind, source), op, number = recipe
+    value = args[source] if source_kind == "p" else kwargs[source]
+    size = len(value)
+    choose = Random(int(number))
+    if op == "element":
+        if not size:
+            return
+        derived = value[choose.randrange(size)]
+    else:  # "piece"
+        first = choose.randrange(size) if size else 0
+        derived = value[first:first + choose.randint(1, max(size - first, 1))]
+        if len(derived) > 1 and choose.random() < 0.5:
+            turn = choose.randrange(1, len(derived))
+            derived = derived[turn:] + derived[:turn]
+        if choose.random() < 0.2:
+            derived = derived[::-1]
+        if derived and choose.random() < 0.25:
+            where, other = choose.randrange(len(derived)), choose.randrange(size)
+            derived = derived[:where] + value[other:other + 1] + derived[where + 1:]
+    if target_kind == "p":
+        args[target] = derived
+    else:
+        kwargs[target] = derived
 
 
 def _replay(function: Any, loads: list[Any], seconds: float, per_call: float, alarm: Any,

@@ -7,7 +7,11 @@ values of the same kind (capture.shape): integers and floats around and beyond t
 range the tests used (negatives included), strings from the tests' own characters
 and from all of unicode, containers from empty to twice the longest seen, with
 duplicates. Arguments that are not plain data (`self`, a class instance, a mix of
-kinds) stay as the test passed them. Drawn values are builtin types only, pickled
+kinds) stay as the test passed them. Where one argument can be made from another of
+the same call (a string from a piece of another string, an element from a list), some
+inputs are: a recipe the sandbox applies (capture._derive), drawn here like the values,
+on drawn or captured sources; values drawn apart almost never relate as a needle to
+its haystack. Drawn values are builtin types only, pickled
 here and unpickled in the sandbox; nothing the sandbox sent is ever unpickled here.
 
 Deterministic: the same captured calls, count and seed draw the same inputs.
@@ -51,10 +55,13 @@ def draw_inputs(shapes: list[Any], count: int, seed: int) -> Drawn:
     drawn: dict[bytes, tuple[float, int, dict[str, Any]]] = {}
     per_group = max(1, math.ceil(count / len(strategies)))
     for strategy in strategies:
-        for base, values in _examples(strategy, per_group, seed):
+        # A few more than needed: Hypothesis repeats itself.
+        for base, values, derive in _examples(strategy, per_group + per_group // 2, seed):
             blob = pickle.dumps(values, protocol=4)
             item = {"base": base, "values": base64.b64encode(blob).decode("ascii")}
-            drawn.setdefault(blob, (_magnitude(values), len(blob), item))
+            if derive:
+                item["derive"] = [derive]
+            drawn.setdefault(blob + repr(derive).encode(), (_magnitude(values), len(blob), item))
     # Smallest first: the shortest counterexamples, and the inputs the original answers in
     # time before those it does not (a replay stops at its first call that hangs).
     return Drawn([item for _, _, item in sorted(drawn.values(), key=lambda entry: entry[:2])][:count])
@@ -99,15 +106,54 @@ def _has_other(shape: Any) -> bool:
 
 
 def _group_strategy(st: Any, bases: list[int], positional: list[Any], named: dict[str, Any]) -> Any:
-    """(base index, ({position: value}, {name: value})) for the group, or None when no
-    argument of it can be drawn."""
+    """(base index, ({position: value}, {name: value}), recipe or None) for the group, or
+    None when no argument of it can be drawn."""
     drawn_positional = {p: s for p, s in ((p, _strategy(st, shape)) for p, shape in enumerate(positional))
                         if s is not None}
     drawn_named = {n: s for n, s in ((n, _strategy(st, shape)) for n, shape in named.items()) if s is not None}
     if not drawn_positional and not drawn_named:
         return None
-    return st.tuples(st.sampled_from(bases), st.tuples(st.fixed_dictionaries(drawn_positional),
-                                                       st.fixed_dictionaries(drawn_named)))
+    values = st.tuples(st.fixed_dictionaries(drawn_positional), st.fixed_dictionaries(drawn_named))
+    plain = st.tuples(st.sampled_from(bases), values, st.none())
+    arguments = [(["p", p], shape) for p, shape in enumerate(positional)] + \
+        [(["n", n], shape) for n, shape in sorted(named.items())]
+    pairs = [(target, source, op) for target, target_shape in arguments for source, source_shape in arguments
+             if target != source and (op := _derivation(target_shape, source_shape))]
+    if not pairs:
+        return plain
+    derived = st.tuples(st.sampled_from(bases), values, st.sampled_from(pairs).flatmap(
+        lambda pair: _recipe(st, *pair)), st.booleans()).map(_without_derived)
+    return st.one_of(plain, derived)
+
+
+def _derivation(target: Any, source: Any) -> str:
+    """How the argument shaped `target` can be made from the one shaped `source` ("" when not)."""
+    if not (isinstance(target, list) and isinstance(source, list)):
+        return ""
+    if source[0] in ("str", "bytes") and target[0] == source[0]:
+        return "piece"
+    if source[0] == "list" and target[0] == "list" and not _has_other(capture.unify(target[1], source[1])):
+        return "piece"
+    if source[0] == "list" and isinstance(source[1], list) and target[0] == source[1][0] and \
+            not _has_other(capture.unify(target, source[1])):
+        return "element"
+    return ""
+
+
+def _recipe(st: Any, target: list, source: list, op: str) -> Any:
+    """A recipe for capture._derive; its number seeds the piece's choices there (drawn as
+    one number: Hypothesis leans each small choice to its simplest value)."""
+    return st.tuples(st.just(target), st.just(source), st.just(op), st.integers(0, 2**32 - 1)).map(list)
+
+
+def _without_derived(drawn: tuple) -> tuple:
+    """The derived argument is not drawn; nor, half the time, its source (the tests' own
+    value is kept: a needle in the haystack the tests used)."""
+    base, (positional, named), recipe, keep_source = drawn
+    dropped = [recipe[0]] + ([recipe[1]] if keep_source else [])
+    positional = {p: v for p, v in positional.items() if ["p", p] not in dropped}
+    named = {n: v for n, v in named.items() if ["n", n] not in dropped}
+    return base, (positional, named), recipe
 
 
 def _strategy(st: Any, shape: Any) -> Any:
