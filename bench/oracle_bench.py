@@ -7,7 +7,8 @@ executor, runs interleaved so that the machine's load falls on all alike:
     (paid once per search), and the time Hypothesis takes to draw the inputs;
   - a candidate's run with the captured calls replayed, and with the generated inputs
     too, vs the same run without either (paid per candidate);
-  - how many calls were captured and kept, how many generated inputs judge.
+  - how many calls were captured and kept, how many generated inputs judge;
+  - CrossHair's search on the candidate, with its confirming runs (paid once per offer).
 Goal (issue 13): under 0.5 s per candidate with the warm worker.
 
     python bench/oracle_bench.py [--rounds 7] [--file examples/slowmath/slowmath.py --function has_duplicates]
@@ -29,6 +30,7 @@ from orps_lsp.executor import ExecutionTarget  # noqa: E402
 from orps_lsp.sandbox import capture  # noqa: E402
 from orps_lsp.sandbox.executor import PytestExecutor, _Mode  # noqa: E402
 from orps_lsp.sandbox.generate import draw_inputs  # noqa: E402
+from orps_lsp.sandbox.protocol import replay_plan  # noqa: E402
 from orps_lsp.source import find_function, replace_function  # noqa: E402
 
 FAST = "def has_duplicates(items):\n    return len(set(items)) != len(items)\n"
@@ -61,9 +63,10 @@ def main() -> None:
         print(f"oracle: {original.capture.describe()}")
         epilogue = source + capture.EPILOGUE.format(function=args.function)
         drawn = draw_inputs(oracle.shapes, target.oracle.generated_inputs, target.oracle.seed).inputs
-        on_drawn = {"calls": oracle.blobs, "generated": drawn, "rounds": 2, "bases_only": True}
-        calls_only = {"calls": oracle.blobs, "generated": [], "rounds": 1}
+        on_drawn = replay_plan(oracle.blobs, drawn, rounds=2, bases_only=True)
+        calls_only = replay_plan(oracle.blobs, [])
         times: dict[str, list[float]] = {name: [] for name in ROWS}
+        crossed: list = []
         for _ in range(args.rounds):
             times["plain"].append(timed(lambda: executor._launch(source, _Mode.PLAIN)))
             times["capture"].append(timed(lambda: executor._launch(epilogue, _Mode.PLAIN, capture=True)))
@@ -73,15 +76,19 @@ def main() -> None:
             times["without"].append(timed(lambda: executor._launch(candidate, _Mode.PLAIN)))
             times["calls"].append(timed(lambda: executor._launch(candidate, _Mode.PLAIN, replay=calls_only)))
             times["all"].append(timed(lambda: executor._launch(candidate, _Mode.PLAIN, replay=oracle.plan())))
+            times["crosshair"].append(timed(lambda: crossed.append(executor.cross_check(candidate))))
         check = executor.run(candidate)
     median = {name: statistics.median(values) for name, values in times.items()}
     print(f"candidate: {check.behaviour.describe() if check.behaviour else 'not replayed'}")
+    print(f"CrossHair: {crossed[-1]}")
     print(f"(medians of {args.rounds} rounds)")
     once = median["capture"] + median["draw"] + median["on_drawn"]
     for name, label in ROWS.items():
         extra = ""
         if name in ("capture", "on_drawn"):
             extra = f"  ({median[name] / median['plain']:.2f}x a plain run; once per search)"
+        elif name == "crosshair":
+            extra = f"  ({target.oracle.crosshair_seconds:g} s of search; once per offer)"
         elif name in ("calls", "all"):
             extra = f"  (+{(median[name] - median['without']) * 1000:.1f} ms per candidate, " \
                     f"ratio {median[name] / median['without']:.2f})"
@@ -97,6 +104,7 @@ ROWS = {
     "without": "candidate, no replay",
     "calls": "candidate, captured calls replayed",
     "all": "candidate, captured calls + generated inputs",
+    "crosshair": "CrossHair on the candidate, confirmed by runs",
 }
 
 

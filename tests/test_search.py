@@ -344,3 +344,36 @@ def test_a_copy_of_the_original_does_not_finish_the_search():
     result = run_search(task(), ScriptedModel(programmer_and_critic([copy], review="Critique: fine\nScore: 5\nDone: yes")),
                         ScriptedExecutor(lucky), SearchConfig(depth=2))
     assert result.stats.stopped_by == "depth" and max(n.depth for n in result.nodes) == 1
+
+
+def test_an_offer_the_extra_oracle_refutes_gives_way_to_the_next_best():
+    """The executor's cross-check (CrossHair) refutes the fastest candidate before it is
+    offered: the next best is checked and offered, with the refusal on the first node."""
+    from orps_lsp.report import CrossCheck
+
+    faster_but_refuted = "    return len(set(items)) < len(items)\n```"
+
+    def timed(source: str):
+        body = source.split("def has_duplicates")[1].split("def fib")[0]
+        if "set(items)) <" in body:
+            return report(6, 6, cpu=0.005)
+        return judge(source)
+
+    class Refuting(ScriptedExecutor):
+        checked: list[str]
+
+        def cross_check(self, module_source, *, seconds_left=float("inf")):
+            self.checked.append(module_source)
+            if "set(items)) <" in module_source:
+                return CrossCheck(seconds=2.0, proposed=1, different=1,
+                                  differences=["has_duplicates([]) (found by CrossHair) returned ..."])
+            return CrossCheck(seconds=2.0)
+
+    executor = Refuting(timed)
+    executor.checked = []
+    result = run_search(task(), ScriptedModel(programmer_and_critic([faster_but_refuted, FAST])), executor,
+                        SearchConfig(depth=1, expansions=2))
+    assert result.improved and "set(items)) !=" in result.best.code, result.verdict
+    assert "CrossHair: no difference in 2 s" in result.verdict, result.verdict
+    refuted = next(n for n in result.nodes if "set(items)) <" in n.code)
+    assert refuted.execution.behaviour.differs and len(executor.checked) == 2

@@ -19,7 +19,7 @@ const COMMANDS = [
 const SETTINGS = [
   'model', 'gpuLayers', 'contextSize', 'threads', 'endpoint', 'apiKey', 'remoteModel', 'parallel', 'beamWidth', 'expansions', 'depth',
   'alpha', 'beta', 'maxLlmCalls', 'maxGeneratedTokens', 'maxSeconds', 'testPaths', 'pytestArgs', 'testTimeout',
-  'runTimeout', 'generatedInputs', 'compareExceptionMessages', 'logLevel', 'interpreter', 'autoApply', 'codeLens.enabled', 'trace.server',
+  'runTimeout', 'generatedInputs', 'compareExceptionMessages', 'crosshairSeconds', 'logLevel', 'interpreter', 'autoApply', 'codeLens.enabled', 'trace.server',
 ].map((key) => `orps.${key}`);
 
 /** name -> contents of every file in the zip. */

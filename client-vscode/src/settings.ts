@@ -30,6 +30,7 @@ export const SERVER_KEYS = [
   'runTimeout',
   'generatedInputs',
   'compareExceptionMessages',
+  'crosshairSeconds',
   'logLevel',
 ] as const;
 

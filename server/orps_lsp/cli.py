@@ -67,6 +67,9 @@ def _search_arguments(parser: argparse.ArgumentParser) -> None:
                              f"must behave as the original does (default {OracleOptions().generated_inputs}; 0: none)")
     oracle.add_argument("--compare-exception-messages", action="store_true",
                         help="exceptions must match the original's in message too, not only in type")
+    oracle.add_argument("--crosshair-seconds", type=float, default=OracleOptions().crosshair_seconds, metavar="S",
+                        help="where CrossHair is installed, seconds it searches for an input on which the candidate "
+                             f"about to be offered differs from the original (default {OracleOptions().crosshair_seconds:g}; 0: off)")
     search = parser.add_argument_group("search (defaults fit a 2-core CPU; the paper used K=3 N=20 D=5)")
     defaults = SearchConfig()
     search.add_argument("--beam-width", "-K", type=int, default=defaults.beam_width)
@@ -146,7 +149,8 @@ def run_command(args: argparse.Namespace) -> int:
         pytest_args=args.pytest_arg,
         limits=SandboxLimits(per_test_timeout=args.test_timeout, total_timeout=args.run_timeout, memory_mb=args.memory_mb),
         oracle=OracleOptions(generated_inputs=args.generated_inputs,
-                             compare_exception_messages=args.compare_exception_messages, seed=args.seed),
+                             compare_exception_messages=args.compare_exception_messages, seed=args.seed,
+                             crosshair_seconds=args.crosshair_seconds),
     )
     if request.oracle.validate():
         raise engine.InputError("; ".join(request.oracle.validate()))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from .report import ExecutionReport
+from .report import CrossCheck, ExecutionReport
 
 
 @dataclass
@@ -34,9 +34,15 @@ class OracleOptions:
     generated_inputs: int = 100  # inputs drawn from the captured calls, once per search (0: none)
     compare_exception_messages: bool = False  # exceptions alike by type and message (else by type)
     seed: int = 0  # the generated inputs are the same for the same seed
+    # CrossHair (where installed) looks this long for an input on which the candidate about
+    # to be offered differs from the original (0: not at all).
+    crosshair_seconds: float = 5.0
 
     def validate(self) -> list[str]:
-        return ["generated_inputs must not be negative"] if self.generated_inputs < 0 else []
+        problems = ["generated_inputs must not be negative"] if self.generated_inputs < 0 else []
+        if not 0 <= self.crosshair_seconds <= 600:
+            problems.append("crosshair_seconds must be between 0 and 600")
+        return problems
 
 
 @dataclass
@@ -79,6 +85,12 @@ class Executor(Protocol):
         Never raises for anything the candidate does: failures are in the report.
         Raises `Cancelled` when the cancel token is set (after killing its processes).
         """
+        ...
+
+    def cross_check(self, module_source: str, *, seconds_left: float = float("inf")) -> CrossCheck | None:
+        """Optimize: one more oracle for a candidate about to be offered (CrossHair, where
+        installed), within `seconds_left`; None where there is none. Only ever finds
+        differences: a candidate it cannot check is judged as before."""
         ...
 
     def close(self) -> None: ...

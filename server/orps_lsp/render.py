@@ -48,6 +48,7 @@ def _row(report: ExecutionReport | None) -> dict[str, str]:
         "line coverage": f"{report.coverage:.0%}" if report.coverage is not None else "-",
         "captured calls": _calls(report),
         "generated inputs": _generated(report),
+        "CrossHair": _cross_checked(report),
     }
 
 
@@ -67,6 +68,16 @@ def _generated(report: ExecutionReport) -> str:
     if report.behaviour is not None and report.behaviour.generated_compared:
         return f"{report.behaviour.generated_identical}/{report.behaviour.generated_compared} identical"
     return "-"
+
+
+def _cross_checked(report: ExecutionReport) -> str:
+    """What CrossHair found on the candidate about to be offered (the original: not its place)."""
+    check = report.behaviour.cross_check if report.behaviour is not None else None
+    if check is None:
+        return "-"
+    if check.seconds is None:
+        return "not run"
+    return f"{check.different} difference(s) in {check.seconds:g} s" if check.different else f"no difference in {check.seconds:g} s"
 
 
 def metrics_table(report: SearchReport) -> str:

@@ -62,6 +62,24 @@ class CaptureSummary:
 
 
 @dataclass
+class CrossCheck:
+    """CrossHair's search for an input on which a candidate and the original differ
+    (sandbox/symbolic.py), each input it proposed confirmed by running both."""
+
+    seconds: float | None = None  # how long it searched; None: it did not run (see note)
+    proposed: int = 0  # inputs it found a difference on
+    different: int = 0  # of those, where the two really differ when run
+    differences: list[str] = field(default_factory=list)
+    counterexamples: list[dict[str, Any]] = field(default_factory=list)
+    note: str = ""  # why it did not run, or what it could not use
+
+    def evidence(self) -> str:
+        if self.seconds is None or self.different:
+            return ""
+        return f"CrossHair: no difference in {self.seconds:g} s"
+
+
+@dataclass
 class BehaviourCheck:
     """A candidate replayed on the original's captured calls."""
 
@@ -78,17 +96,28 @@ class BehaviourCheck:
     generated_different: int = 0
     not_compared: int = 0  # the replay's time ran out, or could not run
     note: str = ""
+    cross_check: CrossCheck | None = None  # CrossHair, on the candidate about to be offered
 
     @property
     def differs(self) -> bool:
-        return bool(self.different or self.generated_different)
+        return bool(self.different or self.generated_different or (self.cross_check and self.cross_check.different))
 
     def evidence(self) -> str:
         """What the comparison showed, for an offer's one-line verdict ("" when nothing was compared)."""
         parts = [f"{self.identical} captured calls identical"] if self.compared else []
         if self.generated_compared:
             parts.append(f"{self.generated_identical} generated inputs identical")
-        return ", ".join(parts)
+        text = ", ".join(parts)
+        cross = self.cross_check.evidence() if self.cross_check else ""
+        if cross:
+            text = f"{text} ({cross})" if text else cross
+        return text
+
+    def add_cross_check(self, check: CrossCheck) -> None:
+        """CrossHair's finding joins the rest: its counterexamples first (the sharpest)."""
+        self.cross_check = check
+        self.differences[:0] = check.differences
+        self.counterexamples[:0] = check.counterexamples
 
     def describe(self) -> str:
         if self.differs:
@@ -97,6 +126,8 @@ class BehaviourCheck:
                 where.append(f"{self.different} of {self.compared} captured calls")
             if self.generated_different:
                 where.append(f"{self.generated_different} of {self.generated_compared} generated inputs")
+            if self.cross_check and self.cross_check.different:
+                where.append("an input CrossHair found")
             return f"behaves differently from the original on {' and '.join(where)}: {self.differences[0]}"
         text = (self.evidence() or "nothing compared") + " to the original"
         if self.not_compared:

@@ -332,7 +332,11 @@ _SCRIPT = """(function () {
         x.behaviour.identical + "/" + x.behaviour.compared + " identical to the original" : null],
       ["generated inputs", x.capture && x.capture.generated ? x.capture.generated + " judge" :
         x.behaviour && x.behaviour.generated_compared ?
-        x.behaviour.generated_identical + "/" + x.behaviour.generated_compared + " identical to the original" : null]
+        x.behaviour.generated_identical + "/" + x.behaviour.generated_compared + " identical to the original" : null],
+      ["CrossHair", x.behaviour && x.behaviour.cross_check ? (x.behaviour.cross_check.seconds === null ?
+        "not run: " + x.behaviour.cross_check.note : x.behaviour.cross_check.different ?
+        x.behaviour.cross_check.different + " difference(s) in " + x.behaviour.cross_check.seconds + " s" :
+        "no difference in " + x.behaviour.cross_check.seconds + " s") : null]
     ])];
     if (x.behaviour && x.behaviour.differences && x.behaviour.differences.length) {
       out.push(el("pre", "Behaves differently from the original:\\n" + x.behaviour.differences.join("\\n"), "text"));

@@ -24,7 +24,7 @@ from .config import SearchConfig
 from .executor import Executor
 from .extract import Candidate, behaviour_fingerprint, code_fingerprint, extract_candidate
 from .model.base import ChatModel, ChatRequest, Completion, Message
-from .report import Critique, ExecutionReport, Node, SearchReport, SearchStats
+from .report import Critique, CrossCheck, ExecutionReport, Node, SearchReport, SearchStats
 from .scoring import parse_critique, passes_guard, step_scores
 from .scoring import speedup as measured_speedup
 from .select import choose_winner
@@ -165,6 +165,15 @@ class OrpsSearch:
         self._run_seconds += elapsed
         self._runs += 1 + max(0, options.get("repeats", 1) - 1) + bool(options.get("measure_coverage"))
         return report
+
+    def cross_check(self, node: Node) -> CrossCheck | None:
+        """The executor's extra oracle (CrossHair) on a candidate about to be offered, in the
+        time left (three more runs of the tests besides its own search)."""
+        started = time.perf_counter()
+        check = self.executor.cross_check(self._module_for(node),
+                                          seconds_left=self.seconds_left() - 3 * self.seconds_per_run())
+        self.stats.evaluation_seconds += time.perf_counter() - started
+        return check
 
     def _planned_candidates(self) -> int:
         cfg = self.config

@@ -56,6 +56,7 @@ class Settings:
     # The original is the oracle (OracleOptions).
     generated_inputs: int = _ORACLE.generated_inputs
     compare_exception_messages: bool = _ORACLE.compare_exception_messages
+    crosshair_seconds: float = _ORACLE.crosshair_seconds
     log_level: str = "info"
 
     def search_config(self) -> SearchConfig:
@@ -70,7 +71,8 @@ class Settings:
 
     def oracle_options(self) -> OracleOptions:
         return OracleOptions(generated_inputs=self.generated_inputs,
-                             compare_exception_messages=self.compare_exception_messages)
+                             compare_exception_messages=self.compare_exception_messages,
+                             crosshair_seconds=self.crosshair_seconds)
 
     def model_key(self) -> tuple:
         """What the loaded model depends on: a change means a reload."""
@@ -195,6 +197,7 @@ CHECKS: dict[str, Check] = {
     "run_timeout": _number(0, inclusive=False),
     "generated_inputs": _integer(0),
     "compare_exception_messages": _boolean,
+    "crosshair_seconds": _number(0, inclusive=True),
     "log_level": _log_level,
 }
 _BY_EDITOR_NAME = {camel_case(f.name): f.name for f in fields(Settings)}

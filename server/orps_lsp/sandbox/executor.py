@@ -34,10 +34,10 @@ import psutil
 from ..cancel import Cancelled, CancelToken
 from ..discovery import import_roots, module_names
 from ..executor import ExecutionTarget
-from ..report import BehaviourCheck, CaptureSummary, ExecutionReport, TestOutcome
+from ..report import BehaviourCheck, CaptureSummary, CrossCheck, ExecutionReport, TestOutcome
 from ..source import SourceError, find_function
 from . import capture, instructions, isolation, warm
-from .generate import draw_inputs
+from .generate import draw_inputs, proposed_inputs, symbolic_layout
 from .oracle import Oracle, add_generated, build_oracle, compare, raised_on
 from .judge import JudgeFiles
 from .limits import ProcessTree, disk_bytes, limits_preexec, rlimit_settings, sandbox_environment
@@ -45,7 +45,7 @@ from .metrics import function_line_range, static_metrics
 from .pids import PidsCgroup
 from .protocol import (
     CANDIDATE_FILE_VAR, CANDIDATE_NAMES_VAR, CAPTURE_VAR, HARD_TIMEOUT_GRACE, KEY_CHARS, OWN_NAMESPACE_VAR, PLUGIN_MODULE,
-    REPLAY_FILE_VAR, RESULTS_FD_VAR, TIMEOUT_VAR,
+    REPLAY_FILE_VAR, RESULTS_FD_VAR, TIMEOUT_VAR, replay_plan,
 )
 from .redact import redact, secret_values
 from .results import RecordReader, build_outcomes, call_times, excused_skips
@@ -212,6 +212,60 @@ class PytestExecutor:
         report.static = static_metrics(module_source, self.target.function)
         return report
 
+    def cross_check(self, module_source: str, *, seconds_left: float = float("inf")) -> CrossCheck | None:
+        """CrossHair's search for an input on which the candidate differs from the original
+        (symbolic.py), in the candidate's run; each input it proposes is then run on the
+        original (twice, as generated inputs are) and on the candidate, and compared as
+        every other call is. Only a difference seen that way counts."""
+        oracle, seconds = self._oracle, self.target.oracle.crosshair_seconds
+        if oracle is None or not oracle.blobs or seconds <= 0 or not self.target.original_is_oracle \
+                or module_source == self._original_source:
+            return None
+        layout = symbolic_layout(oracle.shapes)
+        if layout is None:
+            return CrossCheck(note="CrossHair: no argument is plain data or typed")
+        seconds = min(seconds, (seconds_left - 2) / 2)  # within the plugin's cap of twice the search
+        if seconds < 1:
+            return CrossCheck(note="CrossHair: no time left in the search's budget")
+        self.cancel.raise_if_cancelled()
+        asked = {"original": self._original_source, "layout": layout, "seconds": seconds,
+                 "compare_messages": oracle.compare_messages}
+        run = self._launch(module_source, _Mode.PLAIN, replay=replay_plan(oracle.blobs, [], bases_only=True,
+                                                                         symbolic=asked),
+                           extra_seconds=2 * seconds + 2)  # the plugin's hard cap on CrossHair
+        found = run.records.symbolic if run.completed and run.trusted else None
+        if found is None:
+            return CrossCheck(note="CrossHair: the candidate's run with it did not complete")
+        check = CrossCheck(seconds=float(found.get("seconds") or 0.0), note=str(found.get("note") or ""))
+        if check.note:
+            check.seconds = None  # it did not search
+            return check
+        inputs, dropped = proposed_inputs(found.get("inputs") or [])
+        check.proposed = len(inputs) + dropped
+        if dropped:
+            check.note = f"{dropped} of CrossHair's inputs were not plain data and were not tried"
+        if not inputs:
+            return check
+        # Its inputs as an oracle of their own: the original answers them in its own run.
+        proposed = Oracle(blobs=oracle.blobs, compare_messages=oracle.compare_messages,
+                          generated_label=" (found by CrossHair)")
+        original = self._launch(self._original_source, _Mode.PLAIN,
+                                replay=replay_plan(oracle.blobs, inputs, rounds=2, bases_only=True))
+        if original.completed and original.trusted:
+            add_generated(proposed, inputs, original.records)
+        if not proposed.generated:
+            check.note = "CrossHair's inputs say nothing: the original did not answer them alike twice, in time"
+            return check
+        again = self._launch(module_source, _Mode.PLAIN,
+                             replay=replay_plan(oracle.blobs, proposed.generated, bases_only=True))
+        if not (again.completed and again.trusted):
+            check.note = "CrossHair: the candidate's run on its inputs did not complete"
+            return check
+        behaviour = compare(proposed, again.records)
+        check.different = behaviour.generated_different
+        check.differences, check.counterexamples = behaviour.differences, behaviour.counterexamples
+        return check
+
     def close(self) -> None:
         self._closed = True
         if self._warm is not None:
@@ -235,7 +289,7 @@ class PytestExecutor:
     # -- runs -----------------------------------------------------------------
 
     def _launch(self, source: str, mode: _Mode, *, collect_only: bool = False, capture: bool = False,
-                replay: dict[str, Any] | None = None) -> Run:
+                replay: dict[str, Any] | None = None, extra_seconds: float = 0.0) -> Run:
         number = next(self._run_numbers)
         # The channel and the output log live beside the run's directory, not in
         # it: under bubblewrap the candidate cannot even see them.
@@ -247,7 +301,7 @@ class PytestExecutor:
                 break
             try:
                 run = self._run_in(worker.slot.root, results_path, output_path, source, mode, collect_only, worker,
-                                   capture=capture, replay=replay)
+                                   capture=capture, replay=replay, extra_seconds=extra_seconds)
             except warm.WarmUnavailable as error:  # before the run started
                 worker.stop()
                 self._warm_failures += 1
@@ -262,7 +316,7 @@ class PytestExecutor:
         run_dir = self._private / f"run-{number}"
         try:
             return self._run_in(run_dir, results_path, output_path, source, mode, collect_only,
-                                capture=capture, replay=replay)
+                                capture=capture, replay=replay, extra_seconds=extra_seconds)
         finally:
             remove_tree(run_dir)
             for path in (results_path, output_path):
@@ -293,8 +347,7 @@ class PytestExecutor:
         oracle.summary.generated_note = drawn.note
         if not drawn.inputs:
             return
-        run = self._launch(source, _Mode.PLAIN, replay={"calls": oracle.blobs, "generated": drawn.inputs, "rounds": 2,
-                                                        "bases_only": True})
+        run = self._launch(source, _Mode.PLAIN, replay=replay_plan(oracle.blobs, drawn.inputs, rounds=2, bases_only=True))
         if run.completed and run.trusted:
             add_generated(oracle, drawn.inputs, run.records)
         else:
@@ -327,7 +380,7 @@ class PytestExecutor:
 
     def _run_in(self, run_dir: Path, results_path: Path, output_path: Path, source: str, mode: _Mode,
                 collect_only: bool, worker: warm.WarmWorker | None = None, *, capture: bool = False,
-                replay: dict[str, Any] | None = None) -> Run:
+                replay: dict[str, Any] | None = None, extra_seconds: float = 0.0) -> Run:
         project, home, tmp = run_dir / "project", run_dir / "home", run_dir / "tmp"
         if worker is None:
             self._copy_for_run(project)
@@ -342,6 +395,7 @@ class PytestExecutor:
         limits = self.target.limits
         per_test = self._per_test_timeout * slowdown
         total = self._total_timeout if slowdown == 1.0 else min(self._total_timeout * slowdown, _MAX_SLOW_TOTAL)
+        total += extra_seconds
 
         measure_path = run_dir / ("coverage.data" if mode is _Mode.COVERAGE else "count.out")
         key = secrets.token_hex(KEY_CHARS // 2)

@@ -19,6 +19,7 @@ Deterministic: the same captured calls, count and seed draw the same inputs.
 
 from __future__ import annotations
 
+import ast
 import base64
 import math
 import pickle
@@ -65,6 +66,36 @@ def draw_inputs(shapes: list[Any], count: int, seed: int) -> Drawn:
     # Smallest first: the shortest counterexamples, and the inputs the original answers in
     # time before those it does not (a replay stops at its first call that hangs).
     return Drawn([item for _, _, item in sorted(drawn.values(), key=lambda entry: entry[:2])][:count])
+
+
+def symbolic_layout(shapes: list[Any]) -> dict[str, Any] | None:
+    """How CrossHair's inputs are passed (symbolic.py): as the most common way the tests
+    call the function, with those calls' argument shapes; None when no call has plain data."""
+    groups = [g for g in _groups(shapes) if any(_strategy_kind(s) for s in g[1]) or any(map(_strategy_kind, g[2].values()))]
+    if not groups:
+        return None
+    bases, positional, named = max(groups, key=lambda group: len(group[0]))
+    return {"base": bases[0], "positional": positional, "named": named}
+
+
+def _strategy_kind(shape: Any) -> bool:
+    return isinstance(shape, list) and not _has_other(shape)
+
+
+def proposed_inputs(found: list[Any]) -> tuple[list[dict[str, Any]], int]:
+    """CrossHair's proposals (reprs of plain data) as generated inputs, and how many were
+    not literals (those are dropped: nothing here evaluates code)."""
+    inputs, dropped = [], 0
+    for proposal in found:
+        try:
+            positional = {int(p): ast.literal_eval(text) for p, text in proposal["positional"].items()}
+            named = {str(n): ast.literal_eval(text) for n, text in proposal["named"].items()}
+            values = pickle.dumps((positional, named), protocol=4)
+            inputs.append({"base": int(proposal["base"]), "values": base64.b64encode(values).decode("ascii")})
+        except (KeyError, TypeError, ValueError, SyntaxError, AttributeError, MemoryError, RecursionError,
+                pickle.PicklingError):
+            dropped += 1
+    return inputs, dropped
 
 
 def _groups(shapes: list[Any]) -> list[tuple[list[int], list[Any], dict[str, Any]]]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..report import BehaviourCheck, CaptureSummary
+from .protocol import replay_plan
 from .results import RunRecords
 
 REL_TOLERANCE = 1e-9
@@ -36,13 +37,14 @@ class Oracle:
     generated_expected: list[dict[str, Any]] = field(default_factory=list)
     summary: CaptureSummary = field(default_factory=CaptureSummary)
     compare_messages: bool = False  # exceptions alike by type and message (else by type)
+    generated_label: str = " (a generated input)"  # after a generated input's call in a difference
 
     def plan(self, *, solve: bool = False) -> dict[str, Any] | None:
         """What a candidate's run replays (plugin._read_replay); None: nothing. Solve: only
         the generated inputs (the stub's calls are their bases, not expectations)."""
         if not self.blobs or (solve and not self.generated):
             return None
-        return {"calls": self.blobs, "generated": self.generated, "rounds": 1, "bases_only": solve}
+        return replay_plan(self.blobs, self.generated, bases_only=solve)
 
 
 def build_oracle(records: RunRecords, *, compare_messages: bool = False) -> Oracle:
@@ -119,7 +121,7 @@ def compare(oracle: Oracle, records: RunRecords) -> BehaviourCheck:
             check.identical += verdict
             check.different += not verdict
     for index, expected in enumerate(oracle.generated_expected):
-        verdict = _judge(check, oracle.generated_calls[index], " (a generated input)", expected,
+        verdict = _judge(check, oracle.generated_calls[index], oracle.generated_label, expected,
                          records.generated.get(index), oracle.compare_messages)
         if verdict is not None:
             check.generated_compared += 1

@@ -25,7 +25,8 @@ Events: {"kind": "collected", "nodeids": [...]}, {"kind": "collect_error", ...},
 {"kind": "internal_error", "message"}; the oracle (capture.py): {"kind": "call", "index", "args", "call",
 "shapes", "outcome", "after", "stdout"} and {"kind": "capture", "installed", "not_captured"} in the capture run,
 {"kind": "replay" | "replay_again", "index", "outcome", "after", "stdout"}, {"kind": "generated" |
-"generated_again", "index", "call", "outcome", "after", "stdout"}, {"kind": "replay_unavailable", "why"}.
+"generated_again", "index", "call", "outcome", "after", "stdout"}, {"kind": "replay_unavailable", "why"},
+{"kind": "symbolic", "inputs", "seconds", "note"} (CrossHair's proposals, symbolic.py).
 
 Per-test timeout, two stages: SIGALRM raises `PerTestTimeout` in the test
 (the session goes on with the next test); if the test is stuck in C code and
@@ -54,7 +55,7 @@ from .imports import ImportCheck
 from .protocol import (
     CANDIDATE_FILE_VAR, CANDIDATE_NAMES_VAR, CAPTURE_VAR, HARD_TIMEOUT_GRACE, KEY_CHARS, MAC_CHARS, MARKER_VAR,
     GENERATED_CALL_SECONDS, GENERATED_SECONDS, OWN_NAMESPACE_VAR, REPLAY_FILE_VAR, REPLAY_SECONDS, RESULTS_FD_VAR,
-    TIMEOUT_VAR,
+    TIMEOUT_VAR, replay_plan,
 )
 
 _MESSAGE_CHARS = 600
@@ -138,10 +139,8 @@ def _stdin_from_devnull() -> None:
 
 
 def _read_replay(path: str) -> dict[str, Any] | None:
-    """What to replay (capture.py, generate.py), read and removed before any project
-    code runs: a candidate finds no file it could empty or rewrite. `calls`: captured
-    calls (pickled); `generated`: inputs drawn from them; `rounds`: how many times;
-    `bases_only`: the calls are there for the generated inputs, not replayed themselves."""
+    """What to replay (protocol.replay_plan), read and removed before any project code
+    runs: a candidate finds no file it could empty or rewrite."""
     if not path:
         return None
     try:
@@ -152,9 +151,23 @@ def _read_replay(path: str) -> dict[str, Any] | None:
         return None
     if not isinstance(plan, dict):
         return None
-    return {"calls": [str(b) for b in plan.get("calls") or []],
-            "generated": [g for g in plan.get("generated") or [] if isinstance(g, dict)],
-            "rounds": 2 if plan.get("rounds") == 2 else 1, "bases_only": plan.get("bases_only") is True}
+    return replay_plan([str(b) for b in plan.get("calls") or []],
+                       [g for g in plan.get("generated") or [] if isinstance(g, dict)],
+                       rounds=2 if plan.get("rounds") == 2 else 1, bases_only=plan.get("bases_only") is True,
+                       symbolic=_symbolic_request(plan.get("symbolic")))
+
+
+def _symbolic_request(asked: Any) -> dict[str, Any] | None:
+    if not (isinstance(asked, dict) and isinstance(asked.get("original"), str)
+            and isinstance(asked.get("layout"), dict)):
+        return None
+    layout = asked["layout"]
+    seconds = asked.get("seconds")
+    if not (isinstance(layout.get("base"), int) and isinstance(layout.get("positional"), list)
+            and isinstance(layout.get("named"), dict) and isinstance(seconds, (int, float)) and 0 < seconds <= 600):
+        return None
+    return {"original": asked["original"], "layout": layout, "seconds": float(seconds),
+            "compare_messages": asked.get("compare_messages") is True}
 
 
 def _uses_pytest_benchmark(item: pytest.Item) -> bool:
@@ -350,15 +363,14 @@ class _Reporter:
         replays the calls and generated inputs it is given."""
         if self._imports is None or not (self._capturing or self._replay):
             return
-        plan = self._replay or {"calls": [], "generated": [], "rounds": 1, "bases_only": False}
+        plan = self._replay or replay_plan([], [])
         if self._capturing:
             recorder = capture.RECORDER
             for index, call in enumerate(recorder.calls):
                 self._send({"kind": "call", "index": index, **call})
             self._send({"kind": "capture", "installed": recorder.installed, "not_captured": recorder.not_captured})
             # The capture replays twice: a call must come out the same three times to be an oracle.
-            plan = {"calls": [call["args"] for call in recorder.calls], "generated": [], "rounds": 2,
-                    "bases_only": False}
+            plan = replay_plan([call["args"] for call in recorder.calls], [], rounds=2)
         module = self._imports.candidate_module() or self._module_at_collection
         if module is None:
             self._send({"kind": "replay_unavailable", "why": "the tests did not load the module through sys.modules"})
@@ -385,6 +397,24 @@ class _Reporter:
                                                        plan["generated"], GENERATED_SECONDS,
                                                        min(per_call, GENERATED_CALL_SECONDS), alarm):
                     self._send({"kind": "generated" + suffix, **result})
+        if plan["symbolic"]:
+            self._send({"kind": "symbolic", **self._symbolic(module, plan["symbolic"])})
+
+    def _symbolic(self, module: Any, asked: dict[str, Any]) -> dict[str, Any]:
+        """CrossHair's search for a difference from the original (symbolic.py), under a hard
+        cap of twice its budget: it bounds itself, but runs the candidate's code."""
+        from . import symbolic
+
+        signal.setitimer(signal.ITIMER_REAL, 2 * asked["seconds"] + 2)
+        try:
+            return symbolic.search(asked["original"], module, self._imports.function, asked["layout"],
+                                   asked["seconds"], asked["compare_messages"])
+        except PerTestTimeout:
+            return {"inputs": [], "seconds": 2 * asked["seconds"] + 2, "note": "CrossHair ran past its time"}
+        except Exception as exc:  # noqa: BLE001 - an unsupported construct: no finding, said so
+            return {"inputs": [], "seconds": 0.0, "note": f"CrossHair failed: {type(exc).__name__}: {exc}"[:_MESSAGE_CHARS]}
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self._tampered()

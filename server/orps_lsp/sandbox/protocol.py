@@ -24,3 +24,13 @@ REPLAY_FILE_VAR = "ORPS_REPLAY_FILE"
 REPLAY_SECONDS = 3.0  # the most a run spends replaying captured calls
 GENERATED_SECONDS = 2.0  # the most a run spends on generated inputs (generate.py)
 GENERATED_CALL_SECONDS = 0.5  # one generated input: where the original takes longer, the input is left out
+
+
+def replay_plan(calls: list[str], generated: list[dict], *, rounds: int = 1, bases_only: bool = False,
+                symbolic: dict | None = None) -> dict:
+    """What a run replays (the file at REPLAY_FILE_VAR; plugin._read_replay checks it):
+    `calls`, captured calls (pickled); `generated`, inputs drawn from them (generate.py);
+    `rounds`, how many times; `bases_only`, the calls are there for the generated inputs,
+    not replayed themselves; `symbolic`, CrossHair's search for a difference from the
+    original (symbolic.py): {"original": source, "layout", "seconds", "compare_messages"}."""
+    return {"calls": calls, "generated": generated, "rounds": rounds, "bases_only": bases_only, "symbolic": symbolic}

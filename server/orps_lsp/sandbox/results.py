@@ -52,6 +52,8 @@ class RunRecords:
     generated: dict[int, dict[str, Any]] = field(default_factory=dict)  # generated inputs' outcomes (generate.py)
     generated_again: dict[int, dict[str, Any]] = field(default_factory=dict)  # the original's second round
     replay_unavailable: str = ""
+    # CrossHair's proposals (symbolic.py): {"inputs": [...], "seconds", "note"}; None when not asked.
+    symbolic: dict[str, Any] | None = None
     forged: int = 0  # record-like lines that failed verification
     truncated: bool = False  # the channel file shrank under the reader
 
@@ -139,6 +141,8 @@ class RecordReader:
                 if isinstance(found, dict) else {}
         elif kind == "replay_unavailable":
             records.replay_unavailable = str(record.get("why", "unknown"))
+        elif kind == "symbolic" and records.symbolic is None:
+            records.symbolic = record
         elif kind == "tamper":
             records.tamper = records.tamper or str(record.get("what", "unknown"))
         elif kind == "finish":
