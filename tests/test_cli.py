@@ -332,3 +332,24 @@ def test_solve_warns_of_exceptions_on_generated_inputs_the_docstring_does_not_me
         expected = "the answer raises ZeroDivisionError on inverse(0) (a generated input), which the docstring does " \
                    "not mention"
         assert (expected in warnings) is warned, warnings
+
+
+def test_model_text_with_lone_surrogates_is_made_safe_once_at_the_boundary(example_project, tmp_path):
+    """A backend's broken UTF-8 (or a hostile endpoint) sends lone surrogates in the code and
+    in the critique: the search, the text report, the HTML report and the applied edit all
+    go through (U+FFFD in their place), never a UnicodeEncodeError."""
+    script = tmp_path / "answers.json"
+    script.write_text(json.dumps({
+        "programmer": ["    # set membership \udc80 beats the double loop\n    return len(set(items)) != len(items)\n```"],
+        "critic": ["Critique: linear \ud800 and correct.\nScore: 5\nDone: no"],
+    }))
+    env = {**os.environ, "ORPS_SCRIPTED_MODEL": str(script)}
+    report = tmp_path / "report.html"
+    result = subprocess.run([sys.executable, "-m", "orps_lsp.cli", "optimize", "slowmath.py::has_duplicates", "--apply",
+                             "--depth", "1", "--report", str(report)], cwd=example_project, env=env,
+                            capture_output=True, text=True, timeout=240, errors="strict")
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "Traceback" not in result.stderr and "improved:" in result.stdout
+    applied = (example_project / "slowmath.py").read_text(encoding="utf-8")
+    assert "# set membership \ufffd beats the double loop" in applied
+    assert "linear \ufffd and correct" in report.read_text(encoding="utf-8")

@@ -57,10 +57,17 @@ LAYERS = list(dict.fromkeys([isolation.available_layers()[0], "none"]))
 class Listener:
     """A TCP listener on 127.0.0.1 that counts the connections it accepts."""
 
-    def __init__(self) -> None:
-        self.server = socket.create_server(("127.0.0.1", 0))
+    def __init__(self, unix_path: str | None = None) -> None:
+        """On 127.0.0.1, or on a unix socket at `unix_path`."""
+        if unix_path is None:
+            self.server = socket.create_server(("127.0.0.1", 0))
+            self.port = self.server.getsockname()[1]
+        else:
+            self.server = socket.socket(socket.AF_UNIX)
+            self.server.bind(unix_path)
+            self.server.listen()
+            self.path = unix_path
         self.server.settimeout(0.2)
-        self.port = self.server.getsockname()[1]
         self.accepted = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -87,6 +94,7 @@ class World:
     home: Path
     listener: Listener
     decoy_pid: int  # a process of the user's whose environment holds a secret
+    unix_listener: Listener  # where the session bus, docker's or an agent's socket would be: /run
 
 
 @pytest.fixture(scope="module")
@@ -106,16 +114,22 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     (home / ".aws" / "credentials").write_text(f"[default]\naws_secret_access_key = {FILE_SECRET}\n")
     (home / ".bashrc").write_text("export PATH=$HOME/bin:$PATH\n")
     listener = Listener()
+    socket_dir = next((d for d in ("/run", os.environ.get("XDG_RUNTIME_DIR", "")) if d and os.access(d, os.W_OK)),
+                      str(tmp_path_factory.mktemp("sockets")))
+    unix_path = os.path.join(socket_dir, f"orps-hostile-{os.getpid()}.sock")
+    unix_listener = Listener(unix_path)
     decoy = subprocess.Popen(["sleep", "600"], env={**os.environ, "AWS_SECRET_ACCESS_KEY": ENV_SECRET})
     with pytest.MonkeyPatch.context() as patch:
         # Set before any executor exists: it learns the secrets to mask, and
         # bubblewrap hides this home, from the environment.
         patch.setenv("HOME", str(home))
         patch.setenv("AWS_SECRET_ACCESS_KEY", ENV_SECRET)
-        yield World(project, home, listener, decoy.pid)
+        yield World(project, home, listener, decoy.pid, unix_listener)
     decoy.kill()
     decoy.wait()
     listener.close()
+    unix_listener.close()
+    os.unlink(unix_path)
 
 
 class RecordingExecutor(PytestExecutor):
@@ -199,7 +213,7 @@ def leftovers(executor: RecordingExecutor, exclude: set[int]) -> list[str]:
 
 def fill(source: str, world: World) -> str:
     return (source.replace("@PROJECT@", str(world.project)).replace("@HOME@", str(world.home))
-            .replace("@PORT@", str(world.listener.port)))
+            .replace("@PORT@", str(world.listener.port)).replace("@SOCKET@", world.unix_listener.path))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -208,7 +222,7 @@ def test_hostile_candidate_is_contained(sandbox: RecordingExecutor, world: World
     if missing:
         pytest.skip(f"needs {', '.join(missing)}: not held by isolation '{sandbox.isolation.layer}'")
     project_before, home_before = tree_digest(world.project), tree_digest(world.home)
-    accepted_before = world.listener.accepted
+    accepted_before = world.listener.accepted, world.unix_listener.accepted
     sandbox.started.clear()
 
     started = time.monotonic()
@@ -223,7 +237,7 @@ def test_hostile_candidate_is_contained(sandbox: RecordingExecutor, world: World
     assert not leftovers(sandbox, {world.decoy_pid})
     assert tree_digest(world.project) == project_before
     assert tree_digest(world.home) == home_before
-    assert world.listener.accepted == accepted_before
+    assert (world.listener.accepted, world.unix_listener.accepted) == accepted_before
     shown = json.dumps(dataclasses.asdict(report))
     assert not [s for s in SECRETS if s in shown]
 

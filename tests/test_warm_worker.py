@@ -241,3 +241,41 @@ def test_a_library_that_starts_threads_is_not_loaded_ahead(project: Path) -> Non
             assert executor.warm_worker_pids()  # warm, without the library
             loaded_ahead = "import sys\nLOADED = 'threadlib' in sys.modules\n\n" + finding("LOADED")
             assert executor.run(loaded_ahead).passed == 2
+
+
+def test_a_run_cannot_write_into_the_workers_memory(project: Path) -> None:
+    """The worker is its namespace's init, of the same uid as the runs it forks: were it
+    dumpable, a run could write /proc/1/mem (its heap zeroed here) and poison every later
+    run, the original's too. It is not: the write fails, the worker lives on unharmed."""
+    poison = leaving("""
+        import re
+        try:
+            with open("/proc/1/maps") as maps, open("/proc/1/mem", "r+b", buffering=0) as memory:
+                for line in maps:
+                    if line.rstrip().endswith("[heap]"):
+                        start, end = (int(x, 16) for x in re.match(r"([0-9a-f]+)-([0-9a-f]+)", line).groups())
+                        memory.seek(start)
+                        memory.write(bytes(end - start))
+            raise AssertionError("the worker's memory was writable")
+        except PermissionError:
+            pass
+        """)
+    with executor_for(project) as executor:
+        assert executor.run(ORIGINAL).passed == 2
+        workers = executor.warm_worker_pids()
+        assert executor.run(poison).passed == 2, "the run could write into the worker's memory"
+        assert executor.run(ORIGINAL).passed == 2
+        assert executor.warm_worker_pids() == workers
+
+
+def test_files_a_run_leaves_beside_its_project_are_gone_before_the_next(project: Path) -> None:
+    """The slot's root (the run's directory, the project's parent) is the run's to write
+    in; what it left there must not reach the next run, nor count against its disk."""
+    litter = leaving("""
+        import os
+        with open(os.path.join(os.getcwd(), "..", "litter.bin"), "wb") as out:
+            out.write(b"x" * (4 << 20))
+        """)
+    with executor_for(project) as executor:
+        assert executor.run(litter).passed == 2
+        assert executor.run(finding("__import__('os').path.exists('../litter.bin')")).passed == 2

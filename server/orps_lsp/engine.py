@@ -154,6 +154,7 @@ def run(
             report = run_search(prepared.task, model, executor, config, progress=progress, cancel=cancel)
         except OriginalDidNotRun as exc:
             raise InputError(original_did_not_run(prepared, exc.reason), details=exc.output_tail) from None
+        report.sandbox = executor.describe_isolation()
     target = prepared.target
     report.missing_test = missing_test(report, module_import_name(target.project_root, target.file))
     test_file = test_file_for(target.project_root, target.tests.test_files, target.file) if report.missing_test else None

@@ -295,6 +295,7 @@ class SearchReport:
     missing_test_file: str = ""  # where the editor's "Add regression test" puts it (absolute; "" when none)
     config: dict[str, Any] = field(default_factory=dict)
     stats: SearchStats = field(default_factory=SearchStats)
+    sandbox: str = ""  # the isolation layer and the guards every run of the search had ("" without tests)
 
     @property
     def best(self) -> Node | None:

@@ -7,7 +7,8 @@ isolation it needs for every property to hold. tests/test_hostile.py runs each
 case under the strongest layer available and under "none".
 
 Placeholders filled by the test: @PROJECT@ (the user's project, absolute),
-@HOME@ (the user's home, a decoy), @PORT@ (a TCP listener on 127.0.0.1).
+@HOME@ (the user's home, a decoy), @PORT@ (a TCP listener on 127.0.0.1),
+@SOCKET@ (a unix socket listening in /run, where the session bus and docker's live).
 
 Needs (a case is skipped, with the reason, where its layer is missing):
   fs     writes outside the copy by absolute path: only bubblewrap stops it
@@ -228,6 +229,18 @@ CASES = [
                 connection.sendall(b"exfiltrated")
             return a + b
         """, r"Connection refused|Network is unreachable|timed out|Errno", "net"),
+    _case("connect_to_a_unix_socket_outside", """
+        import socket
+        def add(a, b):
+            try:
+                with socket.socket(socket.AF_UNIX) as client:
+                    client.settimeout(1)
+                    client.connect("@SOCKET@")
+                    client.sendall(b"GET /containers/json HTTP/1.0\\r\\n\\r\\n")
+            except OSError:
+                pass
+            return a - b
+        """, r"assert", "fs"),
     # -- output and disk ---------------------------------------------------------------
     _case("stdout_and_stderr_flood", """
         import os, sys
@@ -254,6 +267,55 @@ CASES = [
                         fill.write(block)
                 number += 1
         """, r"disk limit|No space left|timed out"),
+    # -- files left for the judge ----------------------------------------------------------
+    # What the run leaves is read, walked and removed by the executor: it must never block on
+    # it, recurse through it or crash on it, and the copy must go whatever it holds.
+    _case("fifo_named_like_a_test", """
+        import os
+        def add(a, b):
+            os.mkfifo(os.path.join(os.path.dirname(__file__), "test_waiting.py"))
+            return a + b
+        """, r"changed the tests"),
+    _case("fifo_named_like_a_conftest", """
+        import os
+        def add(a, b):
+            try:
+                os.mkfifo("conftest.py")
+            except FileExistsError:
+                pass
+            return a + b
+        """, r"changed the tests"),
+    _case("directory_tree_deeper_than_the_recursion_limit", """
+        import os
+        def add(a, b):
+            fd = os.open(".", os.O_RDONLY)
+            for _ in range(1200):
+                os.mkdir("deep", dir_fd=fd)
+                inner = os.open("deep", os.O_RDONLY, dir_fd=fd)
+                os.close(fd)
+                fd = inner
+            os.close(fd)
+            return a + b
+        """, r"cannot be inspected|disk limit"),
+    _case("directories_and_links_past_the_disk_budget", """
+        import os
+        def add(a, b):
+            os.mkdir("hoard")
+            for i in range(30000):
+                os.mkdir(f"hoard/d{i}")
+                os.symlink("../mod.py", f"hoard/l{i}")
+            return a + b
+        """, r"disk limit"),
+    _case("directory_where_the_coverage_data_goes", """
+        import os
+        def add(a, b):
+            for name in ("../coverage.data", "../count.out"):
+                try:
+                    os.makedirs(os.path.join(name, "inner"))
+                except OSError:
+                    pass
+            return a - b
+        """, r"assert"),
     # -- faking a pass -----------------------------------------------------------------
     _case("forge_result_lines_on_every_descriptor", """
         import json, os
@@ -283,6 +345,18 @@ CASES = [
                             except OSError:
                                 pass
             return 0
+        """, r"forged test results"),
+    _case("junk_lines_on_the_results_channel", """
+        import os, stat
+        def add(a, b):
+            junk = b"\\n".join(b"not a record %d" % i for i in range(400_000)) + b"\\n"  # ~8 MB
+            for fd in os.listdir("/proc/self/fd"):
+                try:
+                    if int(fd) > 2 and stat.S_ISREG(os.fstat(int(fd)).st_mode):
+                        os.write(int(fd), junk)
+                except OSError:
+                    pass
+            return a + b
         """, r"forged test results"),
     _case("patch_pytest_reports", """
         import _pytest.reports

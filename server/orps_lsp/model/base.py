@@ -33,6 +33,20 @@ class Completion:
     generation_seconds: float = 0.0
     finish_reason: str = "stop"  # "stop" | "length" | "cancelled"
 
+    def __post_init__(self) -> None:
+        # Every backend's text comes through here, once: the one place it is made safe.
+        self.text = well_formed(self.text)
+
+
+def well_formed(text: str) -> str:
+    """`text` as valid Unicode: a lone surrogate (broken UTF-8 from a backend, a hostile
+    endpoint) becomes U+FFFD instead of crashing each later encode (the extractor, the
+    report, the file written); surrogate pairs are joined. NUL goes too: Python source
+    cannot hold it."""
+    if text.isascii():
+        return text.replace("\x00", "")
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").replace("\x00", "")
+
 
 @dataclass
 class ChatRequest:

@@ -53,6 +53,7 @@ from .verdict import (
     STOP_DISK, STOP_EXIT_HANG, STOP_PROCESSES, STOP_TEST_TIMEOUT, STOP_TIMEOUT, Run, explain,
     interrupted_message, not_run_message, start_problem,
 )
+from .untrusted import Untrusted, is_regular
 from .workspace import copy_project, copy_snapshot, remove_tree
 
 _POLL_SECONDS = 0.05
@@ -310,9 +311,9 @@ class PytestExecutor:
             else:
                 self._warm_failures = 0
                 return run
-            finally:
+            finally:  # coverage.data is in the slot the candidate wrote in: a directory there, say
                 for path in (results_path, output_path, worker.slot.root / "coverage.data"):
-                    path.unlink(missing_ok=True)
+                    remove_tree(path)
         run_dir = self._private / f"run-{number}"
         try:
             return self._run_in(run_dir, results_path, output_path, source, mode, collect_only,
@@ -365,7 +366,7 @@ class PytestExecutor:
                     read_only=[self._coverage_rc, self._project_root],
                     python_path=self._python_path(self._private / "slot" / "project"),
                     scratch_bytes=2 * self.target.limits.file_size_mb * _MB)
-            if not (self._warm.running and self._warm.refresh() and not self._judge.changes(self._warm.slot.project)):
+            if not (self._warm.running and self._warm.refresh() and not self._judge_changes(self._warm.slot.project, None)):
                 self._warm.start()  # also after a run changed what the sandbox protects
             return self._warm
         except (warm.WarmUnavailable, OSError) as error:
@@ -467,13 +468,21 @@ class PytestExecutor:
             stopped=stopped, interrupted_test=interrupted, per_test_timeout=per_test, total_timeout=total,
             exit_grace=_EXIT_GRACE * slowdown, disk_budget_mb=self._disk_budget // _MB,
             output_tail=redact(_tail(output_path, limits.output_limit_kb, records.watchdog_text), self._secrets),
-            judge_changes=self._judge.changes(project, judge_stamps), pids_limit_hit=pids_limit_hit,
+            judge_changes=self._judge_changes(project, judge_stamps), pids_limit_hit=pids_limit_hit,
         )
         if run.completed and run.trusted and mode is _Mode.COVERAGE:
             run.measurement = self._function_coverage(measure_path, project, source)
         elif run.completed and run.trusted and mode is _Mode.COUNT:
             run.measurement = instructions.read_count(counter, measure_path)
         return run
+
+    def _judge_changes(self, project: Path, before: dict | None) -> list[str]:
+        """The judge files the run changed; a copy that cannot be inspected (a tree too deep
+        or too large to walk) is a change: the candidate fails, the search goes on."""
+        try:
+            return self._judge.changes(project, before)
+        except Untrusted as why:
+            return [f"the run's copy cannot be inspected: {why}"]
 
     def _copy_for_run(self, project: Path) -> None:
         """A fresh copy of the snapshot, whose tests must be those of the user's tree.
@@ -702,6 +711,8 @@ class PytestExecutor:
     def _function_coverage(self, data_path: Path, project: Path, source: str) -> float | None:
         import coverage  # only the coverage runs need it
 
+        if not is_regular(data_path):  # a FIFO or a directory the candidate left: not measured
+            return None
         try:
             first, last = function_line_range(source, self.target.function)
             measured = coverage.Coverage(data_file=str(data_path), config_file=False)

@@ -12,6 +12,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from .untrusted import Untrusted, read_regular
+
 _VALGRIND_TOTAL = re.compile(r"I\s+refs:\s+([\d,]+)")
 
 
@@ -45,9 +47,9 @@ def command_prefix(counter: str, output: Path) -> list[str]:
 
 
 def read_count(counter: str, output: Path) -> int | None:
-    try:
-        text = output.read_text(errors="replace")
-    except OSError:
+    try:  # the counter's output file lies in the run's directory: never a FIFO or a link
+        text = read_regular(output, 1 << 20).decode("utf-8", "replace")
+    except (OSError, Untrusted):
         return None
     if counter == "perf":
         return _parse_perf_text(text)

@@ -48,6 +48,12 @@ _DESCRIPTIONS = {
 }
 
 
+# What judges every run whatever the layer (the security model in the README says how each works).
+GUARDS = ("guards: results on an HMAC-signed channel, the harness guard (pytest and the plugin unpatched), "
+          "the judge files checked after each run, clocks and /proc read through bindings made before any "
+          "project code runs, the tests' imports checked (the candidate is what they import)")
+
+
 @dataclass(frozen=True)
 class Isolation:
     layer: str  # "bwrap" | "netns" | "none"
@@ -66,7 +72,7 @@ class Isolation:
         bound = pids.describe() if pids.available() else (
             "RLIMIT_NPROC" if os.geteuid() != 0 else "no process-count bound beyond the executor's watch")
         parts = [_DESCRIPTIONS[self.layer], f"rlimits (CPU, memory, file size, open files), {bound}",
-                 "new session", "private HOME/TMPDIR", "scrubbed environment"]
+                 "new session", "private HOME/TMPDIR", "scrubbed environment", GUARDS]
         text = "; ".join(parts)
         return f"{text} ({self.note})" if self.note else text
 
@@ -201,14 +207,18 @@ def hidden_scratch_roots() -> list[str]:
 def _hidden_roots() -> tuple[list[str], list[str]]:
     """Directories replaced by an empty tmpfs: the temporary directories (other
     runs, the user's scratch files), left writable because code writes to /tmp
-    by name, and the user's home (keys, tokens, shell history), made read-only."""
+    by name, and, made read-only, the user's home (keys, tokens, shell history)
+    and the directories that hold sockets (`/run`, `/var/run`, `$XDG_RUNTIME_DIR`:
+    the session bus, the docker socket, ssh and gpg agents). A read-only mount
+    does not stop connect() on a socket file: only hiding it does."""
     homes = [os.environ.get("HOME", "")]
     try:
         homes.append(pwd.getpwuid(os.getuid()).pw_dir)
     except KeyError:
         pass
+    sockets = ["/run", "/var/run", os.environ.get("XDG_RUNTIME_DIR", "")]
     scratch = list(dict.fromkeys(_existing([tempfile.gettempdir(), "/tmp"])))
-    private = [p for p in dict.fromkeys(_existing(homes)) if p not in scratch]
+    private = [p for p in dict.fromkeys(_existing(homes + sockets)) if p not in scratch]
     return scratch, private  # mounted in order of length: a parent before what lies inside it
 
 

@@ -15,6 +15,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from .untrusted import Untrusted, read_regular, walk
+
 _CONFIG_NAMES = frozenset(
     {"conftest.py", "pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini", "sitecustomize.py", "usercustomize.py"}
 )
@@ -70,9 +72,9 @@ class JudgeFiles:
         return found
 
     def _digest(self, root: Path) -> dict[str, str]:
+        """Raises `Untrusted` for a tree it will not walk (too deep, too many entries)."""
         digests = {}
-        for directory, dirnames, filenames in os.walk(root):
-            dirnames.sort()
+        for directory, _, filenames in walk(root):
             for name in filenames:
                 relative = os.path.relpath(os.path.join(directory, name), root)
                 if relative == self._candidate or not (is_judge(name) or relative in self._selected):
@@ -82,9 +84,13 @@ class JudgeFiles:
 
 
 def _file_digest(path: Path) -> str:
+    """A judge file's content; never opens a FIFO, socket or device (a FIFO named like a
+    test file once hung the judge) and never follows a link."""
     if path.is_symlink():
         return "link:" + os.readlink(path)
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return hashlib.sha256(read_regular(path)).hexdigest()
+    except Untrusted as why:
+        return f"unreadable: {why}"
     except OSError as error:
         return f"unreadable: {error.strerror}"

@@ -21,6 +21,7 @@ import psutil
 from ..executor import SandboxLimits
 from .pids import PidsCgroup
 from .protocol import MARKER_VAR
+from .untrusted import tree_bytes
 
 _MB = 1024 * 1024
 OPEN_FILES = 1024  # the plugin parks its result fd just below this
@@ -224,21 +225,7 @@ class ProcessTree:
 def disk_bytes(directory: Path, processes: Iterable[psutil.Process]) -> int:
     """Bytes a run holds on disk: its directory, plus files its processes keep
     open after deleting them (which no directory walk sees)."""
-    total = 0
-    stack = [str(directory)]
-    while stack:
-        try:
-            with os.scandir(stack.pop()) as entries:
-                for entry in entries:
-                    try:
-                        if entry.is_dir(follow_symlinks=False):
-                            stack.append(entry.path)
-                        elif entry.is_file(follow_symlinks=False):
-                            total += entry.stat(follow_symlinks=False).st_blocks * 512
-                    except OSError:
-                        continue
-        except OSError:
-            continue
+    total = tree_bytes(directory)  # directories and links count too: each costs an inode
     unlinked: dict[tuple[int, int], int] = {}  # one file open in many places counts once
     for proc in processes:
         try:

@@ -64,6 +64,11 @@ _MESSAGE_CHARS = 600
 _write, _getpid = os.write, os.getpid
 _encode = json.JSONEncoder(separators=(",", ":")).encode
 _hmac_digest = hmac.digest
+# The same for what measures: a candidate that replaces time.perf_counter, time.process_time
+# or open (to slow its clocks, or to fake /proc/self/status) changes what its own code
+# sees, not the figures that judge it. Replacing these names here is tampering (guard.py).
+_wall_clock, _cpu_clock, _epoch_clock = time.perf_counter, time.process_time, time.time
+_open = open
 
 
 class PerTestTimeout(BaseException):
@@ -293,7 +298,7 @@ class _Reporter:
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None):
         self._states[item.nodeid] = _TestState()
-        self._send({"kind": "start", "nodeid": item.nodeid, "time": time.time()})
+        self._send({"kind": "start", "nodeid": item.nodeid, "time": _epoch_clock()})
         armed = self._per_test_timeout > 0
         if armed:
             faulthandler.dump_traceback_later(self._per_test_timeout + HARD_TIMEOUT_GRACE, exit=True,
@@ -308,14 +313,14 @@ class _Reporter:
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item: pytest.Item):
-        wall_start, cpu_start = time.perf_counter(), time.process_time()
+        wall_start, cpu_start = _wall_clock(), _cpu_clock()
         try:
             yield
         finally:
             state = self._states.get(item.nodeid)
             if state is not None:
-                state.duration = time.perf_counter() - wall_start
-                state.cpu = time.process_time() - cpu_start
+                state.duration = _wall_clock() - wall_start
+                state.cpu = _cpu_clock() - cpu_start
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         state = self._states.get(report.nodeid)
@@ -402,10 +407,12 @@ class _Reporter:
 
     def _symbolic(self, module: Any, asked: dict[str, Any]) -> dict[str, Any]:
         """CrossHair's search for a difference from the original (symbolic.py), under a hard
-        cap of twice its budget: it bounds itself, but runs the candidate's code."""
+        cap of twice its budget: it bounds itself, but runs the candidate's code. (Without
+        a per-test limit there is no alarm handler: the run's own time limit is the cap.)"""
         from . import symbolic
 
-        signal.setitimer(signal.ITIMER_REAL, 2 * asked["seconds"] + 2)
+        if self._per_test_timeout > 0:
+            signal.setitimer(signal.ITIMER_REAL, 2 * asked["seconds"] + 2)
         try:
             return symbolic.search(asked["original"], module, self._imports.function, asked["layout"],
                                    asked["seconds"], asked["compare_messages"])
@@ -414,7 +421,8 @@ class _Reporter:
         except Exception as exc:  # noqa: BLE001 - an unsupported construct: no finding, said so
             return {"inputs": [], "seconds": 0.0, "note": f"CrossHair failed: {type(exc).__name__}: {exc}"[:_MESSAGE_CHARS]}
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            if self._per_test_timeout > 0:
+                signal.setitimer(signal.ITIMER_REAL, 0)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self._tampered()
@@ -436,7 +444,7 @@ def _peak_rss_kb() -> int | None:
     the model's size.
     """
     try:
-        with open("/proc/self/status", encoding="ascii") as status:
+        with _open("/proc/self/status", encoding="ascii") as status:
             for line in status:
                 if line.startswith("VmHWM:"):
                     return int(line.split()[1])
@@ -459,12 +467,12 @@ def _stray_processes(marker: str, own_namespace: bool = False) -> int:
         if not entry.isdigit():
             continue
         try:
-            with open(f"/proc/{entry}/stat", "rb") as stat:
+            with _open(f"/proc/{entry}/stat", "rb") as stat:
                 fields = stat.read().rsplit(b")", 1)[1].split()
             if fields[0] in (b"Z", b"X"):
                 continue  # dead, waiting to be reaped
             if not own_namespace:
-                with open(f"/proc/{entry}/environ", "rb") as environ:
+                with _open(f"/proc/{entry}/environ", "rb") as environ:
                     if wanted not in environ.read().split(b"\0"):
                         continue
             parents[int(entry)] = int(fields[1])

@@ -4,7 +4,9 @@ The plugin writes one `MAC JSON` line per event (see plugin.py). Only lines
 whose HMAC verifies under this run's key, in sequence, count. A line that
 looks like a record but does not verify is counted as forged; anything else on
 the channel (faulthandler's stack dump when a test hung in C code) is kept as
-text for the output tail.
+text for the output tail, up to MAX_LOOSE_CHARS: past that it is junk only a
+candidate writes, counted as forged too. Reading is linear in what was written,
+whatever the candidate writes.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from ..report import TestOutcome
 from .protocol import MAC_CHARS
 
 WATCHDOG_MARK = "Timeout ("  # how faulthandler's dump_traceback_later output begins
+# Text on the channel that is no record: faulthandler's dump of every thread's stack is a few
+# KiB, far under this; anything past it is junk (megabytes of it once made reading quadratic).
+MAX_LOOSE_CHARS = 256 * 1024
 
 
 # The oracle's indexed events and the RunRecords field each goes to.
@@ -78,8 +83,10 @@ class RecordReader:
         self.key = key.encode("ascii")
         self.records = RunRecords()
         self._offset = 0
-        self._partial = b""
+        self._partial: list[bytes] = []  # the unfinished last line, in the pieces it came in
         self._sequence = 0
+        self._loose: list[str] = []  # joined once, in finish()
+        self._loose_chars = 0
 
     def poll(self) -> RunRecords:
         try:
@@ -93,8 +100,14 @@ class RecordReader:
         if self.records.truncated:
             return self.records
         self._offset += len(data)
-        lines = (self._partial + data).split(b"\n")
-        self._partial = lines.pop()  # an unfinished last line waits for the next poll
+        if b"\n" not in data:  # an unfinished line waits, in pieces: joined once, when it ends
+            if data:
+                self._partial.append(data)
+            return self.records
+        lines = data.split(b"\n")
+        lines[0] = b"".join([*self._partial, lines[0]])
+        last = lines.pop()  # after the last newline: unfinished (empty when the data ended with one)
+        self._partial = [last] if last else []
         for line in lines:
             self._take(line.decode("utf-8", "replace"))
         return self.records
@@ -102,8 +115,9 @@ class RecordReader:
     def finish(self) -> RunRecords:
         self.poll()
         if self._partial:
-            self._take(self._partial.decode("utf-8", "replace"))
-            self._partial = b""
+            self._take(b"".join(self._partial).decode("utf-8", "replace"))
+            self._partial = []
+        self.records.watchdog_text = "".join(self._loose)
         return self.records
 
     def _take(self, line: str) -> None:
@@ -162,7 +176,11 @@ class RecordReader:
         except ValueError:
             record = None
         if not isinstance(record, dict):
-            self.records.watchdog_text += line + "\n"
+            if self._loose_chars + len(line) < MAX_LOOSE_CHARS:
+                self._loose.append(line + "\n")
+                self._loose_chars += len(line) + 1
+            else:
+                self.records.forged += 1  # junk: the plugin and faulthandler write nothing like it
             return None
         expected = hmac.digest(self.key, body.encode("utf-8"), "sha256").hex()[:MAC_CHARS]
         if not hmac.compare_digest(mac.encode("utf-8"), expected.encode("ascii")) or record.get("seq") != self._sequence:

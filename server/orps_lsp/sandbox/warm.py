@@ -220,6 +220,11 @@ class WarmWorker:
         keep_dirs = {parent for path in keep_files for parent in path.parents if parent.is_relative_to(project)}
         if any(self._inode(path) != inode for path, inode in self._inodes.items()):
             return False
+        # The slot's root is the run's directory: what a run wrote there (beside its project)
+        # goes too, or it would fill every later run's disk budget.
+        for entry in os.scandir(self.slot.root):
+            if Path(entry.path) not in (project, self.slot.home, self.slot.tmp):
+                remove_tree(Path(entry.path))
         _remove_all_but(project, keep_files, keep_dirs)
         protected = {str(path) for path in self._protected}
         shutil.copytree(self._snapshot, project, symlinks=True, dirs_exist_ok=True,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import stat
-import sys
 from pathlib import Path
+
+from .untrusted import remove
 
 SKIPPED_NAMES = frozenset(
     {
@@ -65,20 +65,5 @@ def _contain_symlinks(copy_root: Path, original_root: Path) -> None:
 
 
 def remove_tree(path: Path) -> None:
-    """Remove `path` even where a candidate took write permission away."""
-
-    def make_writable_and_retry(function, failed_path, _error) -> None:
-        try:
-            os.chmod(os.path.dirname(failed_path), stat.S_IRWXU)
-            if os.path.isdir(failed_path) and not os.path.islink(failed_path):
-                os.chmod(failed_path, stat.S_IRWXU)
-            function(failed_path)
-        except OSError:
-            pass  # leave it; the private directory is removed again on close
-
-    if not (path.exists() or path.is_symlink()):
-        return
-    if sys.version_info >= (3, 12):
-        shutil.rmtree(path, onexc=make_writable_and_retry)
-    else:
-        shutil.rmtree(path, onerror=make_writable_and_retry)
+    """Remove `path`, however deep, even where a candidate took write permission away."""
+    remove(path)

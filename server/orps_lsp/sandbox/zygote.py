@@ -72,6 +72,9 @@ def receive(sock: socket.socket, max_fds: int = 0) -> tuple[dict[str, Any], list
 
 def main() -> None:
     sock = socket.socket(fileno=int(os.environ.pop(SOCKET_VAR)))
+    # Not dumpable: a run (same uid) cannot open /proc/1/mem and write into the worker,
+    # which would poison every later run. Each run turns it back on for itself (below).
+    _set_dumpable(False)
     # Init only receives the signals it handles: Python's KeyboardInterrupt handler would let a run kill us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _warm_up(json.loads(os.environ.pop(PRELOAD_VAR, "[]")))
@@ -87,6 +90,15 @@ def main() -> None:
         elif message.get("op") == "reset":
             _reset(message.get("scratch", []))
             send(sock, {"event": "clean"})
+
+
+def _set_dumpable(dumpable: bool) -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(4, int(dumpable), 0, 0, 0)  # PR_SET_DUMPABLE
+    except (OSError, AttributeError):
+        pass  # no prctl (not Linux): nothing to protect through /proc either
 
 
 def _warm_up(preload: list[str]) -> None:
@@ -165,6 +177,7 @@ def _serve_run(sock: socket.socket, message: dict[str, Any], fds: list[int]) -> 
 
 def _child(message: dict[str, Any], fds: list[int], go_read: int) -> None:
     results_fd, output_fd = fds
+    _set_dumpable(True)  # the run's own process, as a cold run's: the executor reads its /proc/<pid>/fd
     os.setsid()  # own session and process group, as a cold run's
     signal.signal(signal.SIGINT, signal.default_int_handler)
     if os.read(go_read, 1) != b"g":

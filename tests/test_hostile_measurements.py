@@ -1,0 +1,57 @@
+"""No faked speed, no faked memory: candidates that pass the tests while forging what
+measures them (tests/hostile/forgeries.py), each judged beside the original in one
+real executor, under the strongest layer here and under "none"."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hostile.forgeries import EXAMPLE, FORGERIES, Forgery, module
+
+from orps_lsp.discovery import discover_tests
+from orps_lsp.executor import ExecutionTarget, SandboxLimits
+from orps_lsp.report import ExecutionReport
+from orps_lsp.sandbox import isolation
+from orps_lsp.sandbox.executor import PytestExecutor
+from orps_lsp.scoring import passes_guard
+
+LAYERS = list(dict.fromkeys([isolation.available_layers()[0], "none"]))
+LIMITS = SandboxLimits(per_test_timeout=10, total_timeout=60, memory_mb=1024, cpu_seconds=60)
+
+
+@pytest.fixture(scope="module", params=LAYERS)
+def judged(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
+    """The executor, and the original as it measured (best of three runs)."""
+    root = tmp_path_factory.mktemp("slowmath")
+    shutil.copytree(EXAMPLE.parent, root, dirs_exist_ok=True)
+    file = root / "slowmath.py"
+    target = ExecutionTarget(project_root=root, file=file, function="has_duplicates", limits=LIMITS,
+                             tests=discover_tests(root, file, "has_duplicates"))
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setenv("ORPS_ISOLATION", request.param)
+    with PytestExecutor(target) as executor:
+        original = executor.run(file.read_text(), repeats=3)
+        assert original.passed == original.total == 6 and original.cpu_time, original
+        yield executor, original
+    monkeypatch.undo()
+
+
+@pytest.mark.parametrize("forgery", FORGERIES, ids=[f.name for f in FORGERIES])
+def test_a_forgery_cannot_make_itself_look_cheaper(judged: tuple, forgery: Forgery) -> None:
+    executor, original = judged
+    report: ExecutionReport = executor.run(module(forgery), repeats=3)
+    if forgery.forges == "tamper":
+        assert not passes_guard(original, report), report
+        assert "tamper" in (report.error or "").lower() or "replaced" in (report.error or ""), report.error
+        return
+    # It gives the original's answers: judged on its figures alone.
+    assert report.passed == report.total == 6 and passes_guard(original, report), report.error
+    if forgery.forges == "time":
+        # Really twice as slow; forged, 400x to 1000x faster (or frozen at zero). A margin of 4x.
+        assert report.cpu_time >= original.cpu_time / 2, (report.cpu_time, original.cpu_time)
+        assert report.wall_time >= original.wall_time / 2, (report.wall_time, original.wall_time)
+    else:  # memory: it holds 300 MiB and says 1 MiB
+        assert report.peak_rss_kb and report.peak_rss_kb >= 300 * 1024, report.peak_rss_kb
