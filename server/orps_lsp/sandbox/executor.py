@@ -45,7 +45,7 @@ from .metrics import function_line_range, static_metrics
 from .pids import PidsCgroup
 from .protocol import (
     CANDIDATE_FILE_VAR, CANDIDATE_NAMES_VAR, CAPTURE_VAR, HARD_TIMEOUT_GRACE, KEY_CHARS, OWN_NAMESPACE_VAR, PLUGIN_MODULE,
-    REPLAY_FILE_VAR, RESULTS_FD_VAR, TIMEOUT_VAR, replay_plan,
+    REPLAY_FILE_VAR, RESULTS_FD_VAR, TIMEOUT_VAR, crosshair_cap, replay_plan,
 )
 from .redact import redact, secret_values
 from .results import RecordReader, build_outcomes, call_times, excused_skips
@@ -225,7 +225,7 @@ class PytestExecutor:
         layout = symbolic_layout(oracle.shapes)
         if layout is None:
             return CrossCheck(note="CrossHair: no argument is plain data or typed")
-        seconds = min(seconds, (seconds_left - 2) / 2)  # within the plugin's cap of twice the search
+        seconds = min(seconds, (seconds_left - 2) / 2)  # so that crosshair_cap(seconds) fits the time left
         if seconds < 1:
             return CrossCheck(note="CrossHair: no time left in the search's budget")
         self.cancel.raise_if_cancelled()
@@ -233,7 +233,7 @@ class PytestExecutor:
                  "compare_messages": oracle.compare_messages}
         run = self._launch(module_source, _Mode.PLAIN, replay=replay_plan(oracle.blobs, [], bases_only=True,
                                                                          symbolic=asked),
-                           extra_seconds=2 * seconds + 2)  # the plugin's hard cap on CrossHair
+                           extra_seconds=crosshair_cap(seconds))
         found = run.records.symbolic if run.completed and run.trusted else None
         if found is None:
             return CrossCheck(note="CrossHair: the candidate's run with it did not complete")

@@ -55,7 +55,7 @@ from .imports import ImportCheck
 from .protocol import (
     CANDIDATE_FILE_VAR, CANDIDATE_NAMES_VAR, CAPTURE_VAR, HARD_TIMEOUT_GRACE, KEY_CHARS, MAC_CHARS, MARKER_VAR,
     GENERATED_CALL_SECONDS, GENERATED_SECONDS, OWN_NAMESPACE_VAR, REPLAY_FILE_VAR, REPLAY_SECONDS, RESULTS_FD_VAR,
-    TIMEOUT_VAR, replay_plan,
+    TIMEOUT_VAR, crosshair_cap, replay_plan,
 )
 
 _MESSAGE_CHARS = 600
@@ -411,13 +411,14 @@ class _Reporter:
         a per-test limit there is no alarm handler: the run's own time limit is the cap.)"""
         from . import symbolic
 
+        cap = crosshair_cap(asked["seconds"])
         if self._per_test_timeout > 0:
-            signal.setitimer(signal.ITIMER_REAL, 2 * asked["seconds"] + 2)
+            signal.setitimer(signal.ITIMER_REAL, cap)
         try:
             return symbolic.search(asked["original"], module, self._imports.function, asked["layout"],
                                    asked["seconds"], asked["compare_messages"])
         except PerTestTimeout:
-            return {"inputs": [], "seconds": 2 * asked["seconds"] + 2, "note": "CrossHair ran past its time"}
+            return {"inputs": [], "seconds": cap, "note": "CrossHair ran past its time"}
         except Exception as exc:  # noqa: BLE001 - an unsupported construct: no finding, said so
             return {"inputs": [], "seconds": 0.0, "note": f"CrossHair failed: {type(exc).__name__}: {exc}"[:_MESSAGE_CHARS]}
         finally:

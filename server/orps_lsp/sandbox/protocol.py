@@ -34,3 +34,9 @@ def replay_plan(calls: list[str], generated: list[dict], *, rounds: int = 1, bas
     not replayed themselves; `symbolic`, CrossHair's search for a difference from the
     original (symbolic.py): {"original": source, "layout", "seconds", "compare_messages"}."""
     return {"calls": calls, "generated": generated, "rounds": rounds, "bases_only": bases_only, "symbolic": symbolic}
+
+
+def crosshair_cap(seconds: float) -> float:
+    """The plugin's hard limit on a CrossHair search given `seconds` (it bounds itself, but
+    runs the candidate's code); the executor allows the run this much longer."""
+    return 2 * seconds + 2
