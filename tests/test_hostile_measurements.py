@@ -4,11 +4,13 @@ real executor, under the strongest layer here and under "none"."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hostile.cases import AT_IMPORT, at_first_call
 from hostile.forgeries import EXAMPLE, FORGERIES, Forgery, module
 
 from orps_lsp.discovery import discover_tests
@@ -39,10 +41,20 @@ def judged(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     monkeypatch.undo()
 
 
+@pytest.mark.parametrize("forgery", [f for f in FORGERIES if f.at_import],
+                         ids=[f.name for f in FORGERIES if f.at_import])
+def test_a_forgery_at_import_is_not_run(judged: tuple, forgery: Forgery) -> None:
+    executor, original = judged
+    report: ExecutionReport = executor.run(module(forgery))
+    assert re.search(AT_IMPORT, report.error), report.error
+    assert report.passed == 0 and not passes_guard(original, report)
+
+
 @pytest.mark.parametrize("forgery", FORGERIES, ids=[f.name for f in FORGERIES])
 def test_a_forgery_cannot_make_itself_look_cheaper(judged: tuple, forgery: Forgery) -> None:
+    """The same forgeries, run when the tests first call the function."""
     executor, original = judged
-    report: ExecutionReport = executor.run(module(forgery), repeats=3)
+    report: ExecutionReport = executor.run(at_first_call(module(forgery), "has_duplicates"), repeats=3)
     if forgery.forges == "tamper":
         assert not passes_guard(original, report), report
         assert "tamper" in (report.error or "").lower() or "replaced" in (report.error or ""), report.error

@@ -23,6 +23,8 @@ redaction), faked passes detected.
 
 from __future__ import annotations
 
+import ast
+import re
 import textwrap
 from dataclasses import dataclass
 
@@ -33,10 +35,40 @@ class Case:
     source: str
     reason: str
     needs: frozenset[str] = frozenset()
+    file_size_mb: int | None = None  # the limit its run has, when not the corpus's (and so its disk budget)
 
 
-def _case(name: str, source: str, reason: str, *needs: str) -> Case:
-    return Case(name, textwrap.dedent(source), reason, frozenset(needs))
+def _case(name: str, source: str, reason: str, *needs: str, file_size_mb: int | None = None) -> Case:
+    return Case(name, textwrap.dedent(source), reason, frozenset(needs), file_size_mb)
+
+
+# What the executor says of a module whose added module-level code would run at import.
+AT_IMPORT = r"refused before running: the candidate adds code that runs at import"
+
+
+def at_first_call(source: str, function: str = "add") -> str:
+    """The same module with its module-level code (all but imports and definitions) run
+    when the tests first call `function`, in the module's globals, instead of at import."""
+    tree = ast.parse(source)
+    kept, moved = [], []
+    for node in tree.body:
+        inert = isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)) or (
+            isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))  # a docstring
+        (kept if inert else moved).append(ast.get_source_segment(source, node, padded=True) or "")
+    if not any(isinstance(n, ast.FunctionDef) and n.name == function for n in tree.body):
+        kept.append(f"def {function}(a, b):\n    return a + b")
+    prologue = (f"    if '_orps_attacked' not in globals():\n"
+                f"        globals()['_orps_attacked'] = True\n"
+                f"        exec(_ATTACK, globals())\n")
+    text = "\n".join(kept) + f"\n\n_ATTACK = {chr(10).join(moved)!r}\n"
+    return re.sub(rf"^(def {function}\(.*\):\n)", lambda m: m.group(1) + prologue, text, count=1, flags=re.M)
+
+
+def _both(name: str, source: str, reason: str, *needs: str) -> list[Case]:
+    """A module that acts at import: refused as it is; run at the first call, held for `reason`."""
+    source = textwrap.dedent(source)
+    return [Case(name, source, AT_IMPORT, frozenset()),
+            Case(name + "_when_called", at_first_call(source), reason, frozenset(needs))]
 
 
 TIMED_OUT = r"timed out"
@@ -52,7 +84,7 @@ CASES = [
         def add(a, b):
             return add(a, b) + 1
         """, r"RecursionError|maximum recursion"),
-    _case("recursion_past_the_c_stack", """
+    *_both("recursion_past_the_c_stack", """
         import sys
         sys.setrecursionlimit(10**7)
         def add(a, b):  # through C (sorted's key) at every level: the C stack overflows
@@ -111,13 +143,13 @@ CASES = [
         def add(a, b):
             sys.exit(0)
         """, r"SystemExit"),
-    _case("os_exit_at_import", """
+    *_both("os_exit_at_import", """
         import os
         os._exit(0)
         def add(a, b):
             return a + b
         """, r"exited with code 0 before reporting"),
-    _case("sys_exit_at_import", """
+    *_both("sys_exit_at_import", """
         import sys
         sys.exit(0)
         def add(a, b):
@@ -133,7 +165,7 @@ CASES = [
         def add(a, b):
             return a + b
         """, r"import failed: ModuleNotFoundError"),
-    _case("close_every_descriptor_at_import", """
+    *_both("close_every_descriptor_at_import", """
         import os
         os.closerange(3, 1 << 16)
         def add(a, b):
@@ -298,14 +330,16 @@ CASES = [
             return a + b
         """, r"cannot be inspected|disk limit"),
     _case("directories_and_links_past_the_disk_budget", """
-        import os
-        def add(a, b):
-            os.mkdir("hoard")
-            for i in range(30000):
+        import os, time
+        def add(a, b):  # 1.1 s of each test (the per-test limit is 1.5 s): entries are slow on some disks
+            os.makedirs("hoard", exist_ok=True)
+            deadline, i = time.monotonic() + 1.1, len(os.listdir("hoard"))
+            while time.monotonic() < deadline:
                 os.mkdir(f"hoard/d{i}")
                 os.symlink("../mod.py", f"hoard/l{i}")
+                i += 2
             return a + b
-        """, r"disk limit"),
+        """, r"disk limit", file_size_mb=1),  # a 4 MB budget: 1000 entries (4 KiB each)
     _case("directory_where_the_coverage_data_goes", """
         import os
         def add(a, b):
@@ -317,7 +351,7 @@ CASES = [
             return a - b
         """, r"assert"),
     # -- faking a pass -----------------------------------------------------------------
-    _case("forge_result_lines_on_every_descriptor", """
+    *_both("forge_result_lines_on_every_descriptor", """
         import json, os
         for fd in range(3, 1024):
             for nodeid in ("tests/test_mod.py::test_add", "tests/test_more.py::test_add_more"):
@@ -358,14 +392,116 @@ CASES = [
                     pass
             return a + b
         """, r"forged test results"),
-    _case("patch_pytest_reports", """
+    # A look-alike of the second test module, planted before pytest imports it: same file name,
+    # a test that passes. (Refused at import; when called, collection is already over.)
+    *_both("lookalike_test_module_planted", """
+        import sys, types
+        _fake = types.ModuleType("test_more")
+        _fake.__file__ = "@PROJECT@/tests/test_more.py"
+        exec(compile("def test_add_more():\\n    pass\\n", _fake.__file__, "exec"), _fake.__dict__)
+        for _name in ("test_more", "tests.test_more"):
+            sys.modules[_name] = _fake
+        def add(a, b):
+            return 3  # right for test_add only
+        """, r"assert"),
+    *_both("assert_stripping_import_hook", """
+        import ast, importlib.abc, importlib.util, sys
+
+        class _Strip(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+            def find_spec(self, name, path, target=None):
+                if name.rpartition(".")[2].startswith("test_"):
+                    spec = importlib.machinery.PathFinder.find_spec(name, path)
+                    if spec is not None and spec.origin:
+                        return importlib.util.spec_from_file_location(name, spec.origin, loader=self)
+                return None
+            def create_module(self, spec):
+                return None
+            def exec_module(self, module):
+                tree = ast.parse(open(module.__spec__.origin).read())
+                for node in ast.walk(tree):
+                    if hasattr(node, "body") and isinstance(node.body, list):
+                        node.body = [n for n in node.body if not isinstance(n, ast.Assert)] or [ast.Pass()]
+                module.__file__ = module.__spec__.origin
+                exec(compile(ast.fix_missing_locations(tree), module.__file__, "exec"), module.__dict__)
+        sys.meta_path.insert(0, _Strip())
+        def add(a, b):
+            return 0
+        """, r"assert"),
+    _case("code_in_a_decorator", """
+        import sys
+        @(lambda f: (sys.modules.pop("tests.test_more", None), f)[1])
+        def add(a, b):
+            return 0
+        """, AT_IMPORT),
+    _case("code_in_a_default_argument", """
+        def add(a, b, _=__import__("sys").meta_path.clear()):
+            return 0
+        """, AT_IMPORT),
+    _case("code_in_a_class_body", """
+        import sys
+        class _Setup:
+            sys.modules["_pytest.runner"].call_and_report = lambda *a, **k: None
+        def add(a, b):
+            return 0
+        """, AT_IMPORT),
+    _case("code_in_a_constant", """
+        import builtins
+        TABLE = sorted([0], key=builtins.exec("import _pytest.reports as r; r.BaseReport.failed = False"))
+        def add(a, b):
+            return 0
+        """, AT_IMPORT),
+    # After collection, the tests that are still to run, changed from the first call.
+    _case("later_test_code_replaced", """
+        import sys
+        def add(a, b):
+            if not getattr(sys, "_orps_done", False):
+                sys._orps_done = True
+                for module in list(sys.modules.values()):
+                    if str(getattr(module, "__file__", "")).endswith("test_more.py"):
+                        module.test_add_more.__code__ = (lambda: None).__code__
+                return a + b  # right for the first test
+            return 0
+        """, r"tampered with the test harness.*code replaced"),
+    _case("later_test_global_replaced", """
+        import sys
+        def add(a, b):
+            for module in list(sys.modules.values()):
+                if str(getattr(module, "__file__", "")).endswith("test_more.py"):
+                    module.add = lambda a, b: a + b  # the second test calls this one
+            return 3 if (a, b) == (1, 2) else 0
+        """, r"tampered with the test harness.*add replaced"),
+    _case("harness_replaced_under_its_own_file_name", """
+        import _pytest.runner as runner
+        def add(a, b):
+            if not hasattr(runner, "_orps_real"):
+                runner._orps_real = runner.call_and_report
+                code = ("def call_and_report(item, when, log=True, **kwargs):\\n"
+                        "    report = _orps_real(item, when, log=False, **kwargs)\\n"
+                        "    report.outcome, report.longrepr = 'passed', None\\n"
+                        "    if log:\\n"
+                        "        item.ihook.pytest_runtest_logreport(report=report)\\n"
+                        "    return report\\n")
+                exec(compile(code, runner.__file__, "exec"), vars(runner))  # co_filename: pytest's own
+            return 0
+        """, r"tampered with the test harness"),
+    _case("report_property_replaced_under_pytest_file_name", """
+        import _pytest.reports as reports
+        def add(a, b):
+            space = {}
+            exec(compile("def failed(self):\\n    return False\\n", reports.__file__, "exec"), space)
+            reports.BaseReport.failed = property(space["failed"])
+            exec(compile("def passed(self):\\n    return True\\n", reports.__file__, "exec"), space)
+            reports.BaseReport.passed = property(space["passed"])
+            return 0
+        """, r"tampered with the test harness"),
+    *_both("patch_pytest_reports", """
         import _pytest.reports
         _pytest.reports.BaseReport.failed = property(lambda self: False)
         _pytest.reports.BaseReport.passed = property(lambda self: True)
         def add(a, b):
             return 0
         """, r"tampered with the test harness"),
-    _case("patch_pytest_runner", """
+    *_both("patch_pytest_runner", """
         import _pytest.runner as runner
         _original = runner.call_and_report
         def _always_pass(item, when, log=True, **kwargs):
@@ -378,14 +514,14 @@ CASES = [
         def add(a, b):
             return 0
         """, r"tampered with the test harness"),
-    _case("patch_the_result_plugin", """
+    *_both("patch_the_result_plugin", """
         import orps_lsp.sandbox.plugin as plugin
         plugin._TestState.outcome = property(lambda self: "passed", lambda self, value: None)
         plugin._Reporter.pytest_runtest_logreport = lambda self, report: None
         def add(a, b):
             return 0
         """, r"tampered with the test harness"),
-    _case("rewrite_the_tests_in_the_copy", """
+    *_both("rewrite_the_tests_in_the_copy", """
         import pathlib
         _tests = pathlib.Path(__file__).resolve().parent.parent / "tests"
         try:

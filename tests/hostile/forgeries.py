@@ -38,6 +38,7 @@ class Forgery:
     name: str
     source: str  # the module's prologue (before the original's other functions and TWICE)
     forges: str  # "time": the clocks; "memory": the peak; "tamper": the judge itself (refused)
+    at_import: bool = True  # it acts when imported (refused as it is); else only once called
 
 
 def module(forgery: Forgery) -> str:
@@ -75,7 +76,7 @@ FORGERIES = [
             return _real_len(value)
 
         len = _len
-        """, "time"),
+        """, "time", at_import=False),
     Forgery("clock_frozen_through_monotonic_aliases", """
         import time as _t
         _frozen = _t.perf_counter()

@@ -34,6 +34,7 @@ import psutil
 from ..cancel import Cancelled, CancelToken
 from ..discovery import import_roots, module_names
 from ..executor import ExecutionTarget
+from ..import_time import added_import_time_code
 from ..report import BehaviourCheck, CaptureSummary, CrossCheck, ExecutionReport, TestOutcome
 from ..source import SourceError, find_function
 from . import capture, instructions, isolation, warm
@@ -179,12 +180,12 @@ class PytestExecutor:
             raise RuntimeError("PytestExecutor is closed")
         self.cancel.raise_if_cancelled()
         is_original = module_source == self._original_source
-        syntax_error = _syntax_error(module_source)
-        if syntax_error or not is_original:
+        refusal = _syntax_error(module_source) or ("" if is_original else self._import_time_refusal(module_source))
+        if refusal or not is_original:
             self._ensure_reference_ids()
 
-        if syntax_error:
-            report = self._syntax_error_report(syntax_error)
+        if refusal:
+            report = self._refusal_report(refusal)
         else:
             known = self._behaviour.get(module_source)
             replay = self._oracle.plan(solve=not self.target.original_is_oracle) \
@@ -619,6 +620,9 @@ class PytestExecutor:
                     return STOP_DISK, current
                 next_disk = now + _DISK_SECONDS
             self.cancel.wait(_POLL_SECONDS)
+        # Once more at the end: a run that filled its budget between two looks still exceeded it.
+        if disk_bytes(run_dir, tree.alive()) + _size(output_path) > self._disk_budget:
+            return STOP_DISK, None
         return "", None
 
     # -- reports --------------------------------------------------------------
@@ -646,7 +650,17 @@ class PytestExecutor:
             report.runs = 1
         return report
 
-    def _syntax_error_report(self, error: str) -> ExecutionReport:
+    def _import_time_refusal(self, source: str) -> str:
+        """Why the candidate is not run at all: it adds module-level code that would run
+        when the tests import it (import_time.py), before the judge could tell it from theirs."""
+        found = added_import_time_code(self._original_source, source, self.target.function)
+        if not found:
+            return ""
+        more = f" and {len(found) - 1} more" if len(found) > 1 else ""
+        return (f"refused before running: the candidate adds code that runs at import ({found[0]}{more});"
+                " only imports, definitions and constants may be added at module level")
+
+    def _refusal_report(self, error: str) -> ExecutionReport:
         report = ExecutionReport(
             tests=[TestOutcome(nodeid, "error", error) for nodeid in self._reference_ids or []],
             error=error,

@@ -6,10 +6,14 @@ a method or property (`TestReport.failed`), the plugin's own state. Before any
 project code is imported, `HarnessGuard` records every function and class of
 pytest, pluggy and the json/hmac modules the plugin writes with, every method
 and property of their classes, and every global of the sandbox's own modules.
-`check()` names the first of them that code from the project copy replaced.
-Replacements by code outside the copy are accepted and recorded: pytest itself
-adds properties at configure time (`_pytest.legacypath`), and so may installed
-plugins.
+`check()` names the first of them that code from the project copy replaced, or
+whose code (`__code__`) was swapped in place. Until collection ends, replacements
+by code outside the copy are accepted and recorded: pytest itself adds properties
+at configure time (`_pytest.legacypath`), and so may installed plugins. Where code
+comes from is only its `co_filename`, which anyone compiling code can choose, so
+after collection (`freeze`) no replacement is accepted, and the collected test
+modules (checked by test_code.py) are watched the same way: their functions,
+classes and imported modules.
 
 This is evidence, not a wall: code written to defeat this guard can (it runs in
 the same process). What such code cannot do is leave the isolation layer.
@@ -20,6 +24,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import types
 from typing import Any
 
 _HARNESS = ("_pytest", "pytest", "pluggy", "json", "hmac")
@@ -38,23 +43,29 @@ def _is_code(value: Any) -> bool:
 class HarnessGuard:
     def __init__(self, untrusted_root: str) -> None:
         self._root = os.path.realpath(untrusted_root) + os.sep
-        # [namespace, key, value, label, strict]; lists so accepted changes update in place.
+        # [namespace, key, value, label, strict, code]; lists so accepted changes update in place.
         self._entries: list[list[Any]] = []
         self._class_keys: list[list[Any]] = []  # [class, frozenset of its keys, label]
         self._found = ""
+        self._frozen = False
         self._recorded: set[tuple[int, str]] = set()
         for name in list(sys.modules):
             if _in_package(name, (_OWN, *_HARNESS)):
-                self._record_module(name)
+                module = sys.modules.get(name)
+                if module is not None:
+                    self._record_module(module, name, strict=_in_package(name, (_OWN,)))
 
-    def _record_module(self, name: str) -> None:
-        """Record what module `name` holds now."""
-        module = sys.modules.get(name)
-        if module is None:
-            return
-        strict = _in_package(name, (_OWN,))
+    def freeze(self, test_modules: list[Any] = ()) -> None:
+        """From now on (collection is over) nothing recorded may change, and the
+        test modules' code and imported modules are recorded too."""
+        self._frozen = True
+        for module in test_modules:
+            self._record_module(module, getattr(module, "__name__", "?"), strict=False, modules_too=True)
+
+    def _record_module(self, module: Any, name: str, strict: bool, modules_too: bool = False) -> None:
+        """Record what `module` holds now."""
         for key, value in list(vars(module).items()):
-            if strict or _is_code(value):
+            if strict or _is_code(value) or (modules_too and isinstance(value, types.ModuleType)):
                 self._record(module, vars(module), key, value, name, strict)
             if isinstance(value, type) and value.__module__ == name and (id(value), "") not in self._recorded:
                 self._recorded.add((id(value), ""))
@@ -68,27 +79,35 @@ class HarnessGuard:
     def _record(self, owner: Any, namespace: Any, key: str, value: Any, label: str, strict: bool) -> None:
         if (id(owner), key) not in self._recorded:  # owners stay alive: modules and their classes
             self._recorded.add((id(owner), key))
-            self._entries.append([namespace, key, value, label, strict])
+            self._entries.append([namespace, key, value, label, strict, _code_of(value)])
+
+    def found(self, what: str) -> None:
+        """Record a finding made elsewhere (test_code.py)."""
+        self._found = self._found or what
 
     def check(self) -> str:
         """"" while the harness is intact, else what was replaced (the first finding sticks)."""
         if self._found:
             return self._found
         for entry in self._entries:
-            namespace, key, value, label, strict = entry
+            namespace, key, value, label, strict, code = entry
             current = namespace.get(key, _MISSING)
             if current is value:
+                if code is not None and value.__code__ is not code:
+                    self._found = f"{label}.{key} had its code replaced"
+                    return self._found
                 continue
-            if strict or current is _MISSING or not self._trusted(current):
+            if strict or self._frozen or current is _MISSING or not self._trusted(current):
                 self._found = f"{label}.{key} {'deleted' if current is _MISSING else 'replaced'}"
                 return self._found
-            entry[2] = current
+            entry[2], entry[5] = current, _code_of(current)
         for entry in self._class_keys:
             cls, keys, label = entry
             namespace = cls.__dict__
             if keys == namespace.keys():
                 continue
-            added = [k for k in namespace.keys() - keys if self._suspicious_addition(cls, k, namespace[k])]
+            added = [k for k in namespace.keys() - keys
+                     if (self._frozen and _is_code(namespace[k])) or self._suspicious_addition(cls, k, namespace[k])]
             if added:
                 self._found = f"{label}.{sorted(added)[0]} added"
                 return self._found
@@ -107,6 +126,11 @@ class HarnessGuard:
         """Whether `value` was defined outside the project copy (by pytest or a plugin)."""
         files = _origin_files(value)
         return bool(files) and not any(os.path.realpath(f).startswith(self._root) for f in files)
+
+
+def _code_of(value: Any) -> Any:
+    """A function's code object, kept to notice `f.__code__ = other` (the function stays the same object)."""
+    return value.__code__ if isinstance(value, types.FunctionType) else None
 
 
 def _origin_files(value: Any) -> list[str]:

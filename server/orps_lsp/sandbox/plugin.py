@@ -52,6 +52,7 @@ import pytest
 from . import capture
 from .guard import HarnessGuard
 from .imports import ImportCheck
+from .test_code import TestCodeCheck
 from .protocol import (
     CANDIDATE_FILE_VAR, CANDIDATE_NAMES_VAR, CAPTURE_VAR, HARD_TIMEOUT_GRACE, KEY_CHARS, MAC_CHARS, MARKER_VAR,
     GENERATED_CALL_SECONDS, GENERATED_SECONDS, OWN_NAMESPACE_VAR, REPLAY_FILE_VAR, REPLAY_SECONDS, RESULTS_FD_VAR,
@@ -229,6 +230,7 @@ class _Reporter:
         self._tamper_reported = False
         # Now, before conftest files and the candidate are imported.
         self._guard = HarnessGuard(os.getcwd())
+        self._test_code = TestCodeCheck(os.getcwd())
 
     def _send(self, record: dict[str, Any]) -> None:
         self._channel.send(record)
@@ -289,6 +291,14 @@ class _Reporter:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self._tampered()  # candidate code ran at import
+        try:
+            forged, test_modules = self._test_code.check(session.items, session.config)
+        except Exception as exc:  # noqa: BLE001 - an odd object in a test module: not proven, so not trusted
+            forged, test_modules = f"the test modules could not be checked ({type(exc).__name__})", []
+        if forged:
+            self._guard.found(f"a test module is not its file ({forged})")
+        self._guard.freeze(test_modules)  # from here on, nothing in the harness or the tests may change
+        self._tampered()
         self._check_imports()
         if self._imports is not None and (self._capturing or self._replay):
             # Kept for the replay: a test may take the module out of sys.modules (markupsafe's do).
