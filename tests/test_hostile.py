@@ -21,6 +21,7 @@ import os
 import re
 import socket
 import subprocess
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -312,3 +313,48 @@ def test_a_search_keeps_running_through_hostile_candidates(world: World) -> None
     assert all(e.error for e in executed if e.passed < e.total)
     assert not psutil.Process().children(recursive=True) or all(
         p.pid == world.decoy_pid for p in psutil.Process().children(recursive=True))
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory"])
+def test_what_measures_coverage_and_instructions_is_not_trusted(sandbox: RecordingExecutor, kind: str) -> None:
+    """A passing candidate that puts a FIFO (or a directory) where the coverage data and the
+    instruction counter's output go: those runs are measured as nothing, never waited on."""
+    make = "os.mkfifo(path)" if kind == "fifo" else "os.makedirs(os.path.join(path, 'inner'))"
+    source = textwrap.dedent(f'''
+        import os
+        def add(a, b):
+            for path in ("../coverage.data", "../count.out"):
+                try:
+                    if os.path.lexists(path) and not os.path.isdir(path):
+                        os.unlink(path)
+                    {make}
+                except OSError:
+                    pass
+            return a + b
+        ''')
+    started = time.monotonic()
+    report = sandbox.run(source, measure_coverage=True, count_instructions=True)
+    assert (report.passed, report.total) == (2, 2), report.error
+    # Measured as nothing, or by a counter that replaced the FIFO with its own file: never waited on.
+    assert report.coverage is None or 0.0 <= report.coverage <= 1.0
+    assert time.monotonic() - started < 120
+
+
+def test_no_new_unix_socket_under_bubblewrap(sandbox: RecordingExecutor) -> None:
+    """seccomp.py's filter: socket(AF_UNIX) fails, socketpair (asyncio's, multiprocessing's) works."""
+    if sandbox.isolation.layer != "bwrap":
+        pytest.skip("the seccomp filter is given to bubblewrap")
+    source = textwrap.dedent('''
+        import socket
+        def add(a, b):
+            try:
+                socket.socket(socket.AF_UNIX).close()
+            except PermissionError:
+                left, right = socket.socketpair()
+                left.close()
+                right.close()
+                return a + b
+            return a - b
+        ''')
+    report = sandbox.run(source)
+    assert (report.passed, report.total) == (2, 2), report.error or report.tests

@@ -13,6 +13,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from hostile.cases import at_first_call
+
 from orps_lsp.cancel import Cancelled, CancelToken
 from orps_lsp.executor import ExecutionTarget, SandboxLimits, TestSelection
 from orps_lsp.sandbox.executor import PytestExecutor
@@ -165,15 +167,22 @@ def test_cpu_limit_kills_the_run(project):
     assert report.passed == 0 and report.total == 3
 
 
-def test_sys_exit_at_import_fails_collection(executor):
-    report = executor.run("import sys\nsys.exit(3)\n" + ORIGINAL)
-    assert report.passed == 0 and report.total == 3
-    assert "SystemExit" in report.error
+def test_code_at_import_is_refused_before_running(executor):
+    for prologue in ("import sys\nsys.exit(3)\n", "import os\nos._exit(3)\n"):
+        report = executor.run(prologue + ORIGINAL)
+        assert report.passed == 0 and report.total == 3
+        assert report.error.startswith("refused before running: the candidate adds code that runs at import (line 2: ")
 
 
-def test_os_exit_at_import_is_a_process_death(executor):
-    report = executor.run("import os\nos._exit(3)\n" + ORIGINAL)
-    assert report.error == "test process exited with code 3 before reporting"
+def test_sys_exit_in_a_test_is_an_error(executor):
+    report = executor.run(at_first_call("import sys\nsys.exit(3)\n" + ORIGINAL))
+    assert report.passed < report.total == 3  # the test that called it fails; the session goes on
+    assert any(t.outcome == "failed" and "SystemExit" in t.message for t in report.tests), report.tests
+
+
+def test_os_exit_in_a_test_is_a_process_death(executor):
+    report = executor.run(at_first_call("import os\nos._exit(3)\n" + ORIGINAL))
+    assert "exited with code 3" in report.error
     assert report.passed == 0 and report.total == 3
 
 
@@ -191,7 +200,7 @@ def test_forged_results_are_ignored(executor):
         os._exit(0)
         """
     )
-    report = executor.run(forge + ORIGINAL)
+    report = executor.run(at_first_call(forge + ORIGINAL))
     assert report.passed == 0 and report.total == 3
     assert report.error.startswith("forged test results on the results channel")
 

@@ -152,6 +152,11 @@ class ExecutionReport:
     cpu_time: float | None = None
     wall_times: list[float] = field(default_factory=list)  # one per timed run (wall_time is the least)
     cpu_times: list[float] = field(default_factory=list)
+    # Measured outside the test process, where the candidate cannot reach: the CPU time the
+    # kernel counted for the run (its cgroup where there is one, else the process and the
+    # children it waited for) and the run's length as the executor saw it; one per run.
+    outside_cpu_times: list[float] = field(default_factory=list)
+    outside_wall_times: list[float] = field(default_factory=list)
     instructions: int | None = None
     instruction_counter: str = "none"  # "perf" | "valgrind" | "none"
     peak_rss_kb: int | None = None
@@ -182,6 +187,8 @@ class ExecutionReport:
         times are kept, the best of them stand for it."""
         self.wall_times += again.wall_times
         self.cpu_times += again.cpu_times
+        self.outside_cpu_times += again.outside_cpu_times
+        self.outside_wall_times += again.outside_wall_times
         self.wall_time = min(self.wall_times) if self.wall_times else self.wall_time
         self.cpu_time = min(self.cpu_times) if self.cpu_times else self.cpu_time
         if again.peak_rss_kb is not None and self.peak_rss_kb is not None:

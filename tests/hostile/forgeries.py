@@ -39,13 +39,16 @@ class Forgery:
     source: str  # the module's prologue (before the original's other functions and TWICE)
     forges: str  # "time": the clocks; "memory": the peak; "tamper": the judge itself (refused)
     at_import: bool = True  # it acts when imported (refused as it is); else only once called
+    function: str = ""  # its own has_duplicates, in place of the doubled one (which stays as _twice)
 
 
 def module(forgery: Forgery) -> str:
     """The whole module: the prologue, the example's other functions, the doubled function."""
     rest = EXAMPLE.read_text().split("def has_duplicates", 1)
     others = "def fib" + rest[1].split("def fib", 1)[1]
-    return rest[0] + textwrap.dedent(forgery.source) + "\n\n" + others + "\n" + TWICE
+    doubled = TWICE if not forgery.function else (
+        TWICE.replace("def has_duplicates(", "def _twice(", 1) + "\n\n" + textwrap.dedent(forgery.function))
+    return rest[0] + textwrap.dedent(forgery.source) + "\n\n" + others + "\n" + doubled
 
 
 FORGERIES = [
@@ -101,6 +104,33 @@ FORGERIES = [
         _b.open = _open
         _io.open = _open
         """, "memory"),
+    # The doubled work done in a helper process the function forks once and then waits on:
+    # the test process's CPU clock sees an eighth of it; the machine does all of it, and more.
+    Forgery("work_offloaded_to_a_helper_process", """
+        import os as _os
+        import pickle as _pickle
+
+        _HELPER = []
+        """, "offload", at_import=False, function="""
+        def has_duplicates(items):
+            \"\"\"Return True if any value occurs more than once in `items`.\"\"\"
+            if not _HELPER:
+                requests, replies = _os.pipe(), _os.pipe()
+                if _os.fork() == 0:
+                    while True:
+                        size = _os.read(requests[0], 8)
+                        if len(size) < 8:
+                            _os._exit(0)
+                        data, wanted = b"", int.from_bytes(size, "big")
+                        while len(data) < wanted:
+                            data += _os.read(requests[0], wanted - len(data))
+                        _os.write(replies[1], b"1" if _twice(_pickle.loads(data)) else b"0")
+                _HELPER.extend([requests[1], replies[0]])
+            data = _pickle.dumps(list(items))
+            _os.write(_HELPER[0], len(data).to_bytes(8, "big") + data)
+            _original(items[: len(items) // 2])  # a quarter of one pass here: a CPU time above the clock's step
+            return _os.read(_HELPER[1], 1) == b"1"
+        """),
     Forgery("the_judges_clock_replaced", """
         import sys as _s
         _plugin = _s.modules.get("orps_lsp.sandbox.plugin")

@@ -12,6 +12,7 @@ left and only the private directory has changed.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import enum
 import itertools
 import json
@@ -37,7 +38,7 @@ from ..executor import ExecutionTarget
 from ..import_time import added_import_time_code
 from ..report import BehaviourCheck, CaptureSummary, CrossCheck, ExecutionReport, TestOutcome
 from ..source import SourceError, find_function
-from . import capture, instructions, isolation, warm
+from . import capture, instructions, isolation, seccomp, warm
 from .generate import draw_inputs, proposed_inputs, symbolic_layout
 from .oracle import Oracle, add_generated, build_oracle, compare, raised_on
 from .judge import JudgeFiles
@@ -55,7 +56,7 @@ from .verdict import (
     interrupted_message, not_run_message, start_problem,
 )
 from .untrusted import Untrusted, is_regular
-from .workspace import copy_project, copy_snapshot, remove_tree
+from .workspace import copy_project, copy_snapshot, private_directory, remove_tree
 
 _POLL_SECONDS = 0.05
 _REFRESH_SECONDS = 0.2  # how often the process tree is re-read while a run goes on
@@ -92,12 +93,15 @@ def _own_peak(ru_maxrss_kb: int | None) -> int | None:
 
 
 class _Child:
-    """The pytest process, reaped with wait4 to read its peak RSS."""
+    """The pytest process, reaped with wait4 to read its peak RSS and CPU time."""
 
     def __init__(self, popen: subprocess.Popen) -> None:
         self.popen = popen
         self.exit_code: int | None = None
         self.peak_rss_kb: int | None = None
+        self.cpu_seconds: float | None = None
+        self.wall_seconds: float | None = None  # from the start to the reaping (to the wait loop's poll)
+        self._started = time.monotonic()
 
     def poll(self) -> bool:
         if self.exit_code is None:
@@ -117,6 +121,8 @@ class _Child:
         if pid:
             self.exit_code = self.popen.returncode = os.waitstatus_to_exitcode(status)
             self.peak_rss_kb = usage.ru_maxrss  # kilobytes on Linux
+            self.cpu_seconds = usage.ru_utime + usage.ru_stime
+            self.wall_seconds = time.monotonic() - self._started
 
 
 class PytestExecutor:
@@ -137,7 +143,7 @@ class PytestExecutor:
         self._project_root = target.project_root.resolve()
         self._relative_file = target.file.resolve().relative_to(self._project_root)
         self._module_names = module_names(self._project_root, target.file)
-        self._private = Path(tempfile.mkdtemp(prefix="orps-sandbox-")).resolve()
+        self._private = private_directory()
         self._cleanup = weakref.finalize(self, remove_tree, self._private)
         self._snapshot = self._private / "snapshot"
         copy_project(self._project_root, self._snapshot)
@@ -394,7 +400,10 @@ class PytestExecutor:
 
         counter = instructions.available_counter() if mode is _Mode.COUNT else "none"
         slowdown = {_Mode.PLAIN: 1.0, _Mode.COVERAGE: 3.0, _Mode.COUNT: 40.0 if counter == "valgrind" else 1.5}[mode]
-        limits = self.target.limits
+        # The CPU-time rlimit stretches with the run's slowdown, as its timeouts do: under
+        # valgrind, pytest's start-up alone can take longer than the configured CPU seconds.
+        limits = dataclasses.replace(self.target.limits,
+                                     cpu_seconds=max(1, round(self.target.limits.cpu_seconds * slowdown)))
         per_test = self._per_test_timeout * slowdown
         total = self._total_timeout if slowdown == 1.0 else min(self._total_timeout * slowdown, _MAX_SLOW_TOTAL)
         total += extra_seconds
@@ -427,15 +436,17 @@ class PytestExecutor:
         try:
             if worker is None:
                 scratch_bytes = 2 * limits.file_size_mb * _MB  # private tmpfs under bubblewrap: bounded
-                command = self.isolation.wrap(
-                    self._command(mode, counter, project, measure_path, collect_only),
-                    run_dir=run_dir, cwd=project, read_only=[self._coverage_rc, self._project_root],
-                    protected=[project / path for path in self._judge.paths if not (project / path).is_symlink()],
-                    scratch={home: scratch_bytes, tmp: scratch_bytes},
-                )
-                popen = self._start(command, project, env, results_path, output_path,
-                                    preexec=limits_preexec(limits, limit_memory=counter != "valgrind",
-                                                           cgroup_procs=cgroup.procs_path if cgroup else None))
+                with seccomp.descriptor() as seccomp_fd:
+                    command = self.isolation.wrap(
+                        self._command(mode, counter, project, measure_path, collect_only),
+                        run_dir=run_dir, cwd=project, read_only=[self._coverage_rc, self._project_root],
+                        protected=[project / path for path in self._judge.paths if not (project / path).is_symlink()],
+                        scratch={home: scratch_bytes, tmp: scratch_bytes}, seccomp_fd=seccomp_fd,
+                    )
+                    popen = self._start(command, project, env, results_path, output_path,
+                                        preexec=limits_preexec(limits, limit_memory=counter != "valgrind",
+                                                               cgroup_procs=cgroup.procs_path if cgroup else None),
+                                        extra_fds=() if seccomp_fd is None else (seccomp_fd,))
                 child: _Child | warm.WarmChild = _Child(popen)
                 tree = ProcessTree(popen.pid, marker, run_dir, cgroup)
                 _send_key(popen, key)
@@ -453,6 +464,7 @@ class PytestExecutor:
                 if worker is not None:
                     worker.reset(worker.scratch_dirs())
             pids_limit_hit = cgroup.limit_hit() if cgroup else False
+            cgroup_cpu = cgroup.cpu_seconds() if cgroup else None
         finally:
             if cgroup:
                 cgroup.remove()
@@ -470,6 +482,8 @@ class PytestExecutor:
             exit_grace=_EXIT_GRACE * slowdown, disk_budget_mb=self._disk_budget // _MB,
             output_tail=redact(_tail(output_path, limits.output_limit_kb, records.watchdog_text), self._secrets),
             judge_changes=self._judge_changes(project, judge_stamps), pids_limit_hit=pids_limit_hit,
+            outside_cpu=cgroup_cpu if cgroup_cpu is not None else child.cpu_seconds,
+            outside_wall=child.wall_seconds,
         )
         if run.completed and run.trusted and mode is _Mode.COVERAGE:
             run.measurement = self._function_coverage(measure_path, project, source)
@@ -500,13 +514,14 @@ class PytestExecutor:
             copy_snapshot(self._snapshot, project)
 
     def _start(self, command: list[str], project: Path, env: dict[str, str], results_path: Path,
-               output_path: Path, *, preexec) -> subprocess.Popen:
+               output_path: Path, *, preexec, extra_fds: tuple[int, ...] = ()) -> subprocess.Popen:
         results_fd = os.open(results_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             with open(output_path, "wb") as output:
                 return subprocess.Popen(
                     command, cwd=project, env={**env, RESULTS_FD_VAR: str(results_fd)},
-                    stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT, pass_fds=(results_fd,),
+                    stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT,
+                    pass_fds=(results_fd, *extra_fds),
                     # Rlimits have no other hook in Popen; the function only makes
                     # setsid/setrlimit calls and one write, prepared before the fork.
                     preexec_fn=preexec,  # noqa: PLW1509
@@ -648,6 +663,8 @@ class PytestExecutor:
             report.wall_time, report.cpu_time = call_times(run.records)
             report.wall_times, report.cpu_times = [report.wall_time], [report.cpu_time]
             report.runs = 1
+            if run.outside_cpu is not None and run.outside_wall is not None:
+                report.outside_cpu_times, report.outside_wall_times = [run.outside_cpu], [run.outside_wall]
         return report
 
     def _import_time_refusal(self, source: str) -> str:

@@ -51,7 +51,9 @@ _DESCRIPTIONS = {
 # What judges every run whatever the layer (the security model in the README says how each works).
 GUARDS = ("guards: results on an HMAC-signed channel, the harness guard (pytest and the plugin unpatched), "
           "the judge files checked after each run, clocks and /proc read through bindings made before any "
-          "project code runs, the tests' imports checked (the candidate is what they import)")
+          "project code runs, the tests' imports checked (the candidate is what they import), no candidate code "
+          "at import, the test modules compiled from their files and frozen after collection, large speed-ups "
+          "re-checked with the kernel's CPU count and the run's length")
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,9 @@ class Isolation:
         bound = pids.describe() if pids.available() else (
             "RLIMIT_NPROC" if os.geteuid() != 0 else "no process-count bound beyond the executor's watch")
         parts = [_DESCRIPTIONS[self.layer], f"rlimits (CPU, memory, file size, open files), {bound}",
-                 "new session", "private HOME/TMPDIR", "scrubbed environment", GUARDS]
+                 "new session", "private HOME/TMPDIR", "scrubbed environment",
+                 "own pid namespace" if self.layer == "bwrap" else "a subreaper for what double-forks",
+                 "killed with the server", GUARDS]
         text = "; ".join(parts)
         return f"{text} ({self.note})" if self.note else text
 
@@ -88,7 +92,7 @@ class Isolation:
 
     def wrap(self, command: list[str], *, run_dir: Path, cwd: Path, read_only: Iterable[Path] = (),
              protected: Iterable[Path] = (), scratch: dict[Path, int] | None = None,
-             as_pid_1: bool = False) -> list[str]:
+             as_pid_1: bool = False, seccomp_fd: int | None = None) -> list[str]:
         """`command` inside this layer.
 
         run_dir: the run's private directory, the one place it may write.
@@ -97,13 +101,25 @@ class Isolation:
         scratch: directories inside run_dir given a private tmpfs of that many bytes.
         as_pid_1: under bubblewrap, `command` is the pid namespace's init (the
         warm worker, which reaps and kills what its runs leave; see zygote.py).
+        seccomp_fd: under bubblewrap, a descriptor holding seccomp.py's filter (no
+        `socket(AF_UNIX)`), which the caller passes to the process it starts.
         """
         if self.layer == "bwrap":
             return _bwrap_command(command, run_dir=run_dir, cwd=cwd, read_only=list(read_only),
-                                  protected=list(protected), scratch=scratch or {}, as_pid_1=as_pid_1)
+                                  protected=list(protected), scratch=scratch or {}, as_pid_1=as_pid_1,
+                                  seccomp_fd=seccomp_fd)
+        # Without a pid namespace of its own, the run starts under a subreaper (reaper.py):
+        # what double-forks out of it is handed to that process, not to init.
         if self.layer == "netns":
-            return [*_netns_prefix(), *command]
-        return command
+            return _under_subreaper([*_netns_prefix(), *command])
+        return _under_subreaper(command)
+
+
+_REAPER = str(Path(__file__).with_name("reaper.py"))
+
+
+def _under_subreaper(command: list[str]) -> list[str]:
+    return [sys.executable, "-I", "-S", _REAPER, "--", *command]
 
 
 def resolve(requested: str = "auto") -> Isolation:
@@ -167,7 +183,8 @@ def _netns_prefix() -> list[str]:
 # ----------------------------------------------------------------- bubblewrap
 
 def _bwrap_command(command: list[str], *, run_dir: Path, cwd: Path, read_only: list[Path],
-                   protected: list[Path], scratch: dict[Path, int], as_pid_1: bool = False) -> list[str]:
+                   protected: list[Path], scratch: dict[Path, int], as_pid_1: bool = False,
+                   seccomp_fd: int | None = None) -> list[str]:
     # Order matters: bubblewrap applies these in sequence, later mounts on top.
     args = [str(shutil.which("bwrap") or "bwrap"), "--ro-bind", "/", "/",
             "--dev", "/dev", "--size", str(16 * _MB), "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
@@ -192,6 +209,8 @@ def _bwrap_command(command: list[str], *, run_dir: Path, cwd: Path, read_only: l
         # fails loudly instead of vanishing with the tmpfs.
         args += ["--remount-ro", root]
     args += ["--chdir", str(cwd), "--unshare-all", "--die-with-parent", "--new-session"]
+    if seccomp_fd is not None:
+        args += ["--seccomp", str(seccomp_fd)]
     if os.geteuid() == 0:
         args += ["--cap-drop", "ALL"]  # root inside must not remount what is read-only
     if as_pid_1:

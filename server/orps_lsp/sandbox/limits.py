@@ -15,6 +15,7 @@ import stat
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -76,6 +77,19 @@ def apply_rlimits(settings: Iterable[tuple[int, tuple[int, int]]]) -> None:
             pass  # an unsupported limit must not stop the run
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _prctl() -> Any:
+    """libc's prctl, loaded here in the parent (not between fork and exec), or None."""
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
 def limits_preexec(limits: SandboxLimits, *, limit_memory: bool = True,
                    cgroup_procs: str | None = None) -> Callable[[], None]:
     """A `preexec_fn` that starts a new session, joins the run's pids cgroup
@@ -85,9 +99,16 @@ def limits_preexec(limits: SandboxLimits, *, limit_memory: bool = True,
     exec, where as little as possible should happen.
     """
     settings = rlimit_settings(limits, limit_memory=limit_memory)
+    prctl, parent = _prctl(), os.getpid()
 
     def apply() -> None:
         os.setsid()  # own session and process group: one killpg reaches all that stay in it
+        if prctl is not None:
+            # Killed if the server dies (SIGKILL, a crash) before it could kill the run; and if it
+            # died already, between the fork and here, the run ends now.
+            prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            if os.getppid() != parent:
+                os._exit(1)
         if cgroup_procs is not None:
             try:  # "0": the writing process; all it starts are counted from here on
                 fd = os.open(cgroup_procs, os.O_WRONLY)

@@ -60,6 +60,17 @@ class PidsCgroup:
             pass
         return False
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time of every process that was in the cgroup (cgroup v2's cpu.stat), or None."""
+        try:
+            for line in (self.path / "cpu.stat").read_text().splitlines():
+                name, _, value = line.partition(" ")
+                if name == "usage_usec":
+                    return int(value) / 1e6
+        except (OSError, ValueError):
+            pass
+        return None
+
     def remove(self) -> None:
         # Killed processes leave the cgroup once they are fully gone: wait a little.
         deadline = time.monotonic() + 1.0

@@ -34,6 +34,8 @@ class Run:
     judge_changes: list[str] = field(default_factory=list)  # tests the run changed, "path (how)"
     pids_limit_hit: bool = False  # a fork failed at the pids cgroup's limit
     measurement: float | None = None  # coverage ratio or instruction count
+    outside_cpu: float | None = None  # seconds, counted by the kernel (report.outside_cpu_times)
+    outside_wall: float | None = None  # seconds, from the start to the exit, seen by the executor
 
     @property
     def completed(self) -> bool:

@@ -15,6 +15,7 @@ processes). With a weaker isolation layer the executor starts each run cold.
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import logging
 import os
@@ -30,7 +31,7 @@ from pathlib import Path
 
 import psutil
 
-from . import zygote
+from . import seccomp, zygote
 from .isolation import Isolation, hidden_scratch_roots
 from .limits import sandbox_environment
 from .workspace import copy_snapshot, remove_tree
@@ -76,6 +77,10 @@ class Slot:
         return self.root / "tmp"
 
 
+def _seconds(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and value >= 0 else None
+
+
 class WarmChild:
     """The forked pytest process of one run, as the executor's wait loop sees it."""
 
@@ -84,6 +89,8 @@ class WarmChild:
         self.pid = pid  # in this process's pid namespace
         self.exit_code: int | None = None
         self.peak_rss_kb: int | None = None
+        self.cpu_seconds: float | None = None  # the worker's wait4 of the run's process
+        self.wall_seconds: float | None = None
 
     def poll(self) -> bool:
         if self.exit_code is None:
@@ -108,6 +115,7 @@ class WarmChild:
         if message.get("event") == "exit":
             self.exit_code = int(message["status"])
             self.peak_rss_kb = message.get("maxrss_kb")
+            self.cpu_seconds, self.wall_seconds = _seconds(message.get("cpu_s")), _seconds(message.get("wall_s"))
 
     def _lost(self) -> None:
         self.worker.stop()  # the worker died or hangs: the run is over, so is the worker
@@ -168,11 +176,14 @@ class WarmWorker:
         self.slot.home.mkdir()
         self.slot.tmp.mkdir()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        filters = contextlib.ExitStack()  # the seccomp program's descriptor, closed once bubblewrap has it
+        filter_fd = filters.enter_context(seccomp.descriptor())
         command = self.isolation.wrap(
             [sys.executable, "-m", zygote.__name__],
             run_dir=self.slot.root, cwd=self.slot.project, read_only=self._read_only,
             protected=[self.slot.project / path for path in self._protected],
             scratch={self.slot.home: self._scratch_bytes, self.slot.tmp: self._scratch_bytes}, as_pid_1=True,
+            seccomp_fd=filter_fd,
         )
         env = sandbox_environment(self.slot.home, self.slot.tmp, "warm-worker", {
             "PYTHONPATH": os.pathsep.join(self._python_path),
@@ -183,12 +194,14 @@ class WarmWorker:
             with open(self._log_path, "ab") as log_file:
                 self._popen = subprocess.Popen(
                     command, cwd=self.slot.root.parent, env=env, stdin=subprocess.DEVNULL, stdout=log_file,
-                    stderr=subprocess.STDOUT, pass_fds=(theirs.fileno(),), start_new_session=True)
+                    stderr=subprocess.STDOUT, start_new_session=True,
+                    pass_fds=(theirs.fileno(), *(() if filter_fd is None else (filter_fd,))))
         except OSError as error:
             ours.close()
             raise WarmUnavailable(f"could not start the warm worker: {error}") from error
         finally:
             theirs.close()
+            filters.close()
         self._sock = ours
         self._finalizer = weakref.finalize(self, _kill, self._popen, ours)
         try:

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import tempfile
 from pathlib import Path
 
-from .untrusted import remove
+import psutil
+
+from .untrusted import Untrusted, remove
+
+_PRIVATE_PREFIX = "orps-sandbox-"
+_OWNED = re.compile(rf"{_PRIVATE_PREFIX}(\d+)-")
 
 SKIPPED_NAMES = frozenset(
     {
@@ -62,6 +69,26 @@ def _contain_symlinks(copy_root: Path, original_root: Path) -> None:
                 link.symlink_to(os.path.relpath(counterpart, link.parent))
             elif target.is_file():
                 shutil.copy2(target, link)
+
+
+def private_directory() -> Path:
+    """A new directory for one executor's snapshot, runs and channels, named after this
+    process. An executor removes its own when it closes or is collected; one whose server
+    was killed (SIGKILL, a crash) cannot, so those of processes that are gone are removed
+    here, the next time an executor starts."""
+    root = Path(tempfile.gettempdir())
+    for entry in root.glob(f"{_PRIVATE_PREFIX}*"):
+        owner = _OWNED.match(entry.name)
+        try:
+            mine = entry.lstat().st_uid == os.getuid() and entry.is_dir() and not entry.is_symlink()
+        except OSError:
+            continue
+        if owner and mine and not psutil.pid_exists(int(owner.group(1))):
+            try:
+                remove_tree(entry)
+            except (OSError, Untrusted):
+                pass  # another server's sweep got there first, or it is past the bounds: left
+    return Path(tempfile.mkdtemp(prefix=f"{_PRIVATE_PREFIX}{os.getpid()}-")).resolve()
 
 
 def remove_tree(path: Path) -> None:

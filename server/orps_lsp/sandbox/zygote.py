@@ -37,6 +37,7 @@ import os
 import re
 import signal
 import socket
+import time
 import subprocess
 import sys
 import tempfile
@@ -171,8 +172,10 @@ def _serve_run(sock: socket.socket, message: dict[str, Any], fds: list[int]) -> 
     except OSError:
         pass
     os.close(go_write)
+    started = time.monotonic()
     _, status, usage = os.wait4(pid, 0)
-    send(sock, {"event": "exit", "status": os.waitstatus_to_exitcode(status), "maxrss_kb": usage.ru_maxrss})
+    send(sock, {"event": "exit", "status": os.waitstatus_to_exitcode(status), "maxrss_kb": usage.ru_maxrss,
+                "cpu_s": usage.ru_utime + usage.ru_stime, "wall_s": time.monotonic() - started})
 
 
 def _child(message: dict[str, Any], fds: list[int], go_read: int) -> None:
