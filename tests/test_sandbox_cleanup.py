@@ -97,14 +97,20 @@ def test_a_double_fork_with_a_clean_environment_dies_with_the_run(tmp_path: Path
     token = f"orps-daemon-{os.getpid()}-{time.monotonic_ns()}"
     write_project(tmp_path)
     candidate = textwrap.dedent(f'''
-        import os, sys
+        import os, sys, time
         def add(a, b):
             if os.fork() == 0:
                 os.setsid()
                 if os.fork() == 0:
-                    os.execve(sys.executable, [sys.executable, "-c", "import time; time.sleep(600)", "{token}"], {{}})
+                    os.chdir("/")  # out of the sandbox: the final sweep looks for working directories inside it
+                    time.sleep(0.5)  # orphaned by now: what it forks next was never the run's descendant
+                    if os.fork() == 0:
+                        os.execve(sys.executable, [sys.executable, "-c", "import time; time.sleep(600)", "{token}"],
+                                  {{}})
+                    os._exit(0)
                 os._exit(0)
             os.wait()
+            time.sleep(1.0)
             return a + b
         ''')
     limits = SandboxLimits(per_test_timeout=10, total_timeout=30, isolation="none")
