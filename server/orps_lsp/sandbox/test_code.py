@@ -64,8 +64,8 @@ def compiled(path: str, config: Any) -> Compiled | None:
     try:
         with _open(path, "rb") as stream:
             source = stream.read()
-        plain = _compile(source, path, "exec", dont_inherit=True)
-        tree = _compile(source, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+        tree = _compile(source, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)  # parsed once, compiled twice
+        plain = _compile(tree, path, "exec", dont_inherit=True)  # before rewrite_asserts changes the tree
     except (OSError, SyntaxError, ValueError):
         return None
     codes: dict[str, list[Any]] = {}
