@@ -139,12 +139,16 @@ def test_an_unpicklable_argument_is_said_and_refuses_nothing(tmp_path, run_mode)
 
 def test_a_candidate_cannot_empty_the_replay_it_is_judged_on(tmp_path, run_mode):
     """The calls to replay are read before any project code runs: a candidate that deletes
-    or rewrites the file at import changes nothing."""
-    cheat = ("import glob, os\nfor _f in glob.glob(os.path.join(os.path.dirname(__file__), '.orps-replay-*')):\n"
-             "    open(_f, 'w').write('[]')\n\n"
-             "def merge(runs):\n    return sorted(x for run in runs for x in run)\n")
-    original, (wrong,) = judge(tmp_path, MERGE, WEAK_MERGE_TESTS, [cheat], "merge")
+    or rewrites the file when first called changes nothing; doing it at import is refused."""
+    emptying = ("    import glob, os\n"
+                "    for _f in glob.glob(os.path.join(os.path.dirname(__file__), '.orps-replay-*')):\n"
+                "        open(_f, 'w').write('[]')\n")
+    when_called = ("def merge(runs):\n" + emptying + "    return sorted(x for run in runs for x in run)\n")
+    at_import = ("import glob, os\n" + textwrap.dedent(emptying).replace("import glob, os\n", "") +
+                 "\ndef merge(runs):\n    return sorted(x for run in runs for x in run)\n")
+    original, (wrong, refused) = judge(tmp_path, MERGE, WEAK_MERGE_TESTS, [when_called, at_import], "merge")
     assert not passes_guard(original, wrong) and wrong.behaviour.different == 1
+    assert not passes_guard(original, refused) and "runs at import" in refused.error
 
 
 def _report_with(function: str, *examples) -> "SearchReport":
