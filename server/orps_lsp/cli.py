@@ -84,7 +84,11 @@ def _search_arguments(parser: argparse.ArgumentParser) -> None:
     search.add_argument("--temperature", type=float, default=defaults.temperature)
     search.add_argument("--no-critic", action="store_true", help="skip the critic (ablation)")
     search.add_argument("--counter", choices=["auto", "valgrind", "none"], default=defaults.instruction_counter,
-                        help="instruction counter for the finalists (auto: valgrind on close calls)")
+                        help="instruction counter for the finalists when no captured calls can be timed "
+                             "(auto: valgrind on close calls)")
+    search.add_argument("--benchmark-seconds", type=float, default=defaults.benchmark_seconds,
+                        help="time each finalist's function beside the original's, on the captured calls, "
+                             "for about this long")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,7 +110,7 @@ def config_from(args: argparse.Namespace) -> SearchConfig:
         beam_width=args.beam_width, expansions=args.expansions, depth=args.depth, alpha=args.alpha, beta=args.beta,
         max_llm_calls=args.max_calls, max_generated_tokens=args.max_tokens, max_seconds=args.max_seconds,
         seed=args.seed, temperature=args.temperature, use_critic=not args.no_critic,
-        instruction_counter=args.counter, no_tests=args.no_tests,
+        instruction_counter=args.counter, benchmark_seconds=args.benchmark_seconds, no_tests=args.no_tests,
     )
     problems = config.validate()
     if problems:

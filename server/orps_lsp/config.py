@@ -31,6 +31,8 @@ class SearchConfig:
     timing_repeats: int = 5
     min_speedup: float = 1.05  # faster than the original by at least this factor to count
     tie_margin: float = 0.03  # times within 3% are a tie; the higher score wins
+    # The function itself timed on its captured calls, beside the original: about this long per finalist.
+    benchmark_seconds: float = 3.0
     instruction_counter: str = "auto"  # "auto" (valgrind for finalists if installed) | "valgrind" | "none"
     coverage_warning: float = 0.8  # below this line coverage of the function: "weak tests"
     no_tests: bool = False  # run without tests (critic only); the result is unverified
@@ -48,6 +50,8 @@ class SearchConfig:
             problems.append("alpha + beta must be positive")
         if self.max_seconds <= 0:
             problems.append("max_seconds must be positive")
+        if not 0 < self.benchmark_seconds <= 120:
+            problems.append("benchmark_seconds must be more than 0 and at most 120")
         if self.instruction_counter not in ("auto", "valgrind", "none"):
             problems.append("instruction_counter must be auto, valgrind or none")
         return problems

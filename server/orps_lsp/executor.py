@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from .report import CrossCheck, ExecutionReport
+from .report import CrossCheck, ExecutionReport, PerCallBenchmark
 
 
 @dataclass
@@ -91,6 +91,17 @@ class Executor(Protocol):
         """Optimize: one more oracle for a candidate about to be offered (CrossHair, where
         installed), within `seconds_left`; None where there is none. Only ever finds
         differences: a candidate it cannot check is judged as before."""
+        ...
+
+    def benchmark(self, module_source: str, *, seconds: float) -> PerCallBenchmark | None:
+        """Optimize: the function alone, timed beside the original on its captured calls for
+        about `seconds` (a figure with its 95% interval, or a note saying why there is none);
+        None where there are no captured calls to time it on."""
+        ...
+
+    def confirm_benchmark(self, module_source: str, bench: PerCallBenchmark) -> None:
+        """Each version run alone on the calls, `bench`'s figures checked from outside its
+        process: the kernel's CPU count and the run's length go into `bench`."""
         ...
 
     def close(self) -> None: ...

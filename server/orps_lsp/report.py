@@ -80,6 +80,44 @@ class CrossCheck:
 
 
 @dataclass
+class PerCallBenchmark:
+    """The function itself timed on the captured calls, beside the original (sandbox/benchmark.py)."""
+
+    calls: int = 0
+    timed: list[int] = field(default_factory=list)  # which captured calls (all when a round of them fits the time)
+    rounds: int = 0
+    speedup: float | None = None  # the original's time per call over the candidate's (speedup.py)
+    low: float | None = None  # its 95% interval
+    high: float | None = None
+    original_seconds: list[float] = field(default_factory=list)  # each call's median, seconds
+    candidate_seconds: list[float] = field(default_factory=list)
+    seconds: float = 0.0  # spent timing
+    state: str = ""  # what the candidate keeps between calls (a memo): its figure is not per new call
+    note: str = ""  # why there is no figure
+    # How the candidate answered differently from the original while timed (or tampered): refused.
+    different: str = ""
+    # Checked from outside (the kernel's count): a run of each version alone, `passes` times over the calls.
+    passes: int = 0
+    alone_cpu: tuple[float | None, float | None] = (None, None)  # original's run, candidate's run
+    alone_wall: tuple[float | None, float | None] = (None, None)
+
+    @property
+    def median_call_seconds(self) -> float | None:
+        """The original's typical call (the median of its per-call medians)."""
+        ordered = sorted(self.original_seconds)
+        return ordered[len(ordered) // 2] if ordered else None
+
+    def describe(self) -> str:
+        """ "3.10x faster per call (95% CI 2.90-3.30x) over 41 calls" or why there is no figure."""
+        if self.speedup is None or self.low is None or self.high is None:
+            return self.note or "no per-call figure"
+        ratio = f"{self.speedup:.2f}x" if self.speedup >= 1 else f"{1 / self.speedup:.2f}x slower"
+        how = "faster per call" if self.speedup >= 1 else "per call"
+        calls = f"{self.calls} call{'s' if self.calls != 1 else ''}"
+        return f"{ratio} {how} (95% CI {self.low:.2f}-{self.high:.2f}x) over {calls}"
+
+
+@dataclass
 class BehaviourCheck:
     """A candidate replayed on the original's captured calls."""
 
@@ -171,6 +209,7 @@ class ExecutionReport:
     behaviour: BehaviourCheck | None = None  # a candidate's: replayed on those calls
     # Solve: exception type -> the shortest generated input it was raised on (no original to compare with).
     generated_raises: dict[str, str] = field(default_factory=dict)
+    per_call: PerCallBenchmark | None = None  # the function alone, timed beside the original
 
     @property
     def behaves_differently(self) -> bool:

@@ -24,7 +24,7 @@ from .config import SearchConfig
 from .executor import Executor
 from .extract import Candidate, behaviour_fingerprint, code_fingerprint, extract_candidate
 from .model.base import ChatModel, ChatRequest, Completion, Message
-from .report import Critique, CrossCheck, ExecutionReport, Node, SearchReport, SearchStats
+from .report import Critique, CrossCheck, ExecutionReport, Node, PerCallBenchmark, SearchReport, SearchStats
 from .scoring import parse_critique, passes_guard, step_scores
 from .scoring import speedup as measured_speedup
 from .select import choose_winner
@@ -174,6 +174,19 @@ class OrpsSearch:
                                           seconds_left=self.seconds_left() - 3 * self.seconds_per_run())
         self.stats.evaluation_seconds += time.perf_counter() - started
         return check
+
+    def benchmark(self, node: Node) -> PerCallBenchmark | None:
+        """The node's function timed beside the original's on the captured calls (None: no calls)."""
+        started = time.perf_counter()
+        bench = self.executor.benchmark(self._module_for(node), seconds=self.config.benchmark_seconds)
+        self.stats.evaluation_seconds += time.perf_counter() - started
+        return bench
+
+    def confirm_benchmark(self, node: Node, bench: PerCallBenchmark) -> None:
+        """Its per-call figure checked from outside: each version run alone (two runs)."""
+        started = time.perf_counter()
+        self.executor.confirm_benchmark(self._module_for(node), bench)
+        self.stats.evaluation_seconds += time.perf_counter() - started
 
     def _planned_candidates(self) -> int:
         cfg = self.config

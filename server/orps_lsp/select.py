@@ -1,9 +1,12 @@
 """The final pick: never a regression, and faster only when measured so.
 
-Search-time timings come from one run each on a noisy machine, so the few
-fastest guarded candidates and the original are measured again together
-(best of several runs; with an instruction counter when the call is close)
-before one is chosen.
+Search-time timings come from one run each on a noisy machine. Where the original's
+calls were captured, each of the few fastest guarded candidates has its function timed
+beside the original's on those calls (sandbox/benchmark.py): faster only when the lower
+end of the 95% interval clears the bar, and only when runs of each version alone, counted
+by the kernel, bear the saving out. Where nothing was captured, the candidates and the
+original are measured again together as whole test runs (best of several; with an
+instruction counter when the call is close).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .extract import code_fingerprint
-from .report import BehaviourCheck, ExecutionReport, Node, SearchReport
+from .report import BehaviourCheck, ExecutionReport, Node, PerCallBenchmark, SearchReport
 from .scoring import CPU_RESOLUTION, passes_guard
 
 if TYPE_CHECKING:
@@ -23,6 +26,9 @@ if TYPE_CHECKING:
 # it must show there, within SLACK (the wait loop's poll, the noise of a whole run).
 RECHECK_SECONDS = 0.1
 RECHECK_SLACK_SECONDS, RECHECK_SLACK_SHARE = 0.05, 0.05
+# Calls this short are mostly the harness's and the clock's noise: a higher bar for them.
+FAST_CALL_SECONDS, FAST_CALL_MIN_SPEEDUP = 10e-6, 1.10
+CPU_BOUND = 0.8  # a run whose CPU time is this share of its length is CPU-bound
 CLOSE_CALL = 1.5  # below this speed-up, count instructions when "auto" (valgrind is slow but exact)
 # Above this many CPU seconds in the tests, best-of-N timing is precise enough, and valgrind
 # (about 50x slower) would make the pick take minutes: "auto" counts instructions only below it.
@@ -141,6 +147,9 @@ def _pick_fastest(search: OrpsSearch, original: ExecutionReport, guarded: list[N
         return Decision(None, False, f"nothing offered: the {len(guarded)} candidate(s) that pass every test the original "
                                      "passes are the original itself (the same code once comments and docstrings are set aside)")
     finalists = _finalists(changed, cfg.finalists)
+    per_call = _pick_by_per_call(search, original, finalists)
+    if per_call is not None:
+        return per_call
     quick_best = primary_time(finalists[0].execution, False)
     quick_original = primary_time(original, False)
     close_call = bool(quick_best and quick_original and quick_original / quick_best < CLOSE_CALL)
@@ -255,6 +264,97 @@ def _pick_fastest(search: OrpsSearch, original: ExecutionReport, guarded: list[N
         f"below the {cfg.min_speedup:.2f}x needed",
         original_again,
     )
+
+
+def per_call_bar(bench: PerCallBenchmark, min_speedup: float) -> float:
+    """The speed-up the interval's lower end must clear."""
+    typical = bench.median_call_seconds
+    return max(min_speedup, FAST_CALL_MIN_SPEEDUP) if typical is not None and typical < FAST_CALL_SECONDS \
+        else min_speedup
+
+
+def _pick_by_per_call(search: OrpsSearch, original: ExecutionReport, finalists: list[Node]) -> Decision | None:
+    """The pick by the per-call benchmark; None when there are no captured calls to time
+    (or none of the timings gave a figure): the whole-run measure decides then."""
+    cfg = search.config
+    benched: list[tuple[Node, PerCallBenchmark]] = []
+    for node in finalists:
+        if benched and search.seconds_left() < 2 * cfg.benchmark_seconds + 3 * search.seconds_per_run():
+            break  # the time left goes to checking the best one
+        search.cancel.raise_if_cancelled()
+        bench = search.benchmark(node)
+        if bench is None:
+            return None
+        node.execution.per_call = bench
+        benched.append((node, bench))
+    refused = [(n, b) for n, b in benched if b.different]
+    measured = [(n, b) for n, b in benched if b.speedup is not None and not b.different]
+    if not measured:
+        if refused:
+            return Decision(None, False, f"nothing offered: the best candidate answered differently from the original "
+                                         f"when its function was timed ({refused[0][1].different})")
+        return None
+    honest = [(n, b) for n, b in measured if not b.state]
+    if not honest:
+        node, bench = measured[0]
+        return Decision(None, False, f"nothing offered: the best candidate keeps state between calls ({bench.state}): "
+                                     f"timed on the same calls again, it answers from memory, not as it would new calls")
+    clear = [(n, b) for n, b in honest if b.low >= per_call_bar(b, cfg.min_speedup)]
+    while clear:
+        # The fastest, and those whose interval reaches it (a tie): the higher step score wins.
+        fastest = max(b.speedup for _, b in clear)
+        tied = [(n, b) for n, b in clear if b.high >= fastest]
+        best, bench = max(tied, key=lambda pair: pair[0].scores.step)
+        clear = [(n, b) for n, b in clear if n is not best]
+        search.cancel.raise_if_cancelled()
+        search.confirm_benchmark(best, bench)
+        doubt = bench.different or per_call_unconfirmed(bench)
+        if doubt:
+            if clear:
+                continue
+            return Decision(None, False, f"nothing offered: the best candidate's {bench.describe()} is not confirmed "
+                                         f"from outside its process: {doubt}")
+        again = search.timed_run(search._module_for(best), repeats=1)
+        if not passes_guard(original, again):
+            if clear:
+                continue
+            return Decision(None, False, "nothing offered: the best candidate did not pass again when re-run")
+        if not _cross_checked(search, best):
+            if clear:
+                continue
+            return Decision(None, False, f"nothing offered: the best candidate behaves differently from the original "
+                                         f"on an input CrossHair found ({best.execution.behaviour.differences[0]})")
+        behaviour = best.execution.behaviour
+        evidence = f", {behaviour.evidence()}" if behaviour and behaviour.evidence() else ""
+        tests = f"{best.execution.passed}/{best.execution.total} tests"
+        return Decision(best, True, f"improved: {bench.describe()}, {tests} pass{evidence}")
+    node, bench = max(honest, key=lambda pair: pair[1].speedup)
+    bar = per_call_bar(bench, cfg.min_speedup)
+    tests = f"{node.execution.passed}/{node.execution.total} tests"
+    if bench.speedup >= bar:
+        return Decision(None, False, f"nothing offered: the best candidate ({tests}) was {bench.describe()}: its "
+                                     f"interval reaches below the {bar:.2f}x needed, not clear of the noise")
+    return Decision(None, False, f"nothing offered: the best candidate ({tests}) was {bench.describe()}, below the "
+                                 f"{bar:.2f}x needed")
+
+
+def per_call_unconfirmed(bench: PerCallBenchmark) -> str:
+    """Why the kernel's figures of the runs alone do not bear out the claimed saving; ""
+    when they do: at least half of it must show, within the slack."""
+    if not bench.passes:
+        return "it was not run alone"
+    claimed = bench.passes * (sum(bench.original_seconds) - sum(bench.candidate_seconds))
+    figures = [("run time", bench.alone_wall)]
+    cpu_before, wall_before = bench.alone_cpu[0], bench.alone_wall[0]
+    if cpu_before is not None and wall_before is not None and cpu_before >= CPU_BOUND * wall_before:
+        figures.append(("CPU time", bench.alone_cpu))  # a saving in waiting (a sleep) need not save CPU
+    for name, (before, after) in figures:
+        if before is None or after is None:
+            return f"the {'original' if before is None else 'candidate'}'s run alone did not complete"
+        if before - after < claimed / 2 - RECHECK_SLACK_SECONDS - RECHECK_SLACK_SHARE * before:
+            return (f"its per-call times claim {claimed:.3f} s less over {bench.passes} passes, but the {name} "
+                    f"the kernel counted for each run alone went from {before:.3f} s to {after:.3f} s")
+    return ""
 
 
 def unconfirmed_by_the_kernel(original: ExecutionReport, candidate: ExecutionReport, claimed: float,

@@ -131,6 +131,13 @@ FORGERIES = [
             _original(items[: len(items) // 2])  # a quarter of one pass here: a CPU time above the clock's step
             return _os.read(_HELPER[1], 1) == b"1"
         """),
+    Forgery("the_benchmarks_clock_replaced", """
+        import sys as _s
+        _bench = _s.modules.get("orps_lsp.sandbox.benchmark")
+        if _bench is not None:
+            _real_ns = _bench._ns
+            _bench._ns = lambda: _real_ns() // 1000
+        """, "tamper"),
     Forgery("the_judges_clock_replaced", """
         import sys as _s
         _plugin = _s.modules.get("orps_lsp.sandbox.plugin")

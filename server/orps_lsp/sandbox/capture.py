@@ -230,7 +230,7 @@ class _Tee(io.TextIOBase):
 def returned(result: Any) -> tuple[Any, list]:
     """(what the caller gets, the canonical outcome). An iterator is read (up to
     MAX_ITEMS) for the record; the caller gets the same items."""
-    if _is_iterator(result):
+    if is_iterator(result):
         items = list(itertools.islice(result, MAX_ITEMS))
         return itertools.chain(items, result), ["returned", ["iter", [canonical(i) for i in items]]]
     return result, ["returned", canonical(result)]
@@ -240,7 +240,7 @@ def raised(exc: BaseException) -> list:
     return ["raised", type(exc).__qualname__, _ADDRESS.sub("", str(exc))[:MAX_REPR]]
 
 
-def _is_iterator(value: Any) -> bool:
+def is_iterator(value: Any) -> bool:
     return isinstance(value, (types.GeneratorType, map, filter, zip, itertools.chain)) or (
         hasattr(type(value), "__next__") and hasattr(type(value), "__iter__")
         and not isinstance(value, (str, bytes, list, tuple, dict, set, frozenset, io.IOBase)))
@@ -430,6 +430,26 @@ def _replay(function: Any, loads: list[Any], seconds: float, per_call: float, al
         result.update(outcome=outcome, after=canonical([args, kwargs]), stdout=printed.getvalue()[:MAX_STDOUT])
         results.append(result)
     return results
+
+
+def beside(source: str, candidate_module: Any) -> types.ModuleType:
+    """The original module, loaded from its source next to the candidate's (same package,
+    same file for relative paths). In sys.modules only while it runs (dataclasses and
+    typing look their module up there); after that nothing else sees it."""
+    name = candidate_module.__name__
+    module = types.ModuleType(name)
+    module.__file__ = getattr(candidate_module, "__file__", None)
+    module.__package__ = getattr(candidate_module, "__package__", None)
+    saved = sys.modules.get(name)
+    sys.modules[name] = module
+    try:
+        exec(compile(source, f"{module.__file__} (original)", "exec"), module.__dict__)  # noqa: S102 - the user's own code
+    finally:
+        if saved is None:
+            sys.modules.pop(name, None)
+        else:
+            sys.modules[name] = saved
+    return module
 
 
 def resolve(module: Any, function: str) -> tuple[Any, bool]:

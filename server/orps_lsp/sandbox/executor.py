@@ -36,9 +36,9 @@ from ..cancel import Cancelled, CancelToken
 from ..discovery import import_roots, module_names
 from ..executor import ExecutionTarget
 from ..import_time import added_import_time_code
-from ..report import BehaviourCheck, CaptureSummary, CrossCheck, ExecutionReport, TestOutcome
+from ..report import BehaviourCheck, CaptureSummary, CrossCheck, ExecutionReport, PerCallBenchmark, TestOutcome
 from ..source import SourceError, find_function
-from . import capture, instructions, isolation, seccomp, warm
+from . import capture, instructions, isolation, per_call, seccomp, warm
 from .generate import draw_inputs, proposed_inputs, symbolic_layout
 from .oracle import Oracle, add_generated, build_oracle, compare, raised_on
 from .judge import JudgeFiles
@@ -273,6 +273,28 @@ class PytestExecutor:
         check.different = behaviour.generated_different
         check.differences, check.counterexamples = behaviour.differences, behaviour.counterexamples
         return check
+
+    def benchmark(self, module_source: str, *, seconds: float) -> PerCallBenchmark | None:
+        """The function itself timed beside the original on the captured calls (per_call.py);
+        None where there are no captured calls to time it on (the tests' run times judge then)."""
+        oracle = self._oracle
+        if oracle is None or not oracle.blobs or not self.target.original_is_oracle \
+                or module_source == self._original_source:
+            return None
+        refusal = _syntax_error(module_source) or self._import_time_refusal(module_source)
+        if refusal:
+            return PerCallBenchmark(note=f"no per-call figure: {refusal}")
+        self.cancel.raise_if_cancelled()
+        return per_call.measure(self._launch_with_plan, oracle, self._original_source, module_source, seconds)
+
+    def confirm_benchmark(self, module_source: str, bench: PerCallBenchmark) -> None:
+        """The kernel's figures of each version run alone on the calls, into `bench`."""
+        if self._oracle is not None and bench.speedup:
+            per_call.confirm(self._launch_with_plan, self._oracle, self._original_source, module_source, bench)
+
+    def _launch_with_plan(self, source: str, plan: dict[str, Any], extra_seconds: float) -> Run:
+        self.cancel.raise_if_cancelled()
+        return self._launch(source, _Mode.PLAIN, replay=plan, extra_seconds=extra_seconds)
 
     def close(self) -> None:
         self._closed = True

@@ -130,6 +130,16 @@ def compare(oracle: Oracle, records: RunRecords) -> BehaviourCheck:
     return check
 
 
+def answer_difference(oracle: Oracle, index: int, outcome: Any) -> str:
+    """How an answer given while timed (what it returned or raised, nothing else) differs
+    from the original's on captured call `index`, with the call; "" when alike."""
+    if not isinstance(outcome, list) or not outcome:
+        return f"{oracle.calls[index]} gave no outcome"
+    why = _difference({"outcome": oracle.expected[index].get("outcome")}, {"outcome": outcome},
+                      compare_messages=oracle.compare_messages)
+    return f"{oracle.calls[index]} {why}" if why else ""
+
+
 def raised_on(oracle: Oracle, records: RunRecords) -> dict[str, str]:
     """Solve: the exceptions an answer raises on the generated inputs, each with the
     shortest call that shows it (there is no original to compare with)."""

@@ -36,6 +36,7 @@ dumps the stacks onto the results descriptor a second later and _exits.
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import fcntl
 import hmac
@@ -49,13 +50,13 @@ from typing import Any
 
 import pytest
 
-from . import capture
+from . import benchmark, capture  # bound before any project code: the clocks they time with
 from .guard import HarnessGuard
 from .imports import ImportCheck
 from .test_code import TestCodeCheck
 from .protocol import (
     CANDIDATE_FILE_VAR, CANDIDATE_NAMES_VAR, CAPTURE_VAR, HARD_TIMEOUT_GRACE, KEY_CHARS, MAC_CHARS, MARKER_VAR,
-    GENERATED_CALL_SECONDS, GENERATED_SECONDS, OWN_NAMESPACE_VAR, REPLAY_FILE_VAR, REPLAY_SECONDS, RESULTS_FD_VAR,
+    BENCHMARK_MAX_PASSES, BENCHMARK_MAX_SECONDS, GENERATED_CALL_SECONDS, GENERATED_SECONDS, OWN_NAMESPACE_VAR, REPLAY_FILE_VAR, REPLAY_SECONDS, RESULTS_FD_VAR,
     TIMEOUT_VAR, crosshair_cap, replay_plan,
 )
 
@@ -160,7 +161,21 @@ def _read_replay(path: str) -> dict[str, Any] | None:
     return replay_plan([str(b) for b in plan.get("calls") or []],
                        [g for g in plan.get("generated") or [] if isinstance(g, dict)],
                        rounds=2 if plan.get("rounds") == 2 else 1, bases_only=plan.get("bases_only") is True,
-                       symbolic=_symbolic_request(plan.get("symbolic")))
+                       symbolic=_symbolic_request(plan.get("symbolic")),
+                       benchmark=_benchmark_request(plan.get("benchmark")))
+
+
+def _benchmark_request(asked: Any) -> dict[str, Any] | None:
+    """{"original": source, "seconds"} (both versions) or {"passes"} (this one alone)."""
+    if not isinstance(asked, dict):
+        return None
+    seconds, passes = asked.get("seconds"), asked.get("passes")
+    if isinstance(asked.get("original"), str) and isinstance(seconds, (int, float)) \
+            and 0 < seconds <= BENCHMARK_MAX_SECONDS:
+        return {"original": asked["original"], "seconds": float(seconds)}
+    if isinstance(passes, int) and 0 < passes <= BENCHMARK_MAX_PASSES:
+        return {"passes": passes}
+    return None
 
 
 def _symbolic_request(asked: Any) -> dict[str, Any] | None:
@@ -272,6 +287,8 @@ class _Reporter:
         """Leave out pytest-benchmark tests: they are a workload (seconds of timing
         loops per run), not a check of the answer."""
         workloads = [item for item in items if _uses_pytest_benchmark(item)]
+        if self._replay is not None and self._replay["benchmark"]:
+            workloads = list(items)  # a benchmark's run: the tests import the module, nothing more
         if workloads:
             items[:] = [item for item in items if item not in workloads]
             config.hook.pytest_deselected(items=workloads)
@@ -414,6 +431,23 @@ class _Reporter:
                     self._send({"kind": "generated" + suffix, **result})
         if plan["symbolic"]:
             self._send({"kind": "symbolic", **self._symbolic(module, plan["symbolic"])})
+        if plan["benchmark"]:
+            self._send({"kind": "benchmark", **self._benchmark(module, plan["calls"], plan["benchmark"], alarm)})
+
+    def _benchmark(self, module: Any, blobs: list[str], asked: dict[str, Any], alarm: Any) -> dict[str, Any]:
+        """Per-call timings (benchmark.py); each timing under the per-test limit."""
+        limit = self._per_test_timeout or REPLAY_SECONDS
+        try:
+            with contextlib.redirect_stdout(benchmark.Discard()):
+                if "passes" in asked:
+                    return benchmark.alone(module, self._imports.function, blobs, asked["passes"], limit, alarm)
+                original = capture.beside(asked["original"], module)
+                return benchmark.compare(original, module, self._imports.function, blobs, asked["seconds"], limit,
+                                         alarm, self._tampered)
+        except PerTestTimeout:
+            return {"note": f"a timing ran past the {limit:g} s limit"}
+        except Exception as exc:  # noqa: BLE001 - no figure, said so
+            return {"note": f"the benchmark failed: {type(exc).__name__}: {exc}"[:_MESSAGE_CHARS]}
 
     def _symbolic(self, module: Any, asked: dict[str, Any]) -> dict[str, Any]:
         """CrossHair's search for a difference from the original (symbolic.py), under a hard

@@ -27,13 +27,21 @@ GENERATED_CALL_SECONDS = 0.5  # one generated input: where the original takes lo
 
 
 def replay_plan(calls: list[str], generated: list[dict], *, rounds: int = 1, bases_only: bool = False,
-                symbolic: dict | None = None) -> dict:
+                symbolic: dict | None = None, benchmark: dict | None = None) -> dict:
     """What a run replays (the file at REPLAY_FILE_VAR; plugin._read_replay checks it):
     `calls`, captured calls (pickled); `generated`, inputs drawn from them (generate.py);
     `rounds`, how many times; `bases_only`, the calls are there for the generated inputs,
     not replayed themselves; `symbolic`, CrossHair's search for a difference from the
-    original (symbolic.py): {"original": source, "layout", "seconds", "compare_messages"}."""
-    return {"calls": calls, "generated": generated, "rounds": rounds, "bases_only": bases_only, "symbolic": symbolic}
+    original (symbolic.py): {"original": source, "layout", "seconds", "compare_messages"};
+    `benchmark`, the per-call benchmark (benchmark.py), in a run whose tests are collected
+    (they import the module) but not run: {"original": source, "seconds"} to time both
+    versions side by side, or {"passes": n} to run the module's own function only."""
+    return {"calls": calls, "generated": generated, "rounds": rounds, "bases_only": bases_only, "symbolic": symbolic,
+            "benchmark": benchmark}
+
+
+BENCHMARK_MAX_SECONDS = 120.0  # the most a run's benchmark may be given
+BENCHMARK_MAX_PASSES = 1_000_000
 
 
 def crosshair_cap(seconds: float) -> float:

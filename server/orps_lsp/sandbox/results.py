@@ -59,6 +59,8 @@ class RunRecords:
     replay_unavailable: str = ""
     # CrossHair's proposals (symbolic.py): {"inputs": [...], "seconds", "note"}; None when not asked.
     symbolic: dict[str, Any] | None = None
+    # The per-call benchmark's raw timings (benchmark.py); None when not asked.
+    benchmark: dict[str, Any] | None = None
     forged: int = 0  # record-like lines that failed verification
     truncated: bool = False  # the channel file shrank under the reader
 
@@ -157,6 +159,8 @@ class RecordReader:
             records.replay_unavailable = str(record.get("why", "unknown"))
         elif kind == "symbolic" and records.symbolic is None:
             records.symbolic = record
+        elif kind == "benchmark" and records.benchmark is None:
+            records.benchmark = record
         elif kind == "tamper":
             records.tamper = records.tamper or str(record.get("what", "unknown"))
         elif kind == "finish":

@@ -19,7 +19,6 @@ from __future__ import annotations
 import inspect
 import sys
 import time
-import types
 import typing
 from typing import Any
 
@@ -39,7 +38,7 @@ def search(original_source: str, candidate_module: Any, function: str, layout: d
         return {"inputs": [], "seconds": 0.0, "note": "CrossHair is not installed where the tests run"}
     from . import capture  # the plugin has it loaded already
 
-    original_module = _beside(original_source, candidate_module)
+    original_module = capture.beside(original_source, candidate_module)
     original, bound = capture.resolve(original_module, function)
     candidate, _ = capture.resolve(candidate_module, function)
     if original is None or candidate is None:
@@ -60,16 +59,6 @@ def search(original_source: str, candidate_module: Any, function: str, layout: d
                       "positional": {i: diff.args[name] for i, name in enumerate(positional) if name in diff.args},
                       "named": {name: text for name, text in diff.args.items() if name not in positional}})
     return {"inputs": found, "seconds": round(time.monotonic() - started, 2), "note": ""}
-
-
-def _beside(source: str, candidate_module: Any) -> types.ModuleType:
-    """The original module, loaded from its source next to the candidate's (same package,
-    same file for relative paths; not in sys.modules, so nothing else sees it)."""
-    module = types.ModuleType(candidate_module.__name__)
-    module.__file__ = getattr(candidate_module, "__file__", None)
-    module.__package__ = getattr(candidate_module, "__package__", None)
-    exec(compile(source, f"{module.__file__} (original)", "exec"), module.__dict__)  # noqa: S102 - the user's own code
-    return module
 
 
 _PLAIN = {"int": int, "float": float, "str": str, "bytes": bytes, "bool": bool, "none": type(None)}

@@ -1,0 +1,119 @@
+"""The per-call benchmark, executor side: ask for it, read it back, check it from outside.
+
+`measure` runs the candidate's copy with the benchmark plan (benchmark.compare: both
+versions side by side on the captured calls) and recomputes every figure from the raw
+timings (speedup.py). `confirm` runs each version alone on the same calls (in its own
+copy: the original's run holds no candidate code at all), enough passes that the claimed
+saving is large against a run's noise; the kernel's count of each run is what select.py
+holds the claim against. The candidate can bend the clocks of its own
+process; it cannot bend those.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from ..report import PerCallBenchmark
+from . import speedup
+from .oracle import Oracle, answer_difference
+from .protocol import BENCHMARK_MAX_PASSES, replay_plan
+from .verdict import Run
+
+# A run alone lasts long enough that the claimed saving is about this many seconds of CPU,
+# within these bounds (start-up and collection come on top, the same for both versions).
+ALONE_CLAIM_SECONDS = 0.5
+ALONE_MIN_SECONDS, ALONE_MAX_SECONDS = 1.0, 3.0
+_START_SECONDS = 5.0  # the run's own start and warm-up, besides the timing
+
+Launch = Callable[[str, dict[str, Any], float], Run]  # (module source, replay plan, extra seconds) -> run
+
+
+def measure(launch: Launch, oracle: Oracle, original_source: str, source: str, seconds: float) -> PerCallBenchmark:
+    plan = replay_plan(oracle.blobs, [], bases_only=True, benchmark={"original": original_source, "seconds": seconds})
+    run = launch(source, plan, 2 * seconds + _START_SECONDS)
+    return figures(run, oracle)
+
+
+def figures(run: Run, oracle: Oracle) -> PerCallBenchmark:
+    """What the run's benchmark record shows, checked for shape and for the answers given
+    while timed; a note when it shows nothing."""
+    if not run.trusted:
+        why = run.records.tamper or "its run's results were forged or its tests changed"
+        return PerCallBenchmark(different=f"the harness was tampered with while timed ({why})")
+    found = run.records.benchmark if run.completed else None
+    if found is None:
+        # Both versions ran there on calls each finished in its own runs, within bounded rounds:
+        # a run that does not finish is the candidate's doing (a clock it slowed, a hang).
+        how = f" ({run.stopped})" if run.stopped else ""
+        return PerCallBenchmark(different=f"its benchmark's run did not complete{how}")
+    if found.get("note"):
+        return PerCallBenchmark(note=f"no per-call figure: {found['note']}")
+    timed, original, candidate = found.get("timed"), found.get("original"), found.get("candidate")
+    if not (_indices(timed, len(oracle.blobs)) and _table(original, len(timed)) and _table(candidate, len(timed))):
+        return PerCallBenchmark(note="no per-call figure: the benchmark's record is malformed")
+    different = wrong_answer(oracle, timed, found.get("answers"))
+    if different:
+        return PerCallBenchmark(calls=len(timed), timed=list(timed), different=f"while timed, {different}")
+    estimate = speedup.estimate(original, candidate)
+    bench = PerCallBenchmark(calls=len(timed), timed=list(timed), rounds=estimate.rounds, speedup=estimate.speedup, low=estimate.low,
+                             high=estimate.high, original_seconds=[speedup.median(t) for t in original],
+                             candidate_seconds=[speedup.median(t) for t in candidate],
+                             seconds=float(found.get("seconds") or 0.0), state=str(found.get("state") or ""))
+    if bench.speedup is None:
+        bench.note = f"no per-call figure: {estimate.rounds} rounds fit in the time given, {speedup.MIN_ROUNDS} are needed"
+    return bench
+
+
+def confirm(launch: Launch, oracle: Oracle, original_source: str, source: str, bench: PerCallBenchmark) -> None:
+    """Each version alone, the same number of passes over the calls; the kernel's figures
+    of both runs go into `bench` (None where a run did not complete)."""
+    per_pass = sum(bench.original_seconds)
+    if not bench.speedup or bench.speedup <= 1 or per_pass <= 0:
+        return
+    target = min(ALONE_MAX_SECONDS, max(ALONE_MIN_SECONDS, ALONE_CLAIM_SECONDS / (1 - 1 / bench.speedup)))
+    bench.passes = max(1, min(BENCHMARK_MAX_PASSES, math.ceil(target / per_pass)))
+    blobs = [oracle.blobs[i] for i in bench.timed]  # the calls the claim was measured on
+    plan = replay_plan(blobs, [], bases_only=True, benchmark={"passes": bench.passes})
+    # The candidate's run may take much longer than it claims (that is what is checked).
+    first = launch(original_source, plan, 2 * target + _START_SECONDS)
+    second = launch(source, plan, 4 * target + _START_SECONDS)
+    readings = [_alone(run, oracle, bench.timed) for run in (first, second)]
+    bench.alone_cpu = (readings[0][0], readings[1][0])
+    bench.alone_wall = (readings[0][1], readings[1][1])
+    if readings[1][2]:
+        bench.different = f"run alone, {readings[1][2]}"
+
+
+def wrong_answer(oracle: Oracle, timed: list[int], answers: Any) -> str:
+    """The first sampled answer unlike the original's on its call ("" when all are alike);
+    no answers where some were due is itself a difference."""
+    if not isinstance(answers, list) or len(answers) != len(timed) or not all(isinstance(a, list) for a in answers):
+        return "no answers came back to check"
+    for index, sampled in zip(timed, answers):
+        if not sampled:
+            return f"{oracle.calls[index]} gave no answer to check"
+        for outcome in sampled:
+            why = answer_difference(oracle, index, outcome)
+            if why:
+                return why
+    return ""
+
+
+def _alone(run: Run, oracle: Oracle, timed: list[int]) -> tuple[float | None, float | None, str]:
+    """The kernel's CPU count and the length of a run alone, and how its answers differ."""
+    found = run.records.benchmark if run.completed and run.trusted else None
+    if not found or found.get("note") or not isinstance(found.get("passes"), int):
+        return None, None, ""
+    return run.outside_cpu, run.outside_wall, wrong_answer(oracle, timed, found.get("answers"))
+
+
+def _indices(value: Any, captured: int) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(i, int) and 0 <= i < captured for i in value)
+
+
+def _table(value: Any, rows: int) -> bool:
+    return isinstance(value, list) and len(value) == rows and all(
+        isinstance(row, list) and all(isinstance(t, (int, float)) and t >= 0 and math.isfinite(t) for t in row)
+        for row in value)

@@ -1,0 +1,235 @@
+"""Time the function, not the test run: the per-call benchmark (sandbox/benchmark.py, per_call.py,
+speedup.py) against plain timeit, and what it refuses to call faster."""
+
+from __future__ import annotations
+
+import random
+import re
+import textwrap
+import timeit
+from pathlib import Path
+
+import pytest
+from fakes import ScriptedExecutor
+from fakes import report as fake_report
+
+from orps_lsp.config import SearchConfig
+from orps_lsp.discovery import discover_tests
+from orps_lsp.executor import ExecutionTarget, SandboxLimits
+from orps_lsp.model.scripted import ScriptedModel
+from orps_lsp.report import PerCallBenchmark
+from orps_lsp.sandbox import speedup
+from orps_lsp.sandbox.executor import PytestExecutor
+from orps_lsp.search import SearchTask, run_search
+from orps_lsp.select import per_call_bar, per_call_unconfirmed
+from orps_lsp.source import find_function
+
+LIMITS = SandboxLimits(per_test_timeout=10, total_timeout=60, memory_mb=1024, cpu_seconds=60)
+
+TOTAL = """\
+def total(xs):
+    s = 0
+    for x in xs:
+        s += x
+    return s
+"""
+TOTAL_TESTS = """\
+from mod import total
+
+def test_small():
+    assert total([1, 2, 3]) == 6
+
+def test_more():
+    for n in (10, 40, 80):
+        assert total(list(range(n))) == n * (n - 1) // 2
+"""
+TOTAL_FAST = "def total(xs):\n    return sum(xs)\n"
+# The same code, written differently: never faster.
+TOTAL_REFORMATTED = "def total(values):\n    acc = 0\n    for v in values:\n        acc = acc + v\n    return acc\n"
+
+
+def executor_for(tmp_path: Path, module: str, tests: str, function: str) -> PytestExecutor:
+    (tmp_path / "mod.py").write_text(textwrap.dedent(module))
+    (tmp_path / "test_mod.py").write_text(textwrap.dedent(tests))
+    selection = discover_tests(tmp_path, tmp_path / "mod.py", function)
+    target = ExecutionTarget(project_root=tmp_path, file=tmp_path / "mod.py", function=function,
+                             tests=selection, limits=LIMITS)
+    executor = PytestExecutor(target)
+    original = executor.run(module)
+    assert original.passed == original.total > 0 and original.capture and original.capture.usable
+    return executor
+
+
+# -- the interval ----------------------------------------------------------------------------
+
+
+def test_the_median_interval_holds_the_true_ratio_about_95_percent_of_the_time():
+    rng = random.Random(7)
+    held = 0
+    for _ in range(400):
+        original = [[1.0 * rng.lognormvariate(0, 0.1) for _ in range(9)] for _ in range(3)]
+        candidate = [[0.5 * rng.lognormvariate(0, 0.1) for _ in range(9)] for _ in range(3)]
+        found = speedup.estimate(original, candidate)
+        held += found.low <= 2.0 <= found.high
+    assert 0.93 <= held / 400 <= 1.0
+
+
+def test_too_few_rounds_give_no_figure_and_an_outlier_round_moves_nothing():
+    assert speedup.estimate([[1.0] * 5], [[0.5] * 5]).speedup is None
+    steady = speedup.estimate([[1.0] * 8 + [50.0]], [[0.5] * 9])  # one round hit by an interrupt
+    assert steady.speedup == pytest.approx(2.0)
+    assert speedup.order_statistic_rank(6) == 1 and speedup.order_statistic_rank(10) == 2
+
+
+def test_calls_under_ten_microseconds_need_a_higher_bar():
+    quick = PerCallBenchmark(original_seconds=[2e-6, 3e-6, 4e-6])
+    slow = PerCallBenchmark(original_seconds=[2e-3])
+    assert per_call_bar(quick, 1.05) == pytest.approx(1.10) and per_call_bar(slow, 1.05) == pytest.approx(1.05)
+
+
+def test_a_saving_the_kernel_does_not_see_is_unconfirmed():
+    claimed = PerCallBenchmark(original_seconds=[1e-3], candidate_seconds=[1e-5], passes=2000,
+                               alone_cpu=(3.0, 3.1), alone_wall=(3.2, 3.3))
+    assert "went from 3.200 s to 3.300 s" in per_call_unconfirmed(claimed)
+    borne_out = PerCallBenchmark(original_seconds=[1e-3], candidate_seconds=[1e-5], passes=2000,
+                                 alone_cpu=(3.0, 1.1), alone_wall=(3.2, 1.3))
+    assert per_call_unconfirmed(borne_out) == ""
+    assert "did not complete" in per_call_unconfirmed(PerCallBenchmark(passes=5, alone_wall=(1.0, None)))
+
+
+# -- the real sandbox ------------------------------------------------------------------------
+
+
+def test_a_known_per_call_speedup_is_reported_within_a_quarter_of_timeit(tmp_path):
+    with executor_for(tmp_path, TOTAL, TOTAL_TESTS, "total") as executor:
+        bench = executor.benchmark(TOTAL_FAST, seconds=3.0)
+    namespace: dict = {}
+    exec(TOTAL, namespace)  # noqa: S102 - the test's own code
+    slow = namespace["total"]
+    exec(TOTAL_FAST, namespace)  # noqa: S102
+    fast = namespace["total"]
+    inputs = [[1, 2, 3], list(range(10)), list(range(40)), list(range(80))]
+    reference = min(timeit.repeat(lambda: [slow(x) for x in inputs], number=2000, repeat=5)) / \
+        min(timeit.repeat(lambda: [fast(x) for x in inputs], number=2000, repeat=5))
+    assert bench is not None and bench.speedup is not None, bench
+    assert bench.calls == 4 and bench.rounds >= speedup.MIN_ROUNDS
+    assert bench.low <= bench.speedup <= bench.high
+    assert abs(bench.speedup / reference - 1) <= 0.25, (bench.describe(), reference)
+    assert bench.median_call_seconds < 10e-6  # microseconds: the case whole test runs cannot see
+
+
+def test_the_same_code_reformatted_is_never_clear_of_the_bar(tmp_path):
+    with executor_for(tmp_path, TOTAL, TOTAL_TESTS, "total") as executor:
+        for _ in range(3):
+            bench = executor.benchmark(TOTAL_REFORMATTED, seconds=1.5)
+            assert bench is not None and bench.speedup is not None, bench
+            assert bench.low < per_call_bar(bench, 1.05), bench.describe()
+
+
+def test_a_candidate_that_slows_the_original_in_its_process_is_not_confirmed_from_outside(tmp_path):
+    """At its first call the candidate makes `range` slow for everyone but itself: beside it, the
+    original looks many times slower. Run alone, in its own copy, the original is as fast as ever."""
+    module = "def doubled(xs):\n    return [xs[i] * 2 for i in range(len(xs))]\n"
+    tests = "from mod import doubled\n\ndef test():\n    assert doubled([1, 2]) == [2, 4]\n    assert doubled(list(range(30)))[-1] == 58\n"
+    slowing = textwrap.dedent("""\
+        def doubled(xs):
+            import builtins
+            if not hasattr(builtins, "_orps_fast_range"):
+                fast = builtins.range
+                def slow(*args):
+                    for _ in fast(3000):
+                        pass
+                    return fast(*args)
+                builtins._orps_fast_range = fast
+                builtins.range = slow
+            return [x * 2 for x in xs]
+        """)
+    with executor_for(tmp_path, module, tests, "doubled") as executor:
+        bench = executor.benchmark(slowing, seconds=2.0)
+        assert bench is not None and bench.speedup is not None and bench.low > 3, bench
+        executor.confirm_benchmark(slowing, bench)
+    assert bench.passes > 0 and "the kernel counted" in per_call_unconfirmed(bench), bench
+
+
+def test_a_cache_is_cleared_before_every_call_and_a_hand_made_memo_is_said(tmp_path):
+    """The benchmark repeats each call: a memo would answer every repeat but the first from
+    memory. functools caches are cleared before each call; a dict the module fills is said."""
+    module = "def square_sum(n):\n    return sum(i * i for i in range(n))\n"
+    tests = "from mod import square_sum\n\ndef test():\n    assert square_sum(3) == 5\n    assert square_sum(300) > 0\n"
+    cached = "import functools\n\n\n@functools.lru_cache(maxsize=None)\n" + module
+    memo = "_seen = {}\n\n\ndef square_sum(n):\n    if n not in _seen:\n" \
+           "        _seen[n] = sum(i * i for i in range(n))\n    return _seen[n]\n"
+    with executor_for(tmp_path, module, tests, "square_sum") as executor:
+        same_work = executor.benchmark(cached, seconds=1.5)
+        remembered = executor.benchmark(memo, seconds=1.5)
+    assert same_work.speedup is not None and not same_work.state, same_work
+    assert same_work.low < 1.05, same_work.describe()
+    assert "keeps more after each new call" in remembered.state, remembered
+
+
+def test_a_candidate_that_answers_wrong_only_when_timed_is_refused(tmp_path):
+    """Its answers in the tests and the replay are the original's; timed, it returns at once.
+    The answers given while timed are sampled at random and checked against the original's."""
+    knowing = textwrap.dedent("""\
+        def total(xs):
+            import sys
+            if "benchmark" in sys._getframe(1).f_code.co_filename:
+                return 0
+            return sum(xs)
+        """)
+    with executor_for(tmp_path, TOTAL, TOTAL_TESTS, "total") as executor:
+        report = executor.run(knowing)
+        bench = executor.benchmark(knowing, seconds=1.5)
+    assert report.passed == report.total and report.behaviour and not report.behaviour.different
+    assert bench.speedup is None and "while timed, total([1, 2, 3]) returned 0" in bench.different, bench
+
+
+# -- the final pick -------------------------------------------------------------------------
+
+
+def _search(tmp_path: Path, module: str, tests: str, function: str, answer_body: str, executor=None, seed=0):
+    """A one-candidate search whose scripted programmer answers `answer_body` (after the prefilled def line)."""
+    (tmp_path / "mod.py").write_text(module)
+    (tmp_path / "test_mod.py").write_text(tests)
+    file = tmp_path / "mod.py"
+    model = ScriptedModel(lambda messages, prefill: answer_body + "\n```\n")
+    config = SearchConfig(beam_width=1, expansions=1, depth=1, use_critic=False, finalists=1, seed=seed,
+                          benchmark_seconds=1.5)
+    task = SearchTask(mode="optimize", file=str(file), source=module, function=find_function(module, function))
+    if executor is not None:
+        return run_search(task, model, executor, config)
+    target = ExecutionTarget(project_root=tmp_path, file=file, function=function, limits=LIMITS,
+                             tests=discover_tests(tmp_path, file, function))
+    with PytestExecutor(target) as real:
+        return run_search(task, model, real, config)
+
+
+def test_a_search_offers_a_per_call_speedup_with_its_interval(tmp_path):
+    result = _search(tmp_path, TOTAL, TOTAL_TESTS, "total", "    return sum(xs)")
+    assert result.improved, result.verdict
+    assert re.search(r"improved: \d+\.\d\dx faster per call \(95% CI \d+\.\d\d-\d+\.\d\dx\) over 4 calls", result.verdict)
+    chosen = next(n for n in result.nodes if n.execution and n.execution.per_call)
+    assert chosen.execution.per_call.passes > 0  # checked from outside before it was offered
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_search_never_offers_the_same_code_reformatted(tmp_path, seed):
+    body = "    acc = 0\n    for v in xs:\n        acc = acc + v\n    return acc"
+    result = _search(tmp_path, TOTAL, TOTAL_TESTS, "total", body, seed=seed)
+    assert not result.improved, result.verdict
+    assert "per call (95% CI" in result.verdict, result.verdict
+
+
+def test_an_interval_that_straddles_the_bar_offers_nothing(tmp_path):
+    class Straddling(ScriptedExecutor):
+        def benchmark(self, module_source, *, seconds):
+            return PerCallBenchmark(calls=12, timed=list(range(12)), rounds=20, speedup=1.08, low=1.01, high=1.15,
+                                    original_seconds=[1e-3] * 12, candidate_seconds=[0.93e-3] * 12)
+
+    def judge(source):
+        return fake_report(5, 5, cpu=0.5 if "sum(xs)" in source else 1.0)
+
+    result = _search(tmp_path, TOTAL, TOTAL_TESTS, "total", "    return sum(xs)", executor=Straddling(judge))
+    assert not result.improved
+    assert "1.08x faster per call (95% CI 1.01-1.15x) over 12 calls: its interval reaches below the 1.05x needed" \
+        in result.verdict, result.verdict
