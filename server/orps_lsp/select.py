@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from .extract import code_fingerprint
 from .report import BehaviourCheck, ExecutionReport, Node, PerCallBenchmark, SearchReport
+from .sandbox.speedup import median as _median
 from .scoring import CPU_RESOLUTION, passes_guard
 
 if TYPE_CHECKING:
@@ -132,12 +133,6 @@ def timed_runs(report: ExecutionReport) -> tuple[list[float], str]:
 
 def _cpu_runs(report: ExecutionReport) -> list[float]:
     return [t for t in report.cpu_times if t is not None]
-
-
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def _pick_fastest(search: OrpsSearch, original: ExecutionReport, guarded: list[Node]) -> Decision:
@@ -351,7 +346,7 @@ def per_call_unconfirmed(bench: PerCallBenchmark) -> str:
     for name, (before, after) in figures:
         if before is None or after is None:
             return f"the {'original' if before is None else 'candidate'}'s run alone did not complete"
-        if before - after < claimed / 2 - RECHECK_SLACK_SECONDS - RECHECK_SLACK_SHARE * before:
+        if _short_of(claimed, before, after):
             return (f"its per-call times claim {claimed:.3f} s less over {bench.passes} passes, but the {name} "
                     f"the kernel counted for each run alone went from {before:.3f} s to {after:.3f} s")
     return ""
@@ -374,11 +369,15 @@ def unconfirmed_by_the_kernel(original: ExecutionReport, candidate: ExecutionRep
         if not before or not after:
             continue
         base = _median(before)
-        saved = base - _median(after)
-        if saved < claimed / 2 - RECHECK_SLACK_SECONDS - RECHECK_SLACK_SHARE * base:
+        if _short_of(claimed, base, _median(after)):
             return (f"it claims {claimed:.3f} s less per run, but the run's {name} counted outside it went "
                     f"from {base:.3f} s to {_median(after):.3f} s")
     return ""
+
+
+def _short_of(claimed: float, before: float, after: float) -> bool:
+    """Whether the saving seen outside (before - after) is less than half the claimed one, beyond the slack."""
+    return before - after < claimed / 2 - RECHECK_SLACK_SECONDS - RECHECK_SLACK_SHARE * before
 
 
 def _cross_checked(search: OrpsSearch, node: Node) -> bool:

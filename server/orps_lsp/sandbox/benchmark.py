@@ -3,7 +3,7 @@
 `compare`: in the candidate's run, the original module is loaded beside the candidate's
 (from its source, same package and file, not in sys.modules) and both functions are
 timed on each captured call, alternately (ABBA over rounds) with the GC off. A call's
-repeat count is calibrated so that one timing lasts about a millisecond; each side's
+repeat count is calibrated so that one timing lasts at least TARGET_NS; each side's
 arguments are unpickled against its own module, fresh for every repeat when a call
 changes them (outside the timed region); functools caches are cleared before every
 call, so a memo does not answer the same arguments twice. Rounds go on until the
@@ -32,7 +32,6 @@ import itertools
 import math
 import os
 import pickle
-import sys
 import time
 import types
 from typing import Any
@@ -69,23 +68,15 @@ class _Side:
 
     def __init__(self, module: Any, function: str) -> None:
         self.module = module
-        self.function, self.bound = capture.resolve(module, function)
+        self.function, _ = capture.resolve(module, function)
         self.caches = [cache.cache_clear for cache in _caches(module)]
         self.checked = False  # its answers are sampled (the candidate's: the executor checks them)
         self.grew_on = 0  # warm-up calls after which the module kept more than before
 
     def load(self, blob: bytes) -> tuple[list, dict]:
         """The call's arguments, unpickled against this side's module (its classes)."""
-        name = self.module.__name__
-        saved = sys.modules.get(name)
-        sys.modules[name] = self.module
-        try:
+        with capture.standing_in(self.module):
             args, kwargs = _loads(blob)  # noqa: S301 - the original's own arguments, in the sandbox
-        finally:
-            if saved is None:
-                sys.modules.pop(name, None)
-            else:
-                sys.modules[name] = saved
         return list(args), dict(kwargs)
 
 

@@ -436,20 +436,27 @@ def beside(source: str, candidate_module: Any) -> types.ModuleType:
     """The original module, loaded from its source next to the candidate's (same package,
     same file for relative paths). In sys.modules only while it runs (dataclasses and
     typing look their module up there); after that nothing else sees it."""
-    name = candidate_module.__name__
-    module = types.ModuleType(name)
+    module = types.ModuleType(candidate_module.__name__)
     module.__file__ = getattr(candidate_module, "__file__", None)
     module.__package__ = getattr(candidate_module, "__package__", None)
+    with standing_in(module):
+        exec(compile(source, f"{module.__file__} (original)", "exec"), module.__dict__)  # noqa: S102 - the user's own code
+    return module
+
+
+@contextlib.contextmanager
+def standing_in(module: types.ModuleType) -> Any:
+    """`module` in sys.modules under its name for a while (then what was there before)."""
+    name = module.__name__
     saved = sys.modules.get(name)
     sys.modules[name] = module
     try:
-        exec(compile(source, f"{module.__file__} (original)", "exec"), module.__dict__)  # noqa: S102 - the user's own code
+        yield
     finally:
         if saved is None:
             sys.modules.pop(name, None)
         else:
             sys.modules[name] = saved
-    return module
 
 
 def resolve(module: Any, function: str) -> tuple[Any, bool]:
