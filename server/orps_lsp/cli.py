@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import __version__, engine
 from .cancel import Cancelled, CancelToken
-from .config import SearchConfig
+from .config import SCALING_CHOICES, SearchConfig
 from .executor import OracleOptions, SandboxLimits
 from .model.base import ModelError
 from .model.embedded import DEFAULT_MODEL, EMBEDDED_MODELS
@@ -89,6 +89,9 @@ def _search_arguments(parser: argparse.ArgumentParser) -> None:
     search.add_argument("--benchmark-seconds", type=float, default=defaults.benchmark_seconds,
                         help="time each finalist's function beside the original's, on the captured calls, "
                              "for about this long")
+    search.add_argument("--scaling", choices=list(SCALING_CHOICES), default=defaults.scaling,
+                        help="a finalist faster on the tests' inputs but slower on larger ones: warn (default), "
+                             "refuse, or off (not measured)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -110,7 +113,7 @@ def config_from(args: argparse.Namespace) -> SearchConfig:
         beam_width=args.beam_width, expansions=args.expansions, depth=args.depth, alpha=args.alpha, beta=args.beta,
         max_llm_calls=args.max_calls, max_generated_tokens=args.max_tokens, max_seconds=args.max_seconds,
         seed=args.seed, temperature=args.temperature, use_critic=not args.no_critic,
-        instruction_counter=args.counter, benchmark_seconds=args.benchmark_seconds, no_tests=args.no_tests,
+        instruction_counter=args.counter, benchmark_seconds=args.benchmark_seconds, scaling=args.scaling, no_tests=args.no_tests,
     )
     problems = config.validate()
     if problems:

@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 
+SCALING_CHOICES = ("warn", "refuse", "off")
+# Of benchmark_seconds, what timing the grown calls of each finalist gets on top.
+SCALING_SHARE = 1 / 3
+
+
 @dataclass
 class SearchConfig:
     # Beam search shape. Defaults fit a 2-core CPU with the 0.5B model (about 30 LLM calls);
@@ -33,6 +38,9 @@ class SearchConfig:
     tie_margin: float = 0.03  # times within 3% are a tie; the higher score wins
     # The function itself timed on its captured calls, beside the original: about this long per finalist.
     benchmark_seconds: float = 3.0
+    # A finalist faster on the tests' inputs but slower on grown ones (sandbox/scaling.py):
+    # "warn" (offered, said), "refuse" (not offered) or "off" (not measured).
+    scaling: str = "warn"
     instruction_counter: str = "auto"  # "auto" (valgrind for finalists if installed) | "valgrind" | "none"
     coverage_warning: float = 0.8  # below this line coverage of the function: "weak tests"
     no_tests: bool = False  # run without tests (critic only); the result is unverified
@@ -52,6 +60,8 @@ class SearchConfig:
             problems.append("max_seconds must be positive")
         if not 0 < self.benchmark_seconds <= 120:
             problems.append("benchmark_seconds must be more than 0 and at most 120")
+        if self.scaling not in SCALING_CHOICES:
+            problems.append("scaling must be warn, refuse or off")
         if self.instruction_counter not in ("auto", "valgrind", "none"):
             problems.append("instruction_counter must be auto, valgrind or none")
         return problems

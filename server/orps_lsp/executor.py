@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from .report import CrossCheck, ExecutionReport, PerCallBenchmark
+from .report import CrossCheck, ExecutionReport, LineProfile, PerCallBenchmark
 
 
 @dataclass
@@ -93,15 +93,21 @@ class Executor(Protocol):
         differences: a candidate it cannot check is judged as before."""
         ...
 
-    def benchmark(self, module_source: str, *, seconds: float) -> PerCallBenchmark | None:
+    def benchmark(self, module_source: str, *, seconds: float, scaling: float = 0.0) -> PerCallBenchmark | None:
         """Optimize: the function alone, timed beside the original on its captured calls for
-        about `seconds` (a figure with its 95% interval, or a note saying why there is none);
-        None where there are no captured calls to time it on."""
+        about `seconds` (a figure with its 95% interval, or a note saying why there is none),
+        then on grown calls for about `scaling` seconds when it is above 0; None where there
+        are no captured calls to time it on."""
         ...
 
     def confirm_benchmark(self, module_source: str, bench: PerCallBenchmark) -> None:
         """Each version run alone on the calls, `bench`'s figures checked from outside its
         process: the kernel's CPU count and the run's length go into `bench`."""
+        ...
+
+    def line_profile(self, *, seconds: float) -> LineProfile | None:
+        """Optimize: where the original spends its time on its captured calls, line by line,
+        profiled for about `seconds`; None where there are no captured calls."""
         ...
 
     def close(self) -> None: ...

@@ -68,6 +68,11 @@ class TaskContext:
             parts += ["", "The tests it must pass:", "```python", tests, "```"]
         if self.original_report is not None and self.mode == "optimize":
             parts += ["", "Running the tests on this function gave:", self.original_report.summary()]
+            profile = self.original_report.line_profile
+            hot = profile.hot() if profile is not None else []
+            if hot:
+                parts += ["", "Where its time goes on the calls the tests make (line profile; line 1 is its first line):",
+                          *hot]
         return "\n".join(parts)
 
 

@@ -7,6 +7,8 @@ server and the benchmarks share one serialisable shape (`to_dict`).
 from __future__ import annotations
 
 import dataclasses
+import math
+import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +82,75 @@ class CrossCheck:
 
 
 @dataclass
+class ScaledCall:
+    """One captured call grown (sandbox/scaling.py): each version's time per call at each size."""
+
+    index: int
+    sizes: list[int] = field(default_factory=list)
+    original_seconds: list[float] = field(default_factory=list)
+    candidate_seconds: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Scaling:
+    """How both versions' time grows with the size of the arguments."""
+
+    calls: list[ScaledCall] = field(default_factory=list)
+    differs: str = ""  # the first growth at which the answers differed ("4x"), said as a warning
+    note: str = ""  # why there is no figure
+
+    SLOWER = 1.10  # at the largest size, the candidate this much slower than the original: a warning
+
+    @property
+    def measured(self) -> list[ScaledCall]:
+        return [call for call in self.calls if len(call.sizes) >= 2 and call.sizes[-1] > call.sizes[0]]
+
+    def exponents(self) -> tuple[float, float] | None:
+        """The growth exponents (time ~ size^k) of the original and the candidate: the median
+        over the calls of the slope between the two largest sizes, on the logarithms (at the
+        tests' small sizes a call's fixed overhead flattens the curve)."""
+        fits = [(_slope(call.sizes, call.original_seconds), _slope(call.sizes, call.candidate_seconds))
+                for call in self.measured]
+        fits = [(o, c) for o, c in fits if o is not None and c is not None]
+        if not fits:
+            return None
+        return statistics.median([o for o, _ in fits]), statistics.median([c for _, c in fits])
+
+    def largest(self) -> tuple[float, float] | None:
+        """(how many times the tests' sizes, the candidate's speed-up there): the median over
+        the calls, each at the largest size measured."""
+        calls = [call for call in self.measured if call.candidate_seconds[-1] > 0]
+        if not calls:
+            return None
+        growth = statistics.median([call.sizes[-1] / max(call.sizes[0], 1) for call in calls])
+        return growth, statistics.median([call.original_seconds[-1] / call.candidate_seconds[-1] for call in calls])
+
+    def slower_when_larger(self) -> bool:
+        found = self.largest()
+        return found is not None and found[1] * self.SLOWER < 1
+
+    def describe(self) -> str:
+        """ "original ~n^2.0, candidate ~n^1.0; at 16x the tests' sizes 5.2x faster" """
+        exponents, largest = self.exponents(), self.largest()
+        if exponents is None or largest is None:
+            return self.note or "no growth measured"
+        growth, ratio = largest
+        at = f"{ratio:.2f}x faster" if ratio >= 1 else f"{1 / ratio:.2f}x slower"
+        text = f"original ~n^{exponents[0]:.1f}, candidate ~n^{exponents[1]:.1f}; at {growth:.0f}x the tests' sizes {at}"
+        if self.differs:
+            text += f" (the answers differed at {self.differs} the size)"
+        return text
+
+
+def _slope(sizes: list[int], seconds: list[float]) -> float | None:
+    points = [(math.log(n), math.log(t)) for n, t in zip(sizes, seconds) if n > 0 and t > 0][-2:]
+    if len(points) < 2 or points[1][0] <= points[0][0]:
+        return None
+    (x0, y0), (x1, y1) = points
+    return (y1 - y0) / (x1 - x0)
+
+
+@dataclass
 class PerCallBenchmark:
     """The function itself timed on the captured calls, beside the original (sandbox/benchmark.py)."""
 
@@ -100,6 +171,7 @@ class PerCallBenchmark:
     passes: int = 0
     alone_cpu: tuple[float | None, float | None] = (None, None)  # original's run, candidate's run
     alone_wall: tuple[float | None, float | None] = (None, None)
+    scaling: Scaling | None = None  # both versions on grown calls (the final pick's benchmark only)
 
     @property
     def median_call_seconds(self) -> float | None:
@@ -115,6 +187,14 @@ class PerCallBenchmark:
         how = "faster per call" if self.speedup >= 1 else "per call"
         calls = f"{self.calls} call{'s' if self.calls != 1 else ''}"
         return f"{ratio} {how} (95% CI {self.low:.2f}-{self.high:.2f}x) over {calls}"
+
+    def feedback(self) -> str:
+        """What the model is told of it."""
+        if self.different:
+            return f"answered differently from the original: {self.different}"
+        if self.state:
+            return f"{self.describe()}, but it keeps state between calls ({self.state}): not a real speed-up"
+        return self.describe()
 
 
 @dataclass
@@ -174,6 +254,36 @@ class BehaviourCheck:
 
 
 @dataclass
+class LineCost:
+    """One line of the original's function under the line profiler (sandbox/line_profile.py)."""
+
+    line: int  # within the function: 1 is its first line (a decorator or the def)
+    text: str
+    hits: int
+    seconds: float
+
+
+@dataclass
+class LineProfile:
+    """Where the original spends its time on the captured calls, line by line."""
+
+    lines: list[LineCost] = field(default_factory=list)
+    passes: int = 0  # over all the calls
+    note: str = ""  # why there is none
+
+    HOT_SHARE = 0.05  # lines below this share of the time are not worth a model's attention
+
+    def hot(self, count: int = 3) -> list[str]:
+        """The few lines that take most of the time: "line 5 `if x not in out`: 91% of the time"."""
+        total = sum(cost.seconds for cost in self.lines)
+        if total <= 0:
+            return []
+        ranked = sorted(self.lines, key=lambda cost: cost.seconds, reverse=True)[:count]
+        return [f"line {cost.line} `{cost.text}`: {cost.seconds / total:.0%} of the time ({cost.hits:,} runs)"
+                for cost in ranked if cost.seconds / total >= self.HOT_SHARE]
+
+
+@dataclass
 class ExecutionReport:
     """What running one candidate against the user's tests showed.
 
@@ -210,6 +320,7 @@ class ExecutionReport:
     # Solve: exception type -> the shortest generated input it was raised on (no original to compare with).
     generated_raises: dict[str, str] = field(default_factory=dict)
     per_call: PerCallBenchmark | None = None  # the function alone, timed beside the original
+    line_profile: LineProfile | None = None  # the original's: where its time goes on the captured calls
 
     @property
     def behaves_differently(self) -> bool:
@@ -250,6 +361,8 @@ class ExecutionReport:
                 lines.append(f"  {t.outcome.upper()} {t.nodeid}: {' / '.join(msg)}"[:300])
         if self.wall_time is not None:
             lines.append(f"time in tests: {self.wall_time * 1000:.2f} ms (cpu {1000 * (self.cpu_time or 0):.2f} ms)")
+        if self.per_call is not None:
+            lines.append(f"timed per call beside the original: {self.per_call.feedback()}")
         if self.instructions is not None:
             lines.append(f"instructions ({self.instruction_counter}): {self.instructions:,}")
         if self.peak_rss_kb is not None:

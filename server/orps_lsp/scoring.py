@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 
-from .report import Critique, ExecutionReport, Scores
+from .report import Critique, ExecutionReport, PerCallBenchmark, Scores
 
 _SCORE = re.compile(r"score\s*[:=]?\s*\**\s*\[?\s*([1-5])(?:\.\d+)?\s*\]?\s*(?:/\s*5)?", re.IGNORECASE)
 _OUT_OF_FIVE = re.compile(r"\b([1-5])(?:\.\d+)?\s*(?:/|out of)\s*5\b", re.IGNORECASE)
@@ -57,8 +57,21 @@ def comparable_times(original: ExecutionReport, candidate: ExecutionReport) -> t
     return original.wall_time, candidate.wall_time, "wall time"
 
 
+def usable_per_call(report: ExecutionReport) -> PerCallBenchmark | None:
+    """The report's per-call figure where it is one to judge speed by (measured, answers
+    alike, no state kept between calls)."""
+    bench = report.per_call
+    if bench is None or bench.speedup is None or bench.different or bench.state:
+        return None
+    return bench
+
+
 def speedup(original: ExecutionReport, candidate: ExecutionReport) -> float | None:
-    """How many times faster the candidate ran than the original (None when a time is missing)."""
+    """How many times faster the candidate ran than the original: per call where it was timed
+    so, else over the tests' runs (None when a time is missing)."""
+    bench = usable_per_call(candidate)
+    if bench is not None:
+        return bench.speedup
     o, c, _ = comparable_times(original, candidate)
     return o / c if o and c else None
 
@@ -75,7 +88,8 @@ def efficiency_ratio(original: ExecutionReport, candidate: ExecutionReport) -> f
     Above 1: the candidate is better. Measures either side lacks are left out.
     """
     ratios = {
-        "time": _ratio(*comparable_times(original, candidate)[:2], 1e-5),
+        "time": speedup(original, candidate) if usable_per_call(candidate) else
+        _ratio(*comparable_times(original, candidate)[:2], 1e-5),
         "instructions": _ratio(original.instructions, candidate.instructions, 1.0),
         "memory": _ratio(original.peak_rss_kb, candidate.peak_rss_kb, 1.0),
         "complexity": _ratio(original.static.cyclomatic_complexity or None, candidate.static.cyclomatic_complexity or None, 1.0),

@@ -20,15 +20,20 @@ from dataclasses import dataclass, field
 
 from . import prompts
 from .cancel import CancelToken, Cancelled
-from .config import SearchConfig
+from .config import SCALING_SHARE, SearchConfig
 from .executor import Executor
 from .extract import Candidate, behaviour_fingerprint, code_fingerprint, extract_candidate
 from .model.base import ChatModel, ChatRequest, Completion, Message
 from .report import Critique, CrossCheck, ExecutionReport, Node, PerCallBenchmark, SearchReport, SearchStats
-from .scoring import parse_critique, passes_guard, step_scores
+from .scoring import parse_critique, passes_guard, step_scores, usable_per_call
 from .scoring import speedup as measured_speedup
-from .select import choose_winner
+from .select import choose_winner, scaling_warning
 from .source import FunctionInfo, replace_function
+
+
+# Of the configured benchmark time, what each candidate's feedback benchmark gets (the
+# final pick's gets all of it): enough rounds for an interval, a small share of a step.
+FEEDBACK_BENCHMARK_SHARE = 0.25
 
 
 @dataclass
@@ -175,10 +180,13 @@ class OrpsSearch:
         self.stats.evaluation_seconds += time.perf_counter() - started
         return check
 
-    def benchmark(self, node: Node) -> PerCallBenchmark | None:
-        """The node's function timed beside the original's on the captured calls (None: no calls)."""
+    def benchmark(self, node: Node, share: float = 1.0, scaling: bool = False) -> PerCallBenchmark | None:
+        """The node's function timed beside the original's on the captured calls (None: no calls),
+        for `share` of the configured time; then on grown calls when `scaling` (and not off)."""
         started = time.perf_counter()
-        bench = self.executor.benchmark(self._module_for(node), seconds=self.config.benchmark_seconds)
+        grow = SCALING_SHARE * self.config.benchmark_seconds if scaling and self.config.scaling != "off" else 0.0
+        bench = self.executor.benchmark(self._module_for(node), seconds=share * self.config.benchmark_seconds,
+                                        scaling=grow)
         self.stats.evaluation_seconds += time.perf_counter() - started
         return bench
 
@@ -353,7 +361,17 @@ class OrpsSearch:
         if key not in self._executed:
             self._executed[key] = self.timed_run(module, repeats=1)
             self.stats.candidates_executed += 1
+            self._time_per_call(node, self._executed[key])
         node.execution = self._executed[key]
+
+    def _time_per_call(self, node: Node, report: ExecutionReport) -> None:
+        """A short per-call benchmark of a candidate that keeps every test and behaves like the
+        original: its speed-up per call goes into its feedback and its efficiency score (a whole
+        test run's time is mostly pytest's). The final pick times its finalists again, in full."""
+        if self.task.mode != "optimize" or self.original is None or not passes_guard(self.original, report) \
+                or report.behaves_differently:
+            return
+        report.per_call = self.benchmark(node, share=FEEDBACK_BENCHMARK_SHARE)
 
     def _score(self, node: Node) -> None:
         report = None if (self.config.no_tests or self.executor is None) else node.execution
@@ -423,7 +441,9 @@ class OrpsSearch:
             return True
         if self.is_the_original(node):
             return False  # a copy measured faster by chance: nothing was found yet
-        ratio = measured_speedup(self.original, report)
+        bench = usable_per_call(report)
+        # Timed per call, done means clear of the bar; over whole runs, the figure itself.
+        ratio = bench.low if bench is not None else measured_speedup(self.original, report)
         return bool(ratio and ratio >= self.config.min_speedup)
 
     def is_the_original(self, node: Node) -> bool:
@@ -486,7 +506,13 @@ class OrpsSearch:
         if self.executor is None or self.config.no_tests:
             return ExecutionReport(error="not run (no tests)")
         repeats = 1 if self.task.mode == "solve" else max(1, self.config.timing_repeats // 2)
-        return self.timed_run(self.task.source, repeats=repeats, measure_coverage=True)
+        report = self.timed_run(self.task.source, repeats=repeats, measure_coverage=True)
+        if self.task.mode == "optimize" and report.passed:
+            started = time.perf_counter()
+            report.line_profile = self.executor.line_profile(
+                seconds=FEEDBACK_BENCHMARK_SHARE * self.config.benchmark_seconds)
+            self.stats.evaluation_seconds += time.perf_counter() - started
+        return report
 
     def _select_beam(self, children: list[Node]) -> list[Node]:
         ranked = sorted(children, key=lambda n: (n.valid, n.scores.step), reverse=True)
@@ -516,6 +542,9 @@ class OrpsSearch:
             report.original = decision.original_remeasured
         if decision.node is not None:
             report.new_source = self._module_for(decision.node)
+            growth = scaling_warning(decision.node.execution.per_call if decision.node.execution else None)
+            if growth:
+                report.warnings.append(f"The chosen candidate: {growth}.")
         self.stats.wall_seconds = time.perf_counter() - self._started
         self._emit("done")
         return report

@@ -277,7 +277,7 @@ def _pick_by_per_call(search: OrpsSearch, original: ExecutionReport, finalists: 
         if benched and search.seconds_left() < 2 * cfg.benchmark_seconds + 3 * search.seconds_per_run():
             break  # the time left goes to checking the best one
         search.cancel.raise_if_cancelled()
-        bench = search.benchmark(node)
+        bench = search.benchmark(node, scaling=True)
         if bench is None:
             return None
         node.execution.per_call = bench
@@ -301,6 +301,11 @@ def _pick_by_per_call(search: OrpsSearch, original: ExecutionReport, finalists: 
         tied = [(n, b) for n, b in clear if b.high >= fastest]
         best, bench = max(tied, key=lambda pair: pair[0].scores.step)
         clear = [(n, b) for n, b in clear if n is not best]
+        growth = scaling_warning(bench)
+        if growth and cfg.scaling == "refuse" and bench.scaling.slower_when_larger():
+            if clear:
+                continue
+            return Decision(None, False, f"nothing offered: the best candidate was {bench.describe()}, but {growth}")
         search.cancel.raise_if_cancelled()
         search.confirm_benchmark(best, bench)
         doubt = bench.different or per_call_unconfirmed(bench)
@@ -322,7 +327,8 @@ def _pick_by_per_call(search: OrpsSearch, original: ExecutionReport, finalists: 
         behaviour = best.execution.behaviour
         evidence = f", {behaviour.evidence()}" if behaviour and behaviour.evidence() else ""
         tests = f"{best.execution.passed}/{best.execution.total} tests"
-        return Decision(best, True, f"improved: {bench.describe()}, {tests} pass{evidence}")
+        warning = f"; but {growth}" if growth else ""
+        return Decision(best, True, f"improved: {bench.describe()}, {tests} pass{evidence}{warning}")
     node, bench = max(honest, key=lambda pair: pair[1].speedup)
     bar = per_call_bar(bench, cfg.min_speedup)
     tests = f"{node.execution.passed}/{node.execution.total} tests"
@@ -331,6 +337,19 @@ def _pick_by_per_call(search: OrpsSearch, original: ExecutionReport, finalists: 
                                      f"interval reaches below the {bar:.2f}x needed, not clear of the noise")
     return Decision(None, False, f"nothing offered: the best candidate ({tests}) was {bench.describe()}, below the "
                                  f"{bar:.2f}x needed")
+
+
+def scaling_warning(bench: PerCallBenchmark | None) -> str:
+    """What the grown calls say against a per-call speed-up ("" when nothing): slower on larger
+    inputs, or answers unlike the original's there."""
+    growth = bench.scaling if bench is not None else None
+    if growth is None:
+        return ""
+    if growth.slower_when_larger():
+        return f"it is slower on larger inputs than the tests': {growth.describe()}"
+    if growth.differs:
+        return f"its answers differ from the original's on inputs grown {growth.differs}: {growth.describe()}"
+    return ""
 
 
 def per_call_unconfirmed(bench: PerCallBenchmark) -> str:

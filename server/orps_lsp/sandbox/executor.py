@@ -36,7 +36,7 @@ from ..cancel import Cancelled, CancelToken
 from ..discovery import import_roots, module_names
 from ..executor import ExecutionTarget
 from ..import_time import added_import_time_code
-from ..report import BehaviourCheck, CaptureSummary, CrossCheck, ExecutionReport, PerCallBenchmark, TestOutcome
+from ..report import BehaviourCheck, CaptureSummary, CrossCheck, ExecutionReport, LineProfile, PerCallBenchmark, TestOutcome
 from ..source import SourceError, find_function
 from . import capture, instructions, isolation, per_call, seccomp, warm
 from .generate import draw_inputs, proposed_inputs, symbolic_layout
@@ -274,7 +274,7 @@ class PytestExecutor:
         check.differences, check.counterexamples = behaviour.differences, behaviour.counterexamples
         return check
 
-    def benchmark(self, module_source: str, *, seconds: float) -> PerCallBenchmark | None:
+    def benchmark(self, module_source: str, *, seconds: float, scaling: float = 0.0) -> PerCallBenchmark | None:
         """The function itself timed beside the original on the captured calls (per_call.py);
         None where there are no captured calls to time it on (the tests' run times judge then)."""
         oracle = self._oracle
@@ -285,12 +285,21 @@ class PytestExecutor:
         if refusal:
             return PerCallBenchmark(note=f"no per-call figure: {refusal}")
         self.cancel.raise_if_cancelled()
-        return per_call.measure(self._launch_with_plan, oracle, self._original_source, module_source, seconds)
+        return per_call.measure(self._launch_with_plan, oracle, self._original_source, module_source, seconds, scaling)
 
     def confirm_benchmark(self, module_source: str, bench: PerCallBenchmark) -> None:
         """The kernel's figures of each version run alone on the calls, into `bench`."""
         if self._oracle is not None and bench.speedup:
             per_call.confirm(self._launch_with_plan, self._oracle, self._original_source, module_source, bench)
+
+    def line_profile(self, *, seconds: float) -> LineProfile | None:
+        """Where the original's time goes on the captured calls, line by line (line_profile.py)."""
+        oracle = self._oracle
+        if oracle is None or not oracle.blobs or not self.target.original_is_oracle:
+            return None
+        function = find_function(self._original_source, self.target.function)
+        return per_call.line_profile(self._launch_with_plan, oracle, self._original_source, function.start_line,
+                                     function.end_line, seconds)
 
     def _launch_with_plan(self, source: str, plan: dict[str, Any], extra_seconds: float) -> Run:
         self.cancel.raise_if_cancelled()

@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from ..report import PerCallBenchmark
+from ..report import LineCost, LineProfile, PerCallBenchmark, ScaledCall, Scaling
 from . import speedup
 from .oracle import Oracle, answer_difference
 from .protocol import BENCHMARK_MAX_PASSES, replay_plan
@@ -30,9 +30,13 @@ _START_SECONDS = 5.0  # the run's own start and warm-up, besides the timing
 Launch = Callable[[str, dict[str, Any], float], Run]  # (module source, replay plan, extra seconds) -> run
 
 
-def measure(launch: Launch, oracle: Oracle, original_source: str, source: str, seconds: float) -> PerCallBenchmark:
-    plan = replay_plan(oracle.blobs, [], bases_only=True, benchmark={"original": original_source, "seconds": seconds})
-    run = launch(source, plan, 2 * seconds + _START_SECONDS)
+def measure(launch: Launch, oracle: Oracle, original_source: str, source: str, seconds: float,
+            scaling: float = 0.0) -> PerCallBenchmark:
+    """Both versions timed for about `seconds`; then, when `scaling` > 0, on grown calls for
+    about that long (scaling.py)."""
+    plan = replay_plan(oracle.blobs, [], bases_only=True,
+                       benchmark={"original": original_source, "seconds": seconds, "scaling": scaling})
+    run = launch(source, plan, 2 * (seconds + scaling) + _START_SECONDS)
     return figures(run, oracle)
 
 
@@ -63,7 +67,32 @@ def figures(run: Run, oracle: Oracle) -> PerCallBenchmark:
                              seconds=float(found.get("seconds") or 0.0), state=str(found.get("state") or ""))
     if bench.speedup is None:
         bench.note = f"no per-call figure: {estimate.rounds} rounds fit in the time given, {speedup.MIN_ROUNDS} are needed"
+    if "scaling" in found:
+        bench.scaling = _scaling(found["scaling"], len(oracle.blobs))
+        if bench.scaling.note.startswith("tampered"):
+            bench.different = "the harness was tampered with while the grown calls were timed"
     return bench
+
+
+def _scaling(found: Any, captured: int) -> Scaling:
+    """The grown calls' timings, checked for shape."""
+    if not isinstance(found, dict):
+        return Scaling(note="the scaling record is malformed")
+    if found.get("tampered"):
+        return Scaling(note="tampered")
+    if found.get("note"):
+        return Scaling(note=str(found["note"]))
+    calls = []
+    for entry in found.get("calls") if isinstance(found.get("calls"), list) else []:
+        if not isinstance(entry, dict) or not _indices([entry.get("index")], captured):
+            return Scaling(note="the scaling record is malformed")
+        sizes, before, after = entry.get("sizes"), entry.get("original"), entry.get("candidate")
+        if not (isinstance(sizes, list) and all(isinstance(n, int) and n >= 0 for n in sizes)
+                and _table([before, after], 2) and len(before) == len(after) == len(sizes)):
+            return Scaling(note="the scaling record is malformed")
+        calls.append(ScaledCall(index=entry["index"], sizes=sizes, original_seconds=before, candidate_seconds=after))
+    differs = found.get("differs")
+    return Scaling(calls=calls, differs=differs if isinstance(differs, str) else "")
 
 
 def confirm(launch: Launch, oracle: Oracle, original_source: str, source: str, bench: PerCallBenchmark) -> None:
@@ -84,6 +113,31 @@ def confirm(launch: Launch, oracle: Oracle, original_source: str, source: str, b
     bench.alone_wall = (readings[0][1], readings[1][1])
     if readings[1][2]:
         bench.different = f"run alone, {readings[1][2]}"
+
+
+def line_profile(launch: Launch, oracle: Oracle, original_source: str, first_line: int, last_line: int,
+                 seconds: float) -> LineProfile:
+    """The original's function under the line profiler on the captured calls (line_profile.py),
+    its lines numbered from the function's first line (`first_line`, in the file)."""
+    plan = replay_plan(oracle.blobs, [], bases_only=True, benchmark={"profile": seconds})
+    run = launch(original_source, plan, 2 * seconds + _START_SECONDS)
+    found = run.records.benchmark if run.completed and run.trusted else None
+    if found is None:
+        return LineProfile(note="the profiled run did not complete")
+    if found.get("note"):
+        return LineProfile(note=str(found["note"]))
+    text = original_source.splitlines()
+    lines = []
+    for entry in found.get("lines") or []:
+        if not (isinstance(entry, list) and len(entry) == 3 and isinstance(entry[0], int)
+                and isinstance(entry[1], int) and isinstance(entry[2], (int, float))):
+            return LineProfile(note="the profile's record is malformed")
+        line, hits, spent = entry
+        if first_line <= line <= min(last_line, len(text)):
+            lines.append(LineCost(line=line - first_line + 1, text=text[line - 1].strip(), hits=hits,
+                                  seconds=float(spent)))
+    passes = found.get("passes")
+    return LineProfile(lines=lines, passes=passes if isinstance(passes, int) else 0)
 
 
 def wrong_answer(oracle: Oracle, timed: list[int], answers: Any) -> str:

@@ -50,7 +50,7 @@ from typing import Any
 
 import pytest
 
-from . import benchmark, capture  # bound before any project code: the clocks they time with
+from . import benchmark, capture, line_profile, scaling  # bound before any project code: the clocks they time with
 from .guard import HarnessGuard
 from .imports import ImportCheck
 from .test_code import TestCodeCheck
@@ -166,16 +166,22 @@ def _read_replay(path: str) -> dict[str, Any] | None:
 
 
 def _benchmark_request(asked: Any) -> dict[str, Any] | None:
-    """{"original": source, "seconds"} (both versions) or {"passes"} (this one alone)."""
+    """{"original": source, "seconds", "scaling": seconds or 0} (both versions), {"passes"}
+    (this one alone) or {"profile": seconds} (this one, line by line)."""
     if not isinstance(asked, dict):
         return None
-    seconds, passes = asked.get("seconds"), asked.get("passes")
-    if isinstance(asked.get("original"), str) and isinstance(seconds, (int, float)) \
-            and 0 < seconds <= BENCHMARK_MAX_SECONDS:
-        return {"original": asked["original"], "seconds": float(seconds)}
+    seconds, passes, scaling = asked.get("seconds"), asked.get("passes"), asked.get("scaling", 0)
+    if isinstance(asked.get("original"), str) and _seconds(seconds) and (scaling == 0 or _seconds(scaling)):
+        return {"original": asked["original"], "seconds": float(seconds), "scaling": float(scaling)}
     if isinstance(passes, int) and 0 < passes <= BENCHMARK_MAX_PASSES:
         return {"passes": passes}
+    if _seconds(asked.get("profile")):
+        return {"profile": float(asked["profile"])}
     return None
+
+
+def _seconds(value: Any) -> bool:
+    return isinstance(value, (int, float)) and 0 < value <= BENCHMARK_MAX_SECONDS
 
 
 def _symbolic_request(asked: Any) -> dict[str, Any] | None:
@@ -441,13 +447,27 @@ class _Reporter:
             with contextlib.redirect_stdout(benchmark.Discard()):
                 if "passes" in asked:
                     return benchmark.alone(module, self._imports.function, blobs, asked["passes"], limit, alarm)
+                if "profile" in asked:
+                    return line_profile.profile(module, self._imports.function, blobs, asked["profile"], limit, alarm)
                 original = capture.beside(asked["original"], module)
-                return benchmark.compare(original, module, self._imports.function, blobs, asked["seconds"], limit,
-                                         alarm, self._tampered)
+                found = benchmark.compare(original, module, self._imports.function, blobs, asked["seconds"], limit,
+                                          alarm, self._tampered)
+                if asked["scaling"] and not found.get("note"):
+                    found["scaling"] = self._scaling(original, module, blobs, asked["scaling"], limit, alarm)
+                return found
         except PerTestTimeout:
             return {"note": f"a timing ran past the {limit:g} s limit"}
         except Exception as exc:  # noqa: BLE001 - no figure, said so
             return {"note": f"the benchmark failed: {type(exc).__name__}: {exc}"[:_MESSAGE_CHARS]}
+
+    def _scaling(self, original: Any, module: Any, blobs: list[str], seconds: float, limit: float,
+                 alarm: Any) -> dict[str, Any]:
+        """Both versions on grown calls (scaling.py); a failure there leaves the timings above."""
+        try:
+            found = scaling.measure(original, module, self._imports.function, blobs, seconds, limit, alarm)
+        except Exception as exc:  # noqa: BLE001 - no growth figure, said so
+            return {"calls": [], "note": f"scaling failed: {type(exc).__name__}: {exc}"[:_MESSAGE_CHARS]}
+        return {**found, "tampered": bool(self._tampered())}
 
     def _symbolic(self, module: Any, asked: dict[str, Any]) -> dict[str, Any]:
         """CrossHair's search for a difference from the original (symbolic.py), under a hard
