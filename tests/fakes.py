@@ -37,5 +37,8 @@ class ScriptedExecutor:
     def line_profile(self, *, seconds: float) -> None:
         return None
 
+    def count_instructions_per_call(self, module_source: str, bench: object) -> None:
+        return None
+
     def close(self) -> None:
         pass

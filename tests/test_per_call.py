@@ -19,7 +19,7 @@ from orps_lsp.discovery import discover_tests
 from orps_lsp.executor import ExecutionTarget, SandboxLimits
 from orps_lsp.model.scripted import ScriptedModel
 from orps_lsp.report import PerCallBenchmark, ScaledCall, Scaling
-from orps_lsp.sandbox import scaling, speedup
+from orps_lsp.sandbox import instructions, scaling, speedup
 from orps_lsp.sandbox.executor import PytestExecutor
 from orps_lsp.search import SearchTask, run_search
 from orps_lsp.select import per_call_bar, per_call_unconfirmed, scaling_warning
@@ -349,3 +349,47 @@ def test_a_finalist_slower_on_larger_inputs_is_warned_of_or_refused(tmp_path, se
         assert result.improved and any(said in warning for warning in result.warnings), result.warnings
     else:
         assert not result.improved and result.verdict.startswith("nothing offered"), result.verdict
+
+
+# -- instructions of the function alone --------------------------------------------------------
+
+
+@pytest.mark.skipif(instructions.available_counter() == "none", reason="needs perf or valgrind")
+def test_instructions_of_the_function_alone_leave_start_up_out(tmp_path):
+    """Counted from outside with the harness's own count subtracted, a rewrite's instructions
+    per call show its saving, and the same code reformatted counts the same (a whole run's
+    count is mostly pytest's: there they would both read about 1.00x)."""
+    with executor_for(tmp_path, TOTAL, TOTAL_TESTS, "total") as executor:
+        fast = executor.benchmark(TOTAL_FAST, seconds=1.0)
+        executor.count_instructions_per_call(TOTAL_FAST, fast)
+        same = executor.benchmark(TOTAL_REFORMATTED, seconds=1.0)
+        executor.count_instructions_per_call(TOTAL_REFORMATTED, same)
+    assert fast.instruction_ratio() is not None and fast.instruction_ratio() > 1.5, (fast.instructions, fast.instruction_note)
+    assert same.instruction_ratio() == pytest.approx(1.0, abs=0.02), same.instructions
+    assert "fewer instructions per call" in fast.describe()
+
+
+def test_a_close_call_is_settled_by_the_instructions_of_the_function(tmp_path):
+    """The interval straddles the bar: counted instructions that clear it offer the candidate;
+    counted instructions that do not leave "nothing better"."""
+    def search_with(ratio: float):
+        class Close(ScriptedExecutor):
+            def benchmark(self, module_source, *, seconds, scaling=0.0):
+                return PerCallBenchmark(calls=12, timed=list(range(12)), rounds=20, speedup=1.08, low=1.01,
+                                        high=1.15, original_seconds=[1e-3] * 12, candidate_seconds=[0.93e-3] * 12)
+
+            def count_instructions_per_call(self, module_source, bench):
+                bench.instructions, bench.instruction_counter = (1000.0, 1000.0 / ratio), "valgrind"
+
+            def confirm_benchmark(self, module_source, bench):
+                bench.passes, bench.alone_cpu, bench.alone_wall = 500, (3.0, 2.5), (3.1, 2.6)
+
+        def judge(source):
+            return fake_report(5, 5, cpu=0.5 if "sum(xs)" in source else 1.0)
+
+        return _search(tmp_path, TOTAL, TOTAL_TESTS, "total", "    return sum(xs)", executor=Close(judge))
+
+    settled = search_with(1.20)
+    assert settled.improved and "1.20x fewer instructions per call (valgrind" in settled.verdict, settled.verdict
+    unsettled = search_with(1.02)
+    assert not unsettled.improved and "interval reaches below the 1.05x needed" in unsettled.verdict, unsettled.verdict

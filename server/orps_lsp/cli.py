@@ -84,8 +84,9 @@ def _search_arguments(parser: argparse.ArgumentParser) -> None:
     search.add_argument("--temperature", type=float, default=defaults.temperature)
     search.add_argument("--no-critic", action="store_true", help="skip the critic (ablation)")
     search.add_argument("--counter", choices=["auto", "valgrind", "none"], default=defaults.instruction_counter,
-                        help="instruction counter for the finalists when no captured calls can be timed "
-                             "(auto: valgrind on close calls)")
+                        help="auto: a close per-call figure is settled by the instructions of the function "
+                             "alone (perf or valgrind, if installed); valgrind: whole test runs are counted "
+                             "too; none: never")
     search.add_argument("--benchmark-seconds", type=float, default=defaults.benchmark_seconds,
                         help="time each finalist's function beside the original's, on the captured calls, "
                              "for about this long")

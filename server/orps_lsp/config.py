@@ -41,7 +41,9 @@ class SearchConfig:
     # A finalist faster on the tests' inputs but slower on grown ones (sandbox/scaling.py):
     # "warn" (offered, said), "refuse" (not offered) or "off" (not measured).
     scaling: str = "warn"
-    instruction_counter: str = "auto"  # "auto" (valgrind for finalists if installed) | "valgrind" | "none"
+    # "auto": a close per-call figure is settled by the function's own instructions (perf or
+    # valgrind, if installed); "valgrind": whole test runs are counted too; "none": never.
+    instruction_counter: str = "auto"
     coverage_warning: float = 0.8  # below this line coverage of the function: "weak tests"
     no_tests: bool = False  # run without tests (critic only); the result is unverified
 

@@ -105,6 +105,11 @@ class Executor(Protocol):
         process: the kernel's CPU count and the run's length go into `bench`."""
         ...
 
+    def count_instructions_per_call(self, module_source: str, bench: PerCallBenchmark) -> None:
+        """Close calls: the instructions of each version's function alone on the timed calls,
+        counted from outside its process, into `bench` (a note where no counter exists)."""
+        ...
+
     def line_profile(self, *, seconds: float) -> LineProfile | None:
         """Optimize: where the original spends its time on its captured calls, line by line,
         profiled for about `seconds`; None where there are no captured calls."""

@@ -172,6 +172,17 @@ class PerCallBenchmark:
     alone_cpu: tuple[float | None, float | None] = (None, None)  # original's run, candidate's run
     alone_wall: tuple[float | None, float | None] = (None, None)
     scaling: Scaling | None = None  # both versions on grown calls (the final pick's benchmark only)
+    # Close calls: instructions per pass over the timed calls, counted from outside (valgrind),
+    # the harness's own count subtracted; original's, candidate's.
+    instructions: tuple[float, float] | None = None
+    instruction_counter: str = ""
+    instruction_note: str = ""  # why the count was not taken
+
+    def instruction_ratio(self) -> float | None:
+        """The original's instructions per call over the candidate's."""
+        if self.instructions is None or self.instructions[0] <= 0:
+            return None
+        return self.instructions[0] / max(self.instructions[1], 1.0)
 
     @property
     def median_call_seconds(self) -> float | None:
@@ -186,7 +197,12 @@ class PerCallBenchmark:
         ratio = f"{self.speedup:.2f}x" if self.speedup >= 1 else f"{1 / self.speedup:.2f}x slower"
         how = "faster per call" if self.speedup >= 1 else "per call"
         calls = f"{self.calls} call{'s' if self.calls != 1 else ''}"
-        return f"{ratio} {how} (95% CI {self.low:.2f}-{self.high:.2f}x) over {calls}"
+        text = f"{ratio} {how} (95% CI {self.low:.2f}-{self.high:.2f}x) over {calls}"
+        counted = self.instruction_ratio()
+        if counted is not None:
+            fewer = f"{counted:.2f}x fewer" if counted >= 1 else f"{1 / counted:.2f}x more"
+            text += f", {fewer} instructions per call ({self.instruction_counter}, the harness's own subtracted)"
+        return text
 
     def feedback(self) -> str:
         """What the model is told of it."""

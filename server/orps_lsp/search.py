@@ -196,6 +196,12 @@ class OrpsSearch:
         self.executor.confirm_benchmark(self._module_for(node), bench)
         self.stats.evaluation_seconds += time.perf_counter() - started
 
+    def count_instructions_per_call(self, node: Node, bench: PerCallBenchmark) -> None:
+        """A close call's instructions, counted from outside (three runs under the counter)."""
+        started = time.perf_counter()
+        self.executor.count_instructions_per_call(self._module_for(node), bench)
+        self.stats.evaluation_seconds += time.perf_counter() - started
+
     def _planned_candidates(self) -> int:
         cfg = self.config
         return cfg.expansions + (cfg.depth - 1) * cfg.beam_width * cfg.expansions

@@ -5,8 +5,10 @@ calls were captured, each of the few fastest guarded candidates has its function
 beside the original's on those calls (sandbox/benchmark.py): faster only when the lower
 end of the 95% interval clears the bar, and only when runs of each version alone, counted
 by the kernel, bear the saving out. Where nothing was captured, the candidates and the
-original are measured again together as whole test runs (best of several; with an
-instruction counter when the call is close).
+original are measured again together as whole test runs (best of several; whole runs are
+counted under valgrind only when the setting says "valgrind": pytest's start-up dwarfs the
+function there). A per-call close call (the figure clears the bar, its interval does not)
+is settled by the instructions of the function alone, counted from outside.
 """
 
 from __future__ import annotations
@@ -30,10 +32,6 @@ RECHECK_SLACK_SECONDS, RECHECK_SLACK_SHARE = 0.05, 0.05
 # Calls this short are mostly the harness's and the clock's noise: a higher bar for them.
 FAST_CALL_SECONDS, FAST_CALL_MIN_SPEEDUP = 10e-6, 1.10
 CPU_BOUND = 0.8  # a run whose CPU time is this share of its length is CPU-bound
-CLOSE_CALL = 1.5  # below this speed-up, count instructions when "auto" (valgrind is slow but exact)
-# Above this many CPU seconds in the tests, best-of-N timing is precise enough, and valgrind
-# (about 50x slower) would make the pick take minutes: "auto" counts instructions only below it.
-COUNT_BELOW_SECONDS = 0.25
 _VALGRIND_SLOWDOWN = 40
 
 
@@ -145,11 +143,9 @@ def _pick_fastest(search: OrpsSearch, original: ExecutionReport, guarded: list[N
     per_call = _pick_by_per_call(search, original, finalists)
     if per_call is not None:
         return per_call
-    quick_best = primary_time(finalists[0].execution, False)
-    quick_original = primary_time(original, False)
-    close_call = bool(quick_best and quick_original and quick_original / quick_best < CLOSE_CALL)
-    cheap_to_count = bool(quick_original and quick_original < COUNT_BELOW_SECONDS)
-    count = cfg.instruction_counter == "valgrind" or (cfg.instruction_counter == "auto" and close_call and cheap_to_count)
+    # Whole runs are counted only when asked: start-up, collection and plugins are most of
+    # their instructions (and a third of a search's time went into valgrind).
+    count = cfg.instruction_counter == "valgrind"
 
     # An instruction count runs under valgrind (about 40x slower): only when the time left allows it.
     count = count and search.seconds_left() > _VALGRIND_SLOWDOWN * (1 + len(finalists)) * search.seconds_per_run()
@@ -295,6 +291,9 @@ def _pick_by_per_call(search: OrpsSearch, original: ExecutionReport, finalists: 
         return Decision(None, False, f"nothing offered: the best candidate keeps state between calls ({bench.state}): "
                                      f"timed on the same calls again, it answers from memory, not as it would new calls")
     clear = [(n, b) for n, b in honest if b.low >= per_call_bar(b, cfg.min_speedup)]
+    if not clear:
+        close = _settled_by_instructions(search, max(honest, key=lambda pair: pair[1].speedup))
+        clear = [close] if close is not None else []
     while clear:
         # The fastest, and those whose interval reaches it (a tie): the higher step score wins.
         fastest = max(b.speedup for _, b in clear)
@@ -337,6 +336,23 @@ def _pick_by_per_call(search: OrpsSearch, original: ExecutionReport, finalists: 
                                      f"interval reaches below the {bar:.2f}x needed, not clear of the noise")
     return Decision(None, False, f"nothing offered: the best candidate ({tests}) was {bench.describe()}, below the "
                                  f"{bar:.2f}x needed")
+
+
+def _settled_by_instructions(search: OrpsSearch, pair: tuple[Node, PerCallBenchmark]
+                             ) -> tuple[Node, PerCallBenchmark] | None:
+    """A close call (the figure clears the bar, its interval does not): the pair back when the
+    instructions of the function alone, counted from outside, clear the bar too."""
+    node, bench = pair
+    cfg = search.config
+    bar = per_call_bar(bench, cfg.min_speedup)
+    # Three runs under valgrind (start-up about 40x slower): only when the time left allows it.
+    if cfg.instruction_counter == "none" or bench.speedup < bar or \
+            search.seconds_left() < _VALGRIND_SLOWDOWN * 3 * search.seconds_per_run():
+        return None
+    search.cancel.raise_if_cancelled()
+    search.count_instructions_per_call(node, bench)
+    counted = bench.instruction_ratio()
+    return pair if counted is not None and counted >= bar else None
 
 
 def scaling_warning(bench: PerCallBenchmark | None) -> str:

@@ -155,6 +155,7 @@ class PytestExecutor:
         self._disk_budget = disk_bytes(self._snapshot, ()) + _DISK_FILES * target.limits.file_size_mb * _MB
         self._secrets = secret_values(os.environ)
         self._original_source = _read_text(self._snapshot / self._relative_file)
+        self._per_call_counts: dict[tuple[int, tuple[int, ...]], float] = {}  # the original's (per_call.count)
         self._coverage_rc = self._private / "coveragerc"
         self._coverage_rc.write_text("[run]\n")  # the user's coverage settings must not apply
         self._run_numbers = itertools.count()
@@ -291,6 +292,23 @@ class PytestExecutor:
         """The kernel's figures of each version run alone on the calls, into `bench`."""
         if self._oracle is not None and bench.speedup:
             per_call.confirm(self._launch_with_plan, self._oracle, self._original_source, module_source, bench)
+
+    def count_instructions_per_call(self, module_source: str, bench: PerCallBenchmark) -> None:
+        """Instructions of each version's function alone on the timed calls (valgrind or perf
+        around runs of the benchmark's harness, its own count subtracted), into `bench`."""
+        counter = instructions.available_counter()
+        if counter == "none":
+            bench.instruction_note = "no instruction counter (perf or valgrind) on this machine"
+            return
+        if self._oracle is None:
+            return
+
+        def launch(source: str, plan: dict[str, Any], extra_seconds: float) -> Run:
+            self.cancel.raise_if_cancelled()
+            return self._launch(source, _Mode.COUNT, replay=plan, extra_seconds=extra_seconds)
+
+        per_call.count(launch, self._oracle, self._original_source, module_source, bench, counter,
+                       self._per_call_counts)
 
     def line_profile(self, *, seconds: float) -> LineProfile | None:
         """Where the original's time goes on the captured calls, line by line (line_profile.py)."""

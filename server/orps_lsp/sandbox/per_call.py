@@ -140,6 +140,45 @@ def line_profile(launch: Launch, oracle: Oracle, original_source: str, first_lin
     return LineProfile(lines=lines, passes=passes if isinstance(passes, int) else 0)
 
 
+# Passes over the calls in a counted run: the function's share of it at about this many
+# seconds (uninstrumented), so that start-up's variation is small beside it.
+COUNT_SECONDS = 0.2
+_COUNT_SLOWDOWN = 60  # valgrind, with room
+
+
+def count(launch: Launch, oracle: Oracle, original_source: str, source: str, bench: PerCallBenchmark,
+          counter: str, originals: dict[tuple[int, tuple[int, ...]], float]) -> None:
+    """Instructions of the function alone, per pass over the timed calls, into `bench`: each
+    version's run of `passes` passes counted from outside (valgrind), less a run of the
+    original with one pass (start-up, pytest, loading, warm-up). Anything the candidate's
+    run does besides (a heavier import) counts against it, never for it. The original's
+    counts are kept in `originals` (by passes and calls) for the next candidate."""
+    per_pass = sum(bench.original_seconds)
+    if per_pass <= 0 or not bench.timed:
+        return
+    passes = max(2, min(BENCHMARK_MAX_PASSES, math.ceil(COUNT_SECONDS / per_pass)))
+    blobs = [oracle.blobs[i] for i in bench.timed]
+    extra = _COUNT_SLOWDOWN * (passes * per_pass) + _START_SECONDS
+    counts = []
+    for code, times in ((original_source, 1), (original_source, passes), (source, passes)):
+        key = (times, tuple(bench.timed))
+        if code is original_source and key in originals:
+            counts.append(originals[key])
+            continue
+        run = launch(code, replay_plan(blobs, [], bases_only=True, benchmark={"passes": times}), extra)
+        found = run.records.benchmark if run.completed and run.trusted else None
+        if run.measurement is None or not found or found.get("note") or \
+                wrong_answer(oracle, bench.timed, found.get("answers")):
+            bench.instruction_note = f"the {'candidate' if code is source else 'original'}'s counted run did not complete"
+            return
+        counts.append(float(run.measurement))
+        if code is original_source:
+            originals[key] = counts[-1]
+    base, before, after = counts
+    bench.instruction_counter = counter
+    bench.instructions = ((before - base) / (passes - 1), (after - base) / (passes - 1))
+
+
 def wrong_answer(oracle: Oracle, timed: list[int], answers: Any) -> str:
     """The first sampled answer unlike the original's on its call ("" when all are alike);
     no answers where some were due is itself a difference."""
