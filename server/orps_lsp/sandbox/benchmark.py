@@ -41,7 +41,7 @@ from . import capture, speedup
 _ns = time.perf_counter_ns
 _gc_disable, _gc_enable, _gc_isenabled, _gc_collect = gc.disable, gc.enable, gc.isenabled, gc.collect
 _loads, _dumps, _b64decode = pickle.loads, pickle.dumps, base64.b64decode
-_islice = itertools.islice
+_islice, _repeat = itertools.islice, itertools.repeat
 _urandom = os.urandom
 _LRU = functools._lru_cache_wrapper  # type: ignore[attr-defined]
 
@@ -224,6 +224,13 @@ def _timed(side: _Side, call: _Call, limit: float, alarm: Any) -> int:
     function, caches, iterates = side.function, side.caches, call.iterates.get(id(side), False)
     answers: list[Any] = []
     keep = answers.append
+    if not (call.mutates or caches or iterates):  # the common case, with as little loop as timeit's
+        elapsed = _plain_timing(function, copies[0], call.repeats, keep, limit, alarm)
+        if elapsed is not None:
+            if side.checked:
+                _sample(call, answers, iterates)
+            return elapsed
+        answers.clear()
     alarm(limit)
     try:
         start = _ns()
@@ -241,6 +248,27 @@ def _timed(side: _Side, call: _Call, limit: float, alarm: Any) -> int:
     if side.checked:
         _sample(call, answers, iterates)
     return elapsed
+
+
+def _plain_timing(function: Any, arguments: tuple[list, dict], repeats: int, keep: Any, limit: float,
+                  alarm: Any) -> int | None:
+    """`repeats` calls on the same arguments, nothing else in the loop; None when one raised
+    (the general loop times it then, what it raises kept as its answer)."""
+    args, kwargs = arguments
+    alarm(limit)
+    try:
+        start = _ns()
+        if kwargs:
+            for _ in _repeat(None, repeats):
+                keep(function(*args, **kwargs))
+        else:
+            for _ in _repeat(None, repeats):
+                keep(function(*args))
+        return _ns() - start
+    except Exception:  # noqa: BLE001 - timed again by the general loop
+        return None
+    finally:
+        alarm(0)
 
 
 class _Raised:
