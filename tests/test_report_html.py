@@ -19,7 +19,7 @@ import pytest
 
 from fakes import report as execution
 from orps_lsp.cli import main as cli_main
-from orps_lsp.report import Critique, Node, Scores, SearchReport, SearchStats
+from orps_lsp.report import Critique, Node, PerCallBenchmark, Scores, SearchReport, SearchStats
 from orps_lsp.report_html import ROOT, SCRIPT_TAG, best_path, render_html, write_html
 
 SLOW = "def has_duplicates(items):\n    return any(items.count(x) > 1 for x in items)\n"
@@ -231,3 +231,18 @@ def test_the_hover_shows_the_missing_test_as_python():
     report.missing_test = "from m import f\n\n\ndef test_f():\n    assert f(1) == 2\n"
     text = hover_markdown(report)
     assert "A test your suite lacks" in text and "```python\nfrom m import f" in text
+
+
+def test_the_lens_hover_and_table_give_the_per_call_figure_the_verdict_gives():
+    """Where the function was timed per call, the editor's figures are that one, not the ratio
+    of whole test runs (mostly pytest's time)."""
+    from orps_lsp.lsp.hover import hover_markdown, lens_title
+    from orps_lsp.render import metrics_table
+    report = sample_report()
+    report.improved = True
+    report.best.execution.per_call = PerCallBenchmark(calls=3, speedup=4.0, low=3.9, high=4.1,
+                                                      original_seconds=[4e-6, 8e-6, 12e-6],
+                                                      candidate_seconds=[1e-6, 2e-6, 3e-6])
+    assert "4.0x faster" in lens_title(report) and "Speed-up: **4.00x**" in hover_markdown(report)
+    row = next(line for line in metrics_table(report).splitlines() if line.startswith("time per call"))
+    assert "8 us" in row and "2 us" in row, row

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import statistics
 
 from .report import ExecutionReport, SearchReport
 
@@ -52,6 +53,11 @@ def _row(report: ExecutionReport | None) -> dict[str, str]:
     }
 
 
+def _after_first(row: dict[str, str], name: str, value: str) -> dict[str, str]:
+    items = list(row.items())
+    return dict([*items[:1], (name, value), *items[1:]])
+
+
 def _calls(report: ExecutionReport) -> str:
     """The original's calls kept as the oracle; a candidate's replay of them."""
     if report.capture is not None:
@@ -84,6 +90,11 @@ def metrics_table(report: SearchReport) -> str:
     best = report.best
     original = _row(report.original)
     candidate = _row(best.execution if best else None)
+    bench = best.execution.per_call if best and best.execution else None
+    if bench is not None and bench.original_seconds and bench.candidate_seconds:  # the benchmark's medians
+        name = "time per call (median)"
+        original = _after_first(original, name, _fmt_time(statistics.median(bench.original_seconds)))
+        candidate = _after_first(candidate, name, _fmt_time(statistics.median(bench.candidate_seconds)))
     header = ("", "original", "best" if best else "best (none offered)")
     rows = [header] + [(name, original.get(name, "-"), candidate.get(name, "-")) for name in original]
     widths = [max(len(r[i]) for r in rows) for i in range(3)]

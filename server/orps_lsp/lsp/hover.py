@@ -14,6 +14,7 @@ from lsprotocol import types
 
 from ..render import best_attempt, critique_summary, metrics_table
 from ..report import ExecutionReport, SearchReport
+from ..scoring import usable_per_call
 from ..select import primary_time
 from ..source import FunctionInfo
 from .outline import function_at, functions_in
@@ -44,10 +45,14 @@ class ReportStore:
 
 # ------------------------------------------------------------------ figures
 def speedup(report: SearchReport) -> float | None:
-    """Original time / best time, by instructions when both were counted."""
+    """Original time / best time: per call where the function was timed so (what the verdict
+    says), else over the tests' runs, by instructions when both were counted."""
     best = report.best
     if best is None or best.execution is None or report.mode != "optimize":
         return None
+    bench = usable_per_call(best.execution)
+    if bench is not None:
+        return bench.speedup
     counted = bool(report.original.instructions and best.execution.instructions)
     before, after = primary_time(report.original, counted), primary_time(best.execution, counted)
     return before / after if before and after else None
