@@ -14,6 +14,7 @@ import pytest
 from fakes import ScriptedExecutor
 from fakes import report as fake_report
 
+from orps_lsp import engine
 from orps_lsp.config import SearchConfig
 from orps_lsp.discovery import discover_tests
 from orps_lsp.executor import ExecutionTarget, SandboxLimits
@@ -393,3 +394,47 @@ def test_a_close_call_is_settled_by_the_instructions_of_the_function(tmp_path):
     assert settled.improved and "1.20x fewer instructions per call (valgrind" in settled.verdict, settled.verdict
     unsettled = search_with(1.02)
     assert not unsettled.improved and "interval reaches below the 1.05x needed" in unsettled.verdict, unsettled.verdict
+
+
+# -- workloads -------------------------------------------------------------------------------
+
+BENCHMARK_FIXTURE = "import pytest\n\n@pytest.fixture\ndef benchmark():\n    return lambda f, *a: f(*a)\n"
+
+
+def test_a_workloads_calls_are_captured_and_timed_besides_the_unit_tests(tmp_path):
+    """A pytest-benchmark test among the judged files, and a workload named by the user, run in
+    the capture run only: their calls join the oracle and the benchmark's inputs; neither judges."""
+    (tmp_path / "pytest_benchmark").mkdir()
+    (tmp_path / "pytest_benchmark" / "__init__.py").write_text("")
+    (tmp_path / "pytest_benchmark" / "plugin.py").write_text(BENCHMARK_FIXTURE)  # as pytest-benchmark registers it
+    (tmp_path / "conftest.py").write_text("pytest_plugins = ['pytest_benchmark.plugin']\n")
+    (tmp_path / "workload").mkdir()
+    (tmp_path / "workload" / "production.py").write_text(
+        "from mod import total\n\ndef test_production():\n    total(list(range(20000)))\n")
+    tests = TOTAL_TESTS + "\ndef test_speed(benchmark):\n    benchmark(total, list(range(3000)))\n"
+    (tmp_path / "mod.py").write_text(TOTAL)
+    (tmp_path / "test_mod.py").write_text(tests)
+    file = tmp_path / "mod.py"
+    figures = {}
+    for workload in ([], ["workload/production.py::test_production"]):
+        selection = discover_tests(tmp_path, file, "total")
+        selection.workload = workload
+        target = ExecutionTarget(project_root=tmp_path, file=file, function="total", tests=selection, limits=LIMITS)
+        with PytestExecutor(target) as executor:
+            original = executor.run(TOTAL)
+            bench = executor.benchmark(TOTAL_FAST, seconds=1.0)
+        assert {t.nodeid for t in original.tests} == {"test_mod.py::test_small", "test_mod.py::test_more"}
+        figures[bool(workload)] = (original.capture.usable, bench)
+    (plain, plain_bench), (loaded, loaded_bench) = figures[False], figures[True]
+    assert plain == 5 and loaded == 6, (plain, loaded)  # 4 unit-test calls, the benchmark test's, the workload's
+    assert plain_bench.calls == 5 and loaded_bench.calls == 6
+    assert max(loaded_bench.original_seconds) > 5 * max(plain_bench.original_seconds)  # the workload's call is there
+
+
+def test_a_workload_that_is_not_in_the_project_is_bad_input(tmp_path):
+    (tmp_path / "mod.py").write_text(TOTAL)
+    (tmp_path / "test_mod.py").write_text(TOTAL_TESTS)
+    request = engine.SearchRequest(file=tmp_path / "mod.py", function="total", project_root=tmp_path,
+                                   workload=["bench/missing.py::test_big"])
+    with pytest.raises(engine.InputError, match="workload 'bench/missing.py::test_big': no such test file"):
+        engine.prepare(request)

@@ -57,6 +57,10 @@ def _search_arguments(parser: argparse.ArgumentParser) -> None:
     tests.add_argument("--tests", action="append", metavar="PATH", help="test file or folder (repeatable; default: discover)")
     tests.add_argument("-k", dest="keyword", metavar="EXPR", help="pytest -k expression to select tests")
     tests.add_argument("--pytest-arg", action="append", default=[], metavar="ARG", help="extra argument for pytest (repeatable)")
+    tests.add_argument("--workload", action="append", default=[], metavar="TEST",
+                       help="optimize: a test (path or node id; a pytest-benchmark test, or one that runs a script) "
+                            "whose calls of the function are captured and timed besides the unit tests' calls; "
+                            "it judges nothing (repeatable)")
     tests.add_argument("--no-tests", action="store_true", help="search without tests (critic only; the result is unverified)")
     tests.add_argument("--test-timeout", type=float, default=10.0, help="seconds per test (default 10)")
     tests.add_argument("--run-timeout", type=float, default=60.0, help="seconds per candidate run (default 60)")
@@ -154,7 +158,7 @@ def run_command(args: argparse.Namespace) -> int:
     config = config_from(args)
     request = engine.SearchRequest(
         file=file, function=function, mode=args.command, tests=args.tests, keyword=args.keyword,
-        pytest_args=args.pytest_arg,
+        pytest_args=args.pytest_arg, workload=args.workload,
         limits=SandboxLimits(per_test_timeout=args.test_timeout, total_timeout=args.run_timeout, memory_mb=args.memory_mb),
         oracle=OracleOptions(generated_inputs=args.generated_inputs,
                              compare_exception_messages=args.compare_exception_messages, seed=args.seed,

@@ -47,6 +47,7 @@ class SearchRequest:
     tests: list[str] | None = None  # test paths; None: discover
     keyword: str | None = None  # pytest -k
     pytest_args: list[str] = field(default_factory=list)
+    workload: list[str] = field(default_factory=list)  # tests whose calls are captured, not judged
     limits: SandboxLimits = field(default_factory=SandboxLimits)
     oracle: OracleOptions = field(default_factory=OracleOptions)
     source: str | None = None  # the editor's text when it differs from the disk
@@ -91,6 +92,18 @@ class PreparedSearch:
     source_hash: str
 
 
+def _workload(root: Path, entries: list[str]) -> list[str]:
+    """The workload's pytest ids, relative to the project; a file that is not there is bad input."""
+    found = []
+    for entry in entries:
+        path, _, rest = entry.partition("::")
+        resolved = (root / path).resolve()
+        if not resolved.exists() or (resolved != root and root not in resolved.parents):
+            raise InputError(f"workload '{entry}': no such test file or folder in the project {root}")
+        found.append(str(resolved.relative_to(root)) + (f"::{rest}" if rest else ""))
+    return found
+
+
 def prepare(request: SearchRequest, *, no_tests: bool = False) -> PreparedSearch:
     file = request.file.resolve() if request.file.exists() else request.file
     source = request.source if request.source is not None else read_source(request.file)
@@ -115,6 +128,7 @@ def prepare(request: SearchRequest, *, no_tests: bool = False) -> PreparedSearch
         except NoTestsFound as exc:
             raise InputError(str(exc)) from None
         selection.extra_args = list(request.pytest_args)
+        selection.workload = _workload(root, request.workload) if mode == "optimize" else []
         target = ExecutionTarget(project_root=root, file=file, function=function.qualname, tests=selection,
                                  limits=request.limits, original_is_oracle=mode == "optimize", oracle=request.oracle)
         tests_source = _tests_source(root, selection, file)

@@ -53,6 +53,9 @@ class TestSelection:
     keyword: str | None = None  # pytest -k
     extra_args: list[str] = field(default_factory=list)
     reasons: dict[str, str] = field(default_factory=dict)  # test file -> why it was chosen
+    # Optimize: tests run only when the original's calls are captured (node ids or paths, relative
+    # to the project): what production feeds the function, timed besides the unit tests' calls.
+    workload: list[str] = field(default_factory=list)
 
     __test__ = False
 

@@ -481,13 +481,15 @@ class PytestExecutor:
                 **judged,
             },
         )
+        # The capture run runs the workload too (its calls are the benchmark's inputs; its outcomes judge nothing).
+        pytest_args = self._pytest_args(project, collect_only, workload=capture and bool(judged))
         cgroup = PidsCgroup.create(limits.max_processes + _PROCESS_OVERHEAD)
         try:
             if worker is None:
                 scratch_bytes = 2 * limits.file_size_mb * _MB  # private tmpfs under bubblewrap: bounded
                 with seccomp.descriptor() as seccomp_fd:
                     command = self.isolation.wrap(
-                        self._command(mode, counter, project, measure_path, collect_only),
+                        self._command(mode, counter, project, measure_path, pytest_args),
                         run_dir=run_dir, cwd=project, read_only=[self._coverage_rc, self._project_root],
                         protected=[project / path for path in self._judge.paths if not (project / path).is_symlink()],
                         scratch={home: scratch_bytes, tmp: scratch_bytes}, seccomp_fd=seccomp_fd,
@@ -500,7 +502,7 @@ class PytestExecutor:
                 tree = ProcessTree(popen.pid, marker, run_dir, cgroup)
                 _send_key(popen, key)
             else:
-                child = self._start_warm(worker, mode, project, measure_path, collect_only, env, key,
+                child = self._start_warm(worker, mode, project, measure_path, pytest_args, env, key,
                                          results_path, output_path, cgroup)
                 tree = ProcessTree(child.pid, marker, run_dir, cgroup, spare=worker.pids())
             reader = RecordReader(results_path, key)
@@ -579,11 +581,11 @@ class PytestExecutor:
             os.close(results_fd)
 
     def _start_warm(self, worker: warm.WarmWorker, mode: _Mode, project: Path, measure_path: Path,
-                    collect_only: bool, env: dict[str, str], key: str, results_path: Path, output_path: Path,
+                    pytest_args: list[str], env: dict[str, str], key: str, results_path: Path, output_path: Path,
                     cgroup: PidsCgroup | None) -> warm.WarmChild:
         """The run forked from the warm worker: the same arguments, limits and environment as a cold one."""
         request = {
-            "args": self._pytest_args(project, collect_only), "cwd": str(project), "key": key,
+            "args": pytest_args, "cwd": str(project), "key": key,
             "env": {**env, OWN_NAMESPACE_VAR: "1"},
             "rlimits": rlimit_settings(self.target.limits),
             "coverage": {"data_file": str(measure_path), "rcfile": str(self._coverage_rc),
@@ -597,9 +599,9 @@ class PytestExecutor:
             os.close(results_fd)
             os.close(output_fd)
 
-    def _command(self, mode: _Mode, counter: str, project: Path, measure_path: Path, collect_only: bool) -> list[str]:
+    def _command(self, mode: _Mode, counter: str, project: Path, measure_path: Path, arguments: list[str]) -> list[str]:
         """The command of a cold run."""
-        pytest_args = ["-m", "pytest", *self._pytest_args(project, collect_only)]
+        pytest_args = ["-m", "pytest", *arguments]
         if mode is _Mode.COVERAGE:
             include = project / self._relative_file
             return [sys.executable, "-m", "coverage", "run", f"--rcfile={self._coverage_rc}", f"--include={include}",
@@ -610,7 +612,7 @@ class PytestExecutor:
             return [*instructions.command_prefix(counter, measure_path), sys.executable, *pytest_args]
         return [sys.executable, *pytest_args]
 
-    def _pytest_args(self, project: Path, collect_only: bool) -> list[str]:
+    def _pytest_args(self, project: Path, collect_only: bool, workload: bool = False) -> list[str]:
         # Every built-in plugin stays: a project whose options need one (--lf, --sw, faulthandler_timeout
         # under --strict-config) must still run. The cache lives in the run's copy and goes with it.
         pytest_args = ["-p", PLUGIN_MODULE,
@@ -628,6 +630,8 @@ class PytestExecutor:
         if collect_only:
             pytest_args.append("--collect-only")
         selection = self.target.tests
+        if workload:  # first: its calls are recorded before the unit tests' fill the capture
+            pytest_args += selection.workload
         pytest_args += [self._in_copy(path) for path in selection.test_files]
         if selection.keyword:
             pytest_args += ["-k", selection.keyword]

@@ -281,6 +281,8 @@ class _Reporter:
 
     @pytest.hookimpl(trylast=True)
     def pytest_configure(self, config: pytest.Config) -> None:
+        if self._capturing and hasattr(config.option, "benchmark_disable"):
+            config.option.benchmark_disable = True  # pytest-benchmark: one call, not seconds of rounds
         if self._per_test_timeout > 0:
             signal.signal(signal.SIGALRM, self._on_alarm)
         # pytest's faulthandler plugin points crash dumps at its own copy of stderr
@@ -292,7 +294,9 @@ class _Reporter:
                                       items: list[pytest.Item]) -> None:
         """Leave out pytest-benchmark tests: they are a workload (seconds of timing
         loops per run), not a check of the answer."""
-        workloads = [item for item in items if _uses_pytest_benchmark(item)]
+        # The capture run keeps them: their calls (one each, the timing loops disabled) are the
+        # benchmark's most representative inputs.
+        workloads = [] if self._capturing else [item for item in items if _uses_pytest_benchmark(item)]
         if self._replay is not None and self._replay["benchmark"]:
             workloads = list(items)  # a benchmark's run: the tests import the module, nothing more
         if workloads:
