@@ -165,6 +165,7 @@ class PerCallBenchmark:
     seconds: float = 0.0  # spent timing
     state: str = ""  # what the candidate keeps between calls (a memo): its figure is not per new call
     note: str = ""  # why there is no figure
+    slow: list[int] = field(default_factory=list)  # calls too slow for its time: left out of the next ones
     # How the candidate answered differently from the original while timed (or tampered): refused.
     different: str = ""
     # Checked from outside (the kernel's count): a run of each version alone, `passes` times over the calls.

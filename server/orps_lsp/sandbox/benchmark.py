@@ -88,6 +88,7 @@ class _Call:
         self.seconds = 0.0  # the slower side's warm-up call
         self.mutates = False
         self.iterates: dict[int, bool] = {}
+        self.took: dict[int, int] = {}  # each side's warm-up, nanoseconds
         self.timings = 0
         self.answers: list[Any] = []  # canonical outcomes, sampled (capture.py's form)
 
@@ -110,11 +111,19 @@ def compare(original_module: Any, candidate_module: Any, function: str, blobs: l
     watched = {id(side): _state_sizes(side) for side in sides}
     for call in calls:
         _warm_up(call, sides, watched, limit, alarm)
-    kept = _fitting(calls, seconds - (_ns() - started) / 1e9)
+    # Calls whose rounds the original alone could not fill in the time: the executor leaves
+    # them out of its next benchmarks with this time (their warm-up alone costs seconds).
+    slow = [i for i, call in enumerate(calls)
+            if speedup.MIN_ROUNDS * call.repeats * call.took[id(original)] / 1e9 > seconds]
+    kept = _fitting(calls, seconds)
+    if not kept:
+        return {"note": f"each captured call takes too long for {speedup.MIN_ROUNDS} rounds in {seconds:g} s",
+                "slow": slow}
     calls = [calls[i] for i in kept]
     timings: dict[int, list[list[float]]] = {id(side): [[] for _ in calls] for side in sides}
-    deadline = started + int(seconds * 1e9)
-    hard_deadline = started + int(2 * seconds * 1e9)  # fewer rounds than the interval needs: no figure
+    rounds_started = _ns()  # the warm-up is not the rounds' time (bounded per call by `limit`)
+    deadline = rounds_started + int(seconds * 1e9)
+    hard_deadline = rounds_started + int(2 * seconds * 1e9)  # fewer rounds than the interval needs: no figure
     rounds = 0
     gc_was_on = _gc_isenabled()
     try:
@@ -143,7 +152,7 @@ def compare(original_module: Any, candidate_module: Any, function: str, blobs: l
         f"its module keeps more after each new call (on {candidate.grew_on} of {len(calls)} calls)"
     return {"timed": kept, "repeats": [call.repeats for call in calls], "original": timings[id(original)],
             "candidate": timings[id(candidate)], "answers": [call.answers for call in calls],
-            "seconds": (_ns() - started) / 1e9, "state": keeps, "note": ""}
+            "seconds": (_ns() - started) / 1e9, "state": keeps, "note": "", "slow": slow}
 
 
 def alone(module: Any, function: str, blobs: list[str], passes: int, limit: float, alarm: Any) -> dict[str, Any]:
@@ -189,6 +198,7 @@ def _warm_up(call: _Call, sides: tuple[_Side, ...], watched: dict[int, Any], lim
             took = min(took, _warm_call(side, call, *side.load(call.blob), limit, alarm))
         if id(side) in watched:
             watched[id(side)] = _state_sizes(side)
+        call.took[id(side)] = took
         fastest, slowest = min(fastest, took), max(slowest, took)
     repeats = math.ceil(TARGET_NS / max(fastest, MIN_CALL_NS))
     if call.mutates:
@@ -216,13 +226,18 @@ def _warm_call(side: _Side, call: _Call, args: list, kwargs: dict, limit: float,
 
 def _fitting(calls: list[_Call], seconds: float) -> list[int]:
     """The calls timed: all of them when MIN_ROUNDS rounds fit in `seconds`, else an evenly
-    spread share that does (one at least)."""
-    per_round = sum(2 * call.repeats * call.seconds for call in calls)
+    spread share that does, of the calls whose own rounds fit by the hard deadline (twice
+    `seconds`); none when no call's do."""
+    def cost(call: _Call) -> float:
+        return 2 * call.repeats * call.seconds
+
+    eligible = [i for i, call in enumerate(calls) if speedup.MIN_ROUNDS * cost(call) <= 2 * max(seconds, 0.0)]
+    per_round = sum(cost(calls[i]) for i in eligible)
     share = 1.0 if per_round <= 0 else max(seconds, 0.0) / (speedup.MIN_ROUNDS * per_round)
-    if share >= 1:
-        return list(range(len(calls)))
-    count = max(1, int(len(calls) * share))
-    return sorted({round(i * len(calls) / count) for i in range(count)} & set(range(len(calls))))
+    if share >= 1 or not eligible:
+        return eligible
+    count = max(1, int(len(eligible) * share))
+    return sorted({eligible[min(round(i * len(eligible) / count), len(eligible) - 1)] for i in range(count)})
 
 
 def _timed(side: _Side, call: _Call, limit: float, alarm: Any) -> int:

@@ -156,6 +156,7 @@ class PytestExecutor:
         self._secrets = secret_values(os.environ)
         self._original_source = _read_text(self._snapshot / self._relative_file)
         self._per_call_counts: dict[tuple[int, tuple[int, ...]], float] = {}  # the original's (per_call.count)
+        self._slow_calls: dict[float, set[int]] = {}  # benchmark time -> calls too slow for it (oracle indices)
         self._coverage_rc = self._private / "coveragerc"
         self._coverage_rc.write_text("[run]\n")  # the user's coverage settings must not apply
         self._run_numbers = itertools.count()
@@ -285,8 +286,15 @@ class PytestExecutor:
         refusal = _syntax_error(module_source) or self._import_time_refusal(module_source)
         if refusal:
             return PerCallBenchmark(note=f"no per-call figure: {refusal}")
+        # Calls the original alone was too slow on, with this much time or more: never timed again.
+        skip = set().union(*(calls for budget, calls in self._slow_calls.items() if budget >= seconds))
+        if len(skip) == len(oracle.blobs):
+            return PerCallBenchmark(note=f"no per-call figure: each captured call takes too long to time in {seconds:g} s")
         self.cancel.raise_if_cancelled()
-        return per_call.measure(self._launch_with_plan, oracle, self._original_source, module_source, seconds, scaling)
+        bench = per_call.measure(self._launch_with_plan, oracle, self._original_source, module_source, seconds, scaling,
+                                 skip)
+        self._slow_calls.setdefault(seconds, set()).update(bench.slow)
+        return bench
 
     def confirm_benchmark(self, module_source: str, bench: PerCallBenchmark) -> None:
         """The kernel's figures of each version run alone on the calls, into `bench`."""

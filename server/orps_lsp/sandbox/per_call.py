@@ -31,18 +31,20 @@ Launch = Callable[[str, dict[str, Any], float], Run]  # (module source, replay p
 
 
 def measure(launch: Launch, oracle: Oracle, original_source: str, source: str, seconds: float,
-            scaling: float = 0.0) -> PerCallBenchmark:
-    """Both versions timed for about `seconds`; then, when `scaling` > 0, on grown calls for
-    about that long (scaling.py)."""
-    plan = replay_plan(oracle.blobs, [], bases_only=True,
+            scaling: float = 0.0, skip: set[int] | frozenset[int] = frozenset()) -> PerCallBenchmark:
+    """Both versions timed for about `seconds` on the captured calls but `skip`; then, when
+    `scaling` > 0, on grown calls for about that long (scaling.py)."""
+    positions = [index for index in range(len(oracle.blobs)) if index not in skip]
+    plan = replay_plan([oracle.blobs[i] for i in positions], [], bases_only=True,
                        benchmark={"original": original_source, "seconds": seconds, "scaling": scaling})
+    # The warm-up (each call once or twice per version, each under the per-test limit) comes on top.
     run = launch(source, plan, 2 * (seconds + scaling) + _START_SECONDS)
-    return figures(run, oracle)
+    return figures(run, oracle, positions)
 
 
-def figures(run: Run, oracle: Oracle) -> PerCallBenchmark:
-    """What the run's benchmark record shows, checked for shape and for the answers given
-    while timed; a note when it shows nothing."""
+def figures(run: Run, oracle: Oracle, positions: list[int]) -> PerCallBenchmark:
+    """What the run's benchmark record shows (its calls: the captured calls at `positions`),
+    checked for shape and for the answers given while timed; a note when it shows nothing."""
     if not run.trusted:
         why = run.records.tamper or "its run's results were forged or its tests changed"
         return PerCallBenchmark(different=f"the harness was tampered with while timed ({why})")
@@ -53,10 +55,11 @@ def figures(run: Run, oracle: Oracle) -> PerCallBenchmark:
         how = f" ({run.stopped})" if run.stopped else ""
         return PerCallBenchmark(different=f"its benchmark's run did not complete{how}")
     if found.get("note"):
-        return PerCallBenchmark(note=f"no per-call figure: {found['note']}")
+        return PerCallBenchmark(note=f"no per-call figure: {found['note']}", slow=_slow(found, positions))
     timed, original, candidate = found.get("timed"), found.get("original"), found.get("candidate")
-    if not (_indices(timed, len(oracle.blobs)) and _table(original, len(timed)) and _table(candidate, len(timed))):
+    if not (_indices(timed, len(positions)) and _table(original, len(timed)) and _table(candidate, len(timed))):
         return PerCallBenchmark(note="no per-call figure: the benchmark's record is malformed")
+    timed = [positions[i] for i in timed]
     different = wrong_answer(oracle, timed, found.get("answers"))
     if different:
         return PerCallBenchmark(calls=len(timed), timed=list(timed), different=f"while timed, {different}")
@@ -64,17 +67,24 @@ def figures(run: Run, oracle: Oracle) -> PerCallBenchmark:
     bench = PerCallBenchmark(calls=len(timed), timed=list(timed), rounds=estimate.rounds, speedup=estimate.speedup, low=estimate.low,
                              high=estimate.high, original_seconds=[speedup.median(t) for t in original],
                              candidate_seconds=[speedup.median(t) for t in candidate],
-                             seconds=float(found.get("seconds") or 0.0), state=str(found.get("state") or ""))
+                             seconds=float(found.get("seconds") or 0.0), state=str(found.get("state") or ""),
+                             slow=_slow(found, positions))
     if bench.speedup is None:
         bench.note = f"no per-call figure: {estimate.rounds} rounds fit in the time given, {speedup.MIN_ROUNDS} are needed"
     if "scaling" in found:
-        bench.scaling = _scaling(found["scaling"], len(oracle.blobs))
+        bench.scaling = _scaling(found["scaling"], positions)
         if bench.scaling.note.startswith("tampered"):
             bench.different = "the harness was tampered with while the grown calls were timed"
     return bench
 
 
-def _scaling(found: Any, captured: int) -> Scaling:
+def _slow(found: dict[str, Any], positions: list[int]) -> list[int]:
+    """The calls the original alone was too slow on (oracle indices)."""
+    slow = found.get("slow")
+    return [positions[i] for i in slow] if _indices(slow, len(positions)) else []
+
+
+def _scaling(found: Any, positions: list[int]) -> Scaling:
     """The grown calls' timings, checked for shape."""
     if not isinstance(found, dict):
         return Scaling(note="the scaling record is malformed")
@@ -84,13 +94,13 @@ def _scaling(found: Any, captured: int) -> Scaling:
         return Scaling(note=str(found["note"]))
     calls = []
     for entry in found.get("calls") if isinstance(found.get("calls"), list) else []:
-        if not isinstance(entry, dict) or not _indices([entry.get("index")], captured):
+        if not isinstance(entry, dict) or not _indices([entry.get("index")], len(positions)):
             return Scaling(note="the scaling record is malformed")
         sizes, before, after = entry.get("sizes"), entry.get("original"), entry.get("candidate")
         if not (isinstance(sizes, list) and all(isinstance(n, int) and n >= 0 for n in sizes)
                 and _table([before, after], 2) and len(before) == len(after) == len(sizes)):
             return Scaling(note="the scaling record is malformed")
-        calls.append(ScaledCall(index=entry["index"], sizes=sizes, original_seconds=before, candidate_seconds=after))
+        calls.append(ScaledCall(index=positions[entry["index"]], sizes=sizes, original_seconds=before, candidate_seconds=after))
     differs = found.get("differs")
     return Scaling(calls=calls, differs=differs if isinstance(differs, str) else "")
 
