@@ -23,7 +23,7 @@ import time
 from typing import Any
 
 from . import capture
-from .benchmark import _b64decode, _Call, _islice, _Side, _timed, _warm_up
+from .benchmark import _b64decode, _Call, _Side, _timed, _warm_up
 
 _ns = time.perf_counter_ns
 
@@ -128,10 +128,7 @@ def _outcome(side: _Side, call: _Call, limit: float, alarm: Any) -> Any:
     args, kwargs = side.load(call.blob)
     alarm(limit)
     try:
-        result = side.function(*args, **kwargs)
-        if call.iterates.get(id(side)):
-            return ["returned", ["iter", [capture.canonical(item) for item in _islice(result, capture.MAX_ITEMS)]]]
-        return ["returned", capture.canonical(result)]
+        return capture.returned(side.function(*args, **kwargs))[1]
     except Exception as exc:  # noqa: BLE001 - what it raises is its answer
         return capture.raised(exc)
     finally:
