@@ -125,7 +125,13 @@ def run_one(task: Task, method: str, model_spec: str | None, threads: int | None
                                         and n.execution.behaviour.generated_different),
             "replayed": sum(1 for n in report.nodes if n.execution and n.execution.behaviour),
             "seconds": {"prompt": round(report.stats.prompt_seconds, 1), "generation": round(report.stats.generation_seconds, 1),
-                        "tests": round(report.stats.evaluation_seconds, 1)},
+                        "tests": round(report.stats.evaluation_seconds, 1),
+                        "evaluation": {what: round(seconds, 1) for what, seconds in report.stats.evaluation_breakdown.items()}},
+            # The candidates timed per call, fastest first (their code too): what the final pick weighed.
+            "per_call": sorted(({"node": n.id, "speedup": n.execution.per_call.speedup, "figure": n.execution.per_call.describe(),
+                                 "alone": n.execution.per_call.alone_note, "code": n.code}
+                                for n in report.nodes if n.execution and n.execution.per_call),
+                               key=lambda entry: -(entry["speedup"] or 0.0))[:3],
             "visible": {"passed": report.best.execution.passed, "total": report.best.execution.total}
             if offered and report.best.execution else None,
         }

@@ -73,6 +73,9 @@ def method_summary(records: list[dict]) -> dict:
         "generated_tokens_mean": _mean([r["generated_tokens"] for r in records]),
         "wall_seconds_mean": _mean([r["wall_seconds"] for r in records]),
         "wall_seconds_total": sum(r["wall_seconds"] for r in records),
+        # The share of the searches' wall time spent evaluating (test runs, benchmarks, CrossHair).
+        "evaluation_share": _ratio(sum(r.get("seconds", {}).get("tests", 0.0) for r in records),
+                                   sum(r["wall_seconds"] for r in records)),
         # Of the candidates compared with the original (optimize), the share each oracle refused
         # (records from before the oracle have no counts: None).
         "replayed": sum(r.get("replayed", 0) for r in records),
@@ -80,6 +83,10 @@ def method_summary(records: list[dict]) -> dict:
         "refused_by_generated": _share(records, "refused_by_generated"),
     }
     return summary
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return part / whole if whole else None
 
 
 def _share(records: list[dict], key: str) -> float | None:
@@ -93,8 +100,8 @@ def _fmt(value, spec=".2f", suffix="") -> str:
 
 def _rows(summaries: dict[str, dict]) -> list[str]:
     rows = [
-        "| method | pass@1 (write) | hidden ratio | optimize correct | speed-up median / geomean | vs expert median / geomean | bad offers | refused: replay / generated | LLM calls / task | tokens / task | s / task |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| method | pass@1 (write) | hidden ratio | optimize correct | speed-up median / geomean | vs expert median / geomean | bad offers | refused: replay / generated | LLM calls / task | tokens / task | s / task | evaluating |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for method, s in summaries.items():
         rows.append(
@@ -102,7 +109,8 @@ def _rows(summaries: dict[str, dict]) -> list[str]:
             f"{_fmt(s['optimize_correct'], '.0%')} | {_fmt(s['speedup_median'], '.2f', 'x')} / {_fmt(s['speedup_geomean'], '.2f', 'x')} | "
             f"{_fmt(s['vs_expert_median'], '.2f', 'x')} / {_fmt(s['vs_expert_geomean'], '.2f', 'x')} | {s['bad_offers']} of {s['offered']} | "
             f"{_fmt(s.get('refused_by_replay'), '.0%')} / {_fmt(s.get('refused_by_generated'), '.0%')} of {s.get('replayed', 0)} | "
-            f"{_fmt(s['llm_calls_mean'], '.1f')} | {_fmt(s['generated_tokens_mean'], '.0f')} | {_fmt(s['wall_seconds_mean'], '.0f')} |"
+            f"{_fmt(s['llm_calls_mean'], '.1f')} | {_fmt(s['generated_tokens_mean'], '.0f')} | {_fmt(s['wall_seconds_mean'], '.0f')} | "
+            f"{_fmt(s.get('evaluation_share'), '.0%')} |"
         )
     return rows
 
@@ -125,7 +133,8 @@ def markdown(summaries: dict[str, dict], meta: dict, partial: dict[str, dict] | 
         "originals run out of those tests' time limits) and the timing inputs; speed-up =",
         "original CPU time / result's, over correct results (the original itself counts when nothing was offered);",
         "vs expert = result's time / ENAMEL expert's (lower is better). Bad offers: results offered that fail a",
-        "held-back test the original passed, or (optimize) are slower than the original.",
+        "held-back test the original passed, or (optimize) are slower than the original. Evaluating = share of the",
+        "searches' wall time spent in the sandbox (test runs, per-call benchmarks, runs alone, CrossHair).",
         "",
         *_rows(summaries),
     ]

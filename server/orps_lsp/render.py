@@ -140,8 +140,15 @@ def text_report(report: SearchReport, original_source: str) -> str:
         f"{s.generated_tokens} tokens generated, {s.wall_seconds:.0f} s (stopped by {s.stopped_by}); model {report.model}"
     )
     parts.append(
-        f"time: prompts {s.prompt_seconds:.0f} s, generation {s.generation_seconds:.0f} s, test runs {s.evaluation_seconds:.0f} s; "
+        f"time: prompts {s.prompt_seconds:.0f} s, generation {s.generation_seconds:.0f} s, evaluating {s.evaluation_seconds:.0f} s"
+        f"{_breakdown(s.evaluation_breakdown)}; "
         f"prompt tokens evaluated {s.prompt_tokens_evaluated} of {s.prompt_tokens_sent} sent"
     )
     parts.append(report.verdict)
     return "\n".join(parts)
+
+
+def _breakdown(seconds_by_measure: dict[str, float]) -> str:
+    """ (test runs 12 s, feedback benchmarks 4 s, ...): the measures that took a second or more."""
+    shown = [f"{what} {seconds:.0f} s" for what, seconds in seconds_by_measure.items() if seconds >= 0.5]
+    return f" ({', '.join(shown)})" if shown else ""

@@ -172,6 +172,7 @@ class PerCallBenchmark:
     passes: int = 0
     alone_cpu: tuple[float | None, float | None] = (None, None)  # original's run, candidate's run
     alone_wall: tuple[float | None, float | None] = (None, None)
+    alone_note: str = ""  # why a run alone gave no figure (how it stopped, or its harness's note)
     scaling: Scaling | None = None  # both versions on grown calls (the final pick's benchmark only)
     # Close calls: instructions per pass over the timed calls, counted from outside (valgrind),
     # the harness's own count subtracted; original's, candidate's.
@@ -446,6 +447,8 @@ class SearchStats:
     generation_seconds: float = 0.0
     prompt_seconds: float = 0.0
     evaluation_seconds: float = 0.0
+    # evaluation_seconds by what it was spent on (search.MEASURES): where measuring's cost goes.
+    evaluation_breakdown: dict[str, float] = field(default_factory=dict)
     candidates_executed: int = 0
     wall_seconds: float = 0.0
     stopped_by: str = ""  # "depth" | "done" | "budget:calls" | "budget:tokens" | "budget:seconds" | "cancelled"

@@ -15,7 +15,8 @@ and an `Executor`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from . import prompts
@@ -34,6 +35,12 @@ from .source import FunctionInfo, replace_function
 # Of the configured benchmark time, what each candidate's feedback benchmark gets (the
 # final pick's gets all of it): enough rounds for an interval, a small share of a step.
 FEEDBACK_BENCHMARK_SHARE = 0.25
+
+# What evaluating is spent on (SearchStats.evaluation_breakdown's keys): the runs of the tests,
+# each candidate's short per-call benchmark, the original's line profile, the finalists' full
+# benchmarks (grown calls included), their runs alone, a close call's instruction counts, CrossHair.
+MEASURES = ("test runs", "feedback benchmarks", "line profile", "final benchmarks", "runs alone",
+            "instruction counts", "CrossHair")
 
 
 @dataclass
@@ -162,45 +169,50 @@ class OrpsSearch:
             return 0.0
         return 4 * self.seconds_per_run()
 
+    @contextmanager
+    def _measuring(self, what: str) -> Iterator[None]:
+        """Time spent evaluating, counted in the total and under `what` (one of MEASURES)."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - started
+            self.stats.evaluation_seconds += elapsed
+            breakdown = self.stats.evaluation_breakdown
+            breakdown[what] = breakdown.get(what, 0.0) + elapsed
+
     def timed_run(self, source: str, **options) -> ExecutionReport:
         started = time.perf_counter()
-        report = self.executor.run(source, **options)
-        elapsed = time.perf_counter() - started
-        self.stats.evaluation_seconds += elapsed
-        self._run_seconds += elapsed
+        with self._measuring("test runs"):
+            report = self.executor.run(source, **options)
+        self._run_seconds += time.perf_counter() - started
         self._runs += 1 + max(0, options.get("repeats", 1) - 1) + bool(options.get("measure_coverage"))
         return report
 
     def cross_check(self, node: Node) -> CrossCheck | None:
         """The executor's extra oracle (CrossHair) on a candidate about to be offered, in the
         time left (three more runs of the tests besides its own search)."""
-        started = time.perf_counter()
-        check = self.executor.cross_check(self._module_for(node),
-                                          seconds_left=self.seconds_left() - 3 * self.seconds_per_run())
-        self.stats.evaluation_seconds += time.perf_counter() - started
-        return check
+        with self._measuring("CrossHair"):
+            return self.executor.cross_check(self._module_for(node),
+                                             seconds_left=self.seconds_left() - 3 * self.seconds_per_run())
 
     def benchmark(self, node: Node, share: float = 1.0, scaling: bool = False) -> PerCallBenchmark | None:
         """The node's function timed beside the original's on the captured calls (None: no calls),
         for `share` of the configured time; then on grown calls when `scaling` (and not off)."""
-        started = time.perf_counter()
         grow = SCALING_SHARE * self.config.benchmark_seconds if scaling and self.config.scaling != "off" else 0.0
-        bench = self.executor.benchmark(self._module_for(node), seconds=share * self.config.benchmark_seconds,
-                                        scaling=grow)
-        self.stats.evaluation_seconds += time.perf_counter() - started
-        return bench
+        with self._measuring("final benchmarks" if scaling else "feedback benchmarks"):
+            return self.executor.benchmark(self._module_for(node), seconds=share * self.config.benchmark_seconds,
+                                           scaling=grow)
 
     def confirm_benchmark(self, node: Node, bench: PerCallBenchmark) -> None:
         """Its per-call figure checked from outside: each version run alone (two runs)."""
-        started = time.perf_counter()
-        self.executor.confirm_benchmark(self._module_for(node), bench)
-        self.stats.evaluation_seconds += time.perf_counter() - started
+        with self._measuring("runs alone"):
+            self.executor.confirm_benchmark(self._module_for(node), bench)
 
     def count_instructions_per_call(self, node: Node, bench: PerCallBenchmark) -> None:
         """A close call's instructions, counted from outside (three runs under the counter)."""
-        started = time.perf_counter()
-        self.executor.count_instructions_per_call(self._module_for(node), bench)
-        self.stats.evaluation_seconds += time.perf_counter() - started
+        with self._measuring("instruction counts"):
+            self.executor.count_instructions_per_call(self._module_for(node), bench)
 
     def _planned_candidates(self) -> int:
         cfg = self.config
@@ -514,10 +526,9 @@ class OrpsSearch:
         repeats = 1 if self.task.mode == "solve" else max(1, self.config.timing_repeats // 2)
         report = self.timed_run(self.task.source, repeats=repeats, measure_coverage=True)
         if self.task.mode == "optimize" and report.passed:
-            started = time.perf_counter()
-            report.line_profile = self.executor.line_profile(
-                seconds=FEEDBACK_BENCHMARK_SHARE * self.config.benchmark_seconds)
-            self.stats.evaluation_seconds += time.perf_counter() - started
+            with self._measuring("line profile"):
+                report.line_profile = self.executor.line_profile(
+                    seconds=FEEDBACK_BENCHMARK_SHARE * self.config.benchmark_seconds)
         return report
 
     def _select_beam(self, children: list[Node]) -> list[Node]:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from .extract import code_fingerprint
 from .report import BehaviourCheck, ExecutionReport, Node, PerCallBenchmark, SearchReport
 from .sandbox.speedup import median as _median
-from .scoring import CPU_RESOLUTION, passes_guard
+from .scoring import CPU_RESOLUTION, passes_guard, usable_per_call
 
 if TYPE_CHECKING:
     from .search import OrpsSearch
@@ -104,8 +104,16 @@ def _pick_solution(original: ExecutionReport, guarded: list[Node], tried: int) -
 
 
 def _finalists(guarded: list[Node], count: int) -> list[Node]:
+    """The `count` most promising distinct candidates: most tests passed, then the fastest per
+    call where each was timed so (its feedback benchmark), then the quickest whole run (mostly
+    pytest's time, so only where no per-call figure exists)."""
+    def rank(node: Node) -> tuple[int, float, float]:
+        bench = usable_per_call(node.execution)
+        return (-node.execution.passed, -bench.speedup if bench is not None else 0.0,
+                primary_time(node.execution, False) or float("inf"))
+
     seen, finalists = set(), []
-    for node in sorted(guarded, key=lambda n: (-n.execution.passed, primary_time(n.execution, False) or float("inf"))):
+    for node in sorted(guarded, key=rank):
         key = code_fingerprint(node.code)
         if key not in seen:
             seen.add(key)
@@ -272,6 +280,8 @@ def _pick_by_per_call(search: OrpsSearch, original: ExecutionReport, finalists: 
     for node in finalists:
         if benched and search.seconds_left() < 2 * cfg.benchmark_seconds + 3 * search.seconds_per_run():
             break  # the time left goes to checking the best one
+        if benched and _cannot_clear(node, cfg.min_speedup):
+            continue  # its own short benchmark already puts it below the bar: timing it again buys nothing
         search.cancel.raise_if_cancelled()
         bench = search.benchmark(node, scaling=True)
         if bench is None:
@@ -338,6 +348,13 @@ def _pick_by_per_call(search: OrpsSearch, original: ExecutionReport, finalists: 
                                  f"{bar:.2f}x needed")
 
 
+def _cannot_clear(node: Node, min_speedup: float) -> bool:
+    """Whether the node's feedback benchmark (the short one every candidate gets) has its whole
+    95% interval below the bar: a longer benchmark narrows an interval, it seldom moves it."""
+    bench = usable_per_call(node.execution)
+    return bench is not None and bench.high is not None and bench.high < per_call_bar(bench, min_speedup)
+
+
 def _settled_by_instructions(search: OrpsSearch, pair: tuple[Node, PerCallBenchmark]
                              ) -> tuple[Node, PerCallBenchmark] | None:
     """A close call (the figure clears the bar, its interval does not): the pair back when the
@@ -380,7 +397,8 @@ def per_call_unconfirmed(bench: PerCallBenchmark) -> str:
         figures.append(("CPU time", bench.alone_cpu))  # a saving in waiting (a sleep) need not save CPU
     for name, (before, after) in figures:
         if before is None or after is None:
-            return f"the {'original' if before is None else 'candidate'}'s run alone did not complete"
+            why = f" ({bench.alone_note})" if bench.alone_note else ""
+            return f"the {'original' if before is None else 'candidate'}'s run alone did not complete{why}"
         if _short_of(claimed, before, after):
             return (f"its per-call times claim {claimed:.3f} s less over {bench.passes} passes, but the {name} "
                     f"the kernel counted for each run alone went from {before:.3f} s to {after:.3f} s")

@@ -122,6 +122,8 @@ def confirm(launch: Launch, oracle: Oracle, original_source: str, source: str, b
     readings = [_alone(run, oracle, bench.timed) for run in (first, second)]
     bench.alone_cpu = (readings[0][0], readings[1][0])
     bench.alone_wall = (readings[0][1], readings[1][1])
+    bench.alone_note = "; ".join(f"{who}'s: {reading[3]}" for who, reading in zip(("the original", "the candidate"), readings)
+                                 if reading[3])
     if readings[1][2]:
         bench.different = f"run alone, {readings[1][2]}"
 
@@ -205,12 +207,15 @@ def wrong_answer(oracle: Oracle, timed: list[int], answers: Any) -> str:
     return ""
 
 
-def _alone(run: Run, oracle: Oracle, timed: list[int]) -> tuple[float | None, float | None, str]:
-    """The kernel's CPU count and the length of a run alone, and how its answers differ."""
+def _alone(run: Run, oracle: Oracle, timed: list[int]) -> tuple[float | None, float | None, str, str]:
+    """The kernel's CPU count and the length of a run alone, how its answers differ, and why
+    it gave no figure ("" when it did)."""
     found = run.records.benchmark if run.completed and run.trusted else None
     if not found or found.get("note") or not isinstance(found.get("passes"), int):
-        return None, None, ""
-    return run.outside_cpu, run.outside_wall, wrong_answer(oracle, timed, found.get("answers"))
+        why = (found or {}).get("note") if run.completed and run.trusted else \
+            (run.stopped or ("its results were not trusted" if not run.trusted else f"exit code {run.exit_code}"))
+        return None, None, "", str(why or "no record came back")
+    return run.outside_cpu, run.outside_wall, wrong_answer(oracle, timed, found.get("answers")), ""
 
 
 def _indices(value: Any, captured: int) -> bool:
