@@ -97,6 +97,8 @@ def test_a_saving_the_kernel_does_not_see_is_unconfirmed():
                                  alone_cpu=(3.0, 1.1), alone_wall=(3.2, 1.3))
     assert per_call_unconfirmed(borne_out) == ""
     assert "did not complete" in per_call_unconfirmed(PerCallBenchmark(passes=5, alone_wall=(1.0, None)))
+    stopped = PerCallBenchmark(passes=5, alone_wall=(None, 1.0), alone_note="the original's: timeout")
+    assert per_call_unconfirmed(stopped) == "the original's run alone did not complete (the original's: timeout)"
 
 
 # -- the real sandbox ------------------------------------------------------------------------

@@ -378,3 +378,47 @@ def test_an_offer_the_extra_oracle_refutes_gives_way_to_the_next_best():
     assert "CrossHair: no difference in 2 s" in result.verdict, result.verdict
     refuted = next(n for n in result.nodes if "set(items)) <" in n.code)
     assert refuted.execution.behaviour.differs and len(executor.checked) == 2
+
+
+def test_finalists_are_ranked_per_call_and_one_below_the_bar_is_not_timed_again():
+    """Over whole runs (mostly pytest's time) the set rewrite looks slowest and would not be a
+    finalist; its per-call feedback figure ranks it first. A finalist whose feedback interval
+    lies below the bar is not benchmarked again. Evaluation time is kept by what it was spent on."""
+    from orps_lsp.report import PerCallBenchmark
+
+    count_based = "    return any(items.count(x) > 1 for x in items)\n```"
+    sorting = "    ordered = sorted(items)\n    return any(a == b for a, b in zip(ordered, ordered[1:]))\n```"
+    per_call = {"items.count": (1.01, 0.98, 1.04), "ordered = sorted": (0.6, 0.55, 0.65), "set(items)": (3.0, 2.9, 3.1)}
+    whole_run = {"items.count": 0.5, "ordered = sorted": 0.6, "set(items)": 0.95}
+
+    def which(source: str) -> str | None:
+        body = source.split("def has_duplicates")[1].split("def fib")[0]
+        return next((key for key in per_call if key in body), None)
+
+    class Timed(ScriptedExecutor):
+        final: list[str] = []
+
+        def benchmark(self, module_source, *, seconds, scaling=0.0):
+            key = which(module_source)
+            if scaling:
+                self.final.append(key)
+            speedup, low, high = per_call[key]
+            return PerCallBenchmark(calls=1, timed=[0], rounds=20, speedup=speedup, low=low, high=high,
+                                    original_seconds=[3e-3], candidate_seconds=[3e-3 / speedup])
+
+        def confirm_benchmark(self, module_source, bench):
+            bench.passes, bench.alone_cpu, bench.alone_wall = 1000, (3.0, 1.0), (3.1, 1.1)
+
+    def timed(source: str):
+        key = which(source)
+        return report(6, 6, cpu=whole_run[key]) if key else judge(source)
+
+    executor = Timed(timed)
+    result = run_search(task(), ScriptedModel(programmer_and_critic([count_based, sorting, FAST])), executor,
+                        SearchConfig(depth=1, expansions=3, finalists=2))
+    assert result.improved and "set(items)" in result.best.code, result.verdict
+    assert "3.00x faster per call (95% CI 2.90-3.10x)" in result.verdict
+    assert executor.final == ["set(items)"]  # the count-based finalist's 0.98-1.04x never reaches 1.05x
+    breakdown = result.stats.evaluation_breakdown
+    assert {"test runs", "feedback benchmarks", "final benchmarks", "runs alone"} <= set(breakdown)
+    assert sum(breakdown.values()) == pytest.approx(result.stats.evaluation_seconds)
