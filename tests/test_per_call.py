@@ -440,3 +440,15 @@ def test_a_workload_that_is_not_in_the_project_is_bad_input(tmp_path):
                                    workload=["bench/missing.py::test_big"])
     with pytest.raises(engine.InputError, match="workload 'bench/missing.py::test_big': no such test file"):
         engine.prepare(request)
+
+
+def test_a_figure_over_the_quick_calls_says_the_heavy_ones_were_left_out(tmp_path):
+    """One captured call too heavy to time per call in the time given: the figure is over the
+    others and says so, in the benchmark that found it slow and in the next (which skips it)."""
+    heavy_tests = TOTAL_TESTS + "\ndef test_heavy():\n    assert total(range(3_000_000)) == 3_000_000 * 2_999_999 // 2\n"
+    with executor_for(tmp_path, TOTAL, heavy_tests, "total") as executor:
+        first = executor.benchmark(TOTAL_FAST, seconds=0.5)
+        second = executor.benchmark(TOTAL_FAST, seconds=0.5)
+    for bench in (first, second):
+        assert bench.speedup is not None and bench.calls == 4, bench.describe()
+        assert "over 4 calls (1 more too slow to time per call in the time given)" in bench.describe()

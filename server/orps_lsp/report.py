@@ -200,6 +200,9 @@ class PerCallBenchmark:
         how = "faster per call" if self.speedup >= 1 else "per call"
         calls = f"{self.calls} call{'s' if self.calls != 1 else ''}"
         text = f"{ratio} {how} (95% CI {self.low:.2f}-{self.high:.2f}x) over {calls}"
+        untimed = len(set(self.slow) - set(self.timed))
+        if untimed:  # said, so that a figure over the quick calls is not read as the heavy ones'
+            text += f" ({untimed} more too slow to time per call in the time given)"
         counted = self.instruction_ratio()
         if counted is not None:
             fewer = f"{counted:.2f}x fewer" if counted >= 1 else f"{1 / counted:.2f}x more"

@@ -294,6 +294,7 @@ class PytestExecutor:
         bench = per_call.measure(self._launch_with_plan, oracle, self._original_source, module_source, seconds, scaling,
                                  skip)
         self._slow_calls.setdefault(seconds, set()).update(bench.slow)
+        bench.slow = sorted(set(bench.slow) | skip)  # left out here too, whichever benchmark found them slow
         return bench
 
     def confirm_benchmark(self, module_source: str, bench: PerCallBenchmark) -> None:
