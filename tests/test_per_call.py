@@ -452,3 +452,35 @@ def test_a_figure_over_the_quick_calls_says_the_heavy_ones_were_left_out(tmp_pat
     for bench in (first, second):
         assert bench.speedup is not None and bench.calls == 4, bench.describe()
         assert "over 4 calls (1 more too slow to time per call in the time given)" in bench.describe()
+
+
+# -- the tests' heavy calls (too slow to time per call) ---------------------------------------
+
+HEAVY_TESTS = TOTAL_TESTS + "\ndef test_heavy():\n    assert total(range(12_000_000)) == 12_000_000 * 11_999_999 // 2\n"
+
+
+def test_a_rewrite_that_pays_only_on_the_heavy_call_is_offered_on_it(tmp_path):
+    """No faster per call on the quick calls (slower, even), many times faster on the call too
+    heavy to time per call: timed beside the original (and made in each version's run alone), that call decides."""
+    body = "    if len(xs) > 100_000:\n        return sum(xs)\n    s = 0\n    for x in list(xs):\n        s = s + x\n    return s"
+    result = _search(tmp_path, TOTAL, HEAVY_TESTS, "total", body)
+    assert result.improved, result.verdict
+    assert re.search(r"improved: \d+\.\d\dx faster on the 1 call too slow to time per call, timed beside the "
+                     r"original \(\d\.\d\d s -> \d\.\d\d s\); on the others .* over 4 calls", result.verdict), result.verdict
+
+
+def test_a_rewrite_faster_on_the_quick_calls_but_slower_on_the_heavy_one_is_not_offered(tmp_path):
+    body = ("    if len(xs) > 100_000:\n        s = 0\n        for x in xs:\n            s = s + sum((x,))\n"
+            "        return s\n    return sum(xs)")
+    result = _search(tmp_path, TOTAL, HEAVY_TESTS, "total", body)
+    assert not result.improved, result.verdict
+    assert "slower on the calls too slow to time per call (timed beside the original)" in result.verdict, result.verdict
+
+
+def test_the_same_code_reformatted_is_not_offered_on_the_heavy_call_either(tmp_path):
+    """Made once per version with no interval, the heavy call needs a clear margin: a copy's
+    run-to-run noise never reaches it."""
+    body = "    acc = 0\n    for v in xs:\n        acc = acc + v\n    return acc"
+    result = _search(tmp_path, TOTAL, HEAVY_TESTS, "total", body)
+    assert not result.improved, result.verdict
+    assert "on the 1 call too slow to time per call, timed beside the original" in result.verdict, result.verdict

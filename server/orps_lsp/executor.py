@@ -103,9 +103,16 @@ class Executor(Protocol):
         are no captured calls to time it on."""
         ...
 
-    def confirm_benchmark(self, module_source: str, bench: PerCallBenchmark) -> None:
+    def time_heavy_calls(self, module_source: str, bench: PerCallBenchmark) -> None:
+        """The captured calls too slow to time per call (`bench.untimed()`): both versions on
+        each, side by side, twice each (the figures go into `bench.heavy_*`)."""
+        ...
+
+    def confirm_benchmark(self, module_source: str, bench: PerCallBenchmark, *, heavy_only: bool = False) -> None:
         """Each version run alone on the calls, `bench`'s figures checked from outside its
-        process: the kernel's CPU count and the run's length go into `bench`."""
+        process: the kernel's CPU count and the run's length go into `bench` (the heavy calls
+        timed beside, `bench.heavy`, made once in each). `heavy_only`: the claim rests on
+        those; the quick calls are made once, not for seconds."""
         ...
 
     def count_instructions_per_call(self, module_source: str, bench: PerCallBenchmark) -> None:

@@ -166,6 +166,7 @@ class PerCallBenchmark:
     state: str = ""  # what the candidate keeps between calls (a memo): its figure is not per new call
     note: str = ""  # why there is no figure
     slow: list[int] = field(default_factory=list)  # calls too slow for its time: left out of the next ones
+    slow_seconds: list[float] = field(default_factory=list)  # the original's time on each of `slow`, one call
     # How the candidate answered differently from the original while timed (or tampered): refused.
     different: str = ""
     # Checked from outside (the kernel's count): a run of each version alone, `passes` times over the calls.
@@ -173,6 +174,13 @@ class PerCallBenchmark:
     alone_cpu: tuple[float | None, float | None] = (None, None)  # original's run, candidate's run
     alone_wall: tuple[float | None, float | None] = (None, None)
     alone_note: str = ""  # why a run alone gave no figure (how it stopped, or its harness's note)
+    # The calls too slow to time per call (not in `timed`), timed beside the original twice per
+    # version: which, and each version's seconds on them in all (wall, CPU; the mean of its two
+    # timings); empty / None where not timed.
+    heavy: list[int] = field(default_factory=list)
+    heavy_original: tuple[float, float] | None = None
+    heavy_candidate: tuple[float, float] | None = None
+    heavy_note: str = ""  # why they were not made
     scaling: Scaling | None = None  # both versions on grown calls (the final pick's benchmark only)
     # Close calls: instructions per pass over the timed calls, counted from outside (valgrind),
     # the harness's own count subtracted; original's, candidate's.
@@ -186,27 +194,52 @@ class PerCallBenchmark:
             return None
         return self.instructions[0] / max(self.instructions[1], 1.0)
 
+    def untimed(self) -> list[int]:
+        """The captured calls left out as too slow to time per call."""
+        return sorted(set(self.slow) - set(self.timed))
+
+    def heavy_ratio(self) -> float | None:
+        """The original's time over the candidate's on the heavy calls: by wall
+        time, or by CPU time where that says less (a load on the machine stretches wall time)."""
+        if self.heavy_original is None or self.heavy_candidate is None:
+            return None
+        ratios = [before / after for before, after in zip(self.heavy_original, self.heavy_candidate)
+                  if before > 0 and after > 0]
+        cpu_bound = self.heavy_original[1] >= 0.8 * self.heavy_original[0]
+        return None if not ratios else (min(ratios) if cpu_bound else ratios[0])
+
     @property
     def median_call_seconds(self) -> float | None:
         """The original's typical call (the median of its per-call medians)."""
         ordered = sorted(self.original_seconds)
         return ordered[len(ordered) // 2] if ordered else None
 
-    def describe(self) -> str:
-        """ "3.10x faster per call (95% CI 2.90-3.30x) over 41 calls" or why there is no figure."""
+    def describe(self, heavy_first: bool = False) -> str:
+        """ "3.10x faster per call (95% CI 2.90-3.30x) over 41 calls" or why there is no figure;
+        the heavy calls' figure after it, or (`heavy_first`: they are what the offer
+        rests on) before it."""
         if self.speedup is None or self.low is None or self.high is None:
             return self.note or "no per-call figure"
         ratio = f"{self.speedup:.2f}x" if self.speedup >= 1 else f"{1 / self.speedup:.2f}x slower"
         how = "faster per call" if self.speedup >= 1 else "per call"
         calls = f"{self.calls} call{'s' if self.calls != 1 else ''}"
         text = f"{ratio} {how} (95% CI {self.low:.2f}-{self.high:.2f}x) over {calls}"
-        untimed = len(set(self.slow) - set(self.timed))
-        if untimed:  # said, so that a figure over the quick calls is not read as the heavy ones'
-            text += f" ({untimed} more too slow to time per call in the time given)"
         counted = self.instruction_ratio()
         if counted is not None:
             fewer = f"{counted:.2f}x fewer" if counted >= 1 else f"{1 / counted:.2f}x more"
             text += f", {fewer} instructions per call ({self.instruction_counter}, the harness's own subtracted)"
+        heavy = self.heavy_ratio()
+        if heavy is not None and self.heavy_original is not None and self.heavy_candidate is not None:
+            n = len(self.heavy)
+            times = f"{self.heavy_original[0]:.2f} s -> {self.heavy_candidate[0]:.2f} s"
+            speed = f"{heavy:.2f}x faster" if heavy >= 1 else f"{1 / heavy:.2f}x slower"
+            calls_once = f"the {n} call{'s' if n != 1 else ''} too slow to time per call"
+            if heavy_first:
+                return f"{speed} on {calls_once}, timed beside the original ({times}); on the others {text}"
+            return f"{text}; on {calls_once}, timed beside the original: {times} ({speed})"
+        untimed = len(self.untimed())
+        if untimed:  # said, so that a figure over the quick calls is not read as the heavy ones'
+            text += f" ({untimed} more too slow to time per call in the time given)"
         return text
 
     def feedback(self) -> str:

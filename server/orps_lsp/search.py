@@ -38,8 +38,9 @@ FEEDBACK_BENCHMARK_SHARE = 0.25
 
 # What evaluating is spent on (SearchStats.evaluation_breakdown's keys): the runs of the tests,
 # each candidate's short per-call benchmark, the original's line profile, the finalists' full
-# benchmarks (grown calls included), their runs alone, a close call's instruction counts, CrossHair.
-MEASURES = ("test runs", "feedback benchmarks", "line profile", "final benchmarks", "runs alone",
+# benchmarks (grown calls included), the calls too slow for those timed side by side, the runs
+# alone, a close call's instruction counts, CrossHair.
+MEASURES = ("test runs", "feedback benchmarks", "line profile", "final benchmarks", "heavy calls", "runs alone",
             "instruction counts", "CrossHair")
 
 
@@ -204,10 +205,18 @@ class OrpsSearch:
             return self.executor.benchmark(self._module_for(node), seconds=share * self.config.benchmark_seconds,
                                            scaling=grow)
 
-    def confirm_benchmark(self, node: Node, bench: PerCallBenchmark) -> None:
+    def time_heavy_calls(self, node: Node, bench: PerCallBenchmark) -> None:
+        """Its function beside the original's on the calls too slow to time per call."""
+        with self._measuring("heavy calls"):
+            self.executor.time_heavy_calls(self._module_for(node), bench)
+
+    def confirm_benchmark(self, node: Node, bench: PerCallBenchmark, *, heavy_only: bool = False) -> None:
         """Its per-call figure checked from outside: each version run alone (two runs)."""
         with self._measuring("runs alone"):
-            self.executor.confirm_benchmark(self._module_for(node), bench)
+            if heavy_only:
+                self.executor.confirm_benchmark(self._module_for(node), bench, heavy_only=True)
+            else:  # the plain call, as every executor takes it
+                self.executor.confirm_benchmark(self._module_for(node), bench)
 
     def count_instructions_per_call(self, node: Node, bench: PerCallBenchmark) -> None:
         """A close call's instructions, counted from outside (three runs under the counter)."""

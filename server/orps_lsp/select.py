@@ -32,6 +32,11 @@ RECHECK_SLACK_SECONDS, RECHECK_SLACK_SHARE = 0.05, 0.05
 # Calls this short are mostly the harness's and the clock's noise: a higher bar for them.
 FAST_CALL_SECONDS, FAST_CALL_MIN_SPEEDUP = 10e-6, 1.10
 CPU_BOUND = 0.8  # a run whose CPU time is this share of its length is CPU-bound
+# The tests' heavy calls (too slow to time per call) are timed beside the original twice per
+# version, with no interval, so a rewrite must be clearly faster there to be offered on them
+# (HEAVY_MIN_SPEEDUP), and one faster on the quick calls may be this much slower on them at most.
+HEAVY_MIN_SPEEDUP, HEAVY_SLOWER = 1.25, 1.10
+HEAVY_HOPEFULS = 2
 _VALGRIND_SLOWDOWN = 40
 
 
@@ -304,40 +309,25 @@ def _pick_by_per_call(search: OrpsSearch, original: ExecutionReport, finalists: 
     if not clear:
         close = _settled_by_instructions(search, max(honest, key=lambda pair: pair[1].speedup))
         clear = [close] if close is not None else []
+    refusal = ""  # why the last candidate that cleared the bar was not offered
     while clear:
         # The fastest, and those whose interval reaches it (a tie): the higher step score wins.
         fastest = max(b.speedup for _, b in clear)
         tied = [(n, b) for n, b in clear if b.high >= fastest]
         best, bench = max(tied, key=lambda pair: pair[0].scores.step)
         clear = [(n, b) for n, b in clear if n is not best]
-        growth = scaling_warning(bench)
-        if growth and cfg.scaling == "refuse" and bench.scaling.slower_when_larger():
-            if clear:
-                continue
-            return Decision(None, False, f"nothing offered: the best candidate was {bench.describe()}, but {growth}")
-        search.cancel.raise_if_cancelled()
-        search.confirm_benchmark(best, bench)
-        doubt = bench.different or per_call_unconfirmed(bench)
-        if doubt:
-            if clear:
-                continue
-            return Decision(None, False, f"nothing offered: the best candidate's {bench.describe()} is not confirmed "
-                                         f"from outside its process: {doubt}")
-        again = search.timed_run(search._module_for(best), repeats=1)
-        if not passes_guard(original, again):
-            if clear:
-                continue
-            return Decision(None, False, "nothing offered: the best candidate did not pass again when re-run")
-        if not _cross_checked(search, best):
-            if clear:
-                continue
-            return Decision(None, False, f"nothing offered: the best candidate behaves differently from the original "
-                                         f"on an input CrossHair found ({best.execution.behaviour.differences[0]})")
-        behaviour = best.execution.behaviour
-        evidence = f", {behaviour.evidence()}" if behaviour and behaviour.evidence() else ""
-        tests = f"{best.execution.passed}/{best.execution.total} tests"
-        warning = f"; but {growth}" if growth else ""
-        return Decision(best, True, f"improved: {bench.describe()}, {tests} pass{evidence}{warning}")
+        decision, refusal = _offer(search, original, best, bench, heavy_path=False)
+        if decision is not None:
+            return decision
+    # No figure over the quick calls clears the bar, but the tests' heavy calls (too slow to
+    # time per call) may be where the rewrite pays: they are timed beside the original.
+    for node, bench in _heavy_hopefuls(search, honest):
+        decision, why = _offer(search, original, node, bench, heavy_path=True)
+        if decision is not None:
+            return decision
+        refusal = refusal or why
+    if refusal:
+        return Decision(None, False, f"nothing offered: {refusal}")
     node, bench = max(honest, key=lambda pair: pair[1].speedup)
     bar = per_call_bar(bench, cfg.min_speedup)
     tests = f"{node.execution.passed}/{node.execution.total} tests"
@@ -346,6 +336,77 @@ def _pick_by_per_call(search: OrpsSearch, original: ExecutionReport, finalists: 
                                      f"interval reaches below the {bar:.2f}x needed, not clear of the noise")
     return Decision(None, False, f"nothing offered: the best candidate ({tests}) was {bench.describe()}, below the "
                                  f"{bar:.2f}x needed")
+
+
+def _offer(search: OrpsSearch, original: ExecutionReport, node: Node, bench: PerCallBenchmark, *,
+           heavy_path: bool) -> tuple[Decision | None, str]:
+    """The checks between a per-call figure and an offer: growth (with --scaling refuse), the
+    heavy calls (too slow to time per call) timed beside the original, the runs alone (the
+    kernel's figures), a re-run of the tests and CrossHair. The offer, or None and why not ("" when the heavy calls just say no speed-up:
+    the below-the-bar verdict says it better)."""
+    cfg = search.config
+    growth = scaling_warning(bench)
+    if growth and cfg.scaling == "refuse" and bench.scaling.slower_when_larger():
+        return None, f"the best candidate was {bench.describe()}, but {growth}"
+    search.cancel.raise_if_cancelled()
+    if bench.untimed() and bench.heavy_original is None:
+        search.time_heavy_calls(node, bench)
+    if heavy_path and not bench.different and not _faster_on_heavy(bench, per_call_bar(bench, cfg.min_speedup)):
+        return None, ""
+    heavier = "" if heavy_path or bench.different else slower_on_heavy(bench)
+    if heavier:
+        return None, f"the best candidate was {bench.describe(heavy_first=True)}: {heavier}"
+    if not bench.different:
+        search.cancel.raise_if_cancelled()
+        search.confirm_benchmark(node, bench, heavy_only=heavy_path)
+    doubt = bench.different or per_call_unconfirmed(bench)
+    if doubt:
+        return None, (f"the best candidate's {bench.describe(heavy_first=heavy_path)} is not confirmed from outside "
+                      f"its process: {doubt}")
+    again = search.timed_run(search._module_for(node), repeats=1)
+    if not passes_guard(original, again):
+        return None, "the best candidate did not pass again when re-run"
+    if not _cross_checked(search, node):
+        return None, (f"the best candidate behaves differently from the original on an input CrossHair found "
+                      f"({node.execution.behaviour.differences[0]})")
+    behaviour = node.execution.behaviour
+    evidence = f", {behaviour.evidence()}" if behaviour and behaviour.evidence() else ""
+    tests = f"{node.execution.passed}/{node.execution.total} tests"
+    warning = f"; but {growth}" if growth else ""
+    return Decision(node, True, f"improved: {bench.describe(heavy_first=heavy_path)}, {tests} pass{evidence}{warning}"), ""
+
+
+def _heavy_hopefuls(search: OrpsSearch, honest: list[tuple[Node, PerCallBenchmark]]
+                    ) -> list[tuple[Node, PerCallBenchmark]]:
+    """Candidates whose figure over the quick calls did not clear the bar but whose tests have
+    calls too slow to time per call: the best two by step score, while the time allows."""
+    cfg = search.config
+    hopeful = [(n, b) for n, b in honest if b.untimed() and b.low < per_call_bar(b, cfg.min_speedup)]
+    hopeful.sort(key=lambda pair: pair[0].scores.step, reverse=True)
+    heavy_seconds = max((sum(b.slow_seconds) for _, b in hopeful), default=0.0)
+    # Timed twice per version beside, then once per version alone, then the tests again.
+    room = search.seconds_left() - 3 * search.seconds_per_run() - 6 * heavy_seconds - 15
+    return hopeful[:HEAVY_HOPEFULS] if room > 0 else []
+
+
+def _faster_on_heavy(bench: PerCallBenchmark, bar: float) -> bool:
+    """Whether all the calls together, the heavy ones timed beside and the others per call,
+    took the candidate less time by HEAVY_MIN_SPEEDUP (one timing each, no interval) and the bar."""
+    if bench.heavy_original is None or bench.heavy_candidate is None or bench.heavy_ratio() is None:
+        return False
+    ratio = bench.heavy_ratio()
+    before = bench.heavy_original[0] + sum(bench.original_seconds)
+    after = bench.heavy_original[0] / ratio + sum(bench.candidate_seconds)
+    return after > 0 and before / after >= max(bar, HEAVY_MIN_SPEEDUP)
+
+
+def slower_on_heavy(bench: PerCallBenchmark) -> str:
+    """Why a candidate faster per call on the quick calls is not faster: it is slower on the
+    heavy ones ("" when it is not, or they were not timed)."""
+    ratio = bench.heavy_ratio()
+    if ratio is None or ratio * HEAVY_SLOWER >= 1:
+        return ""
+    return f"it is {1 / ratio:.2f}x slower on the calls too slow to time per call (timed beside the original)"
 
 
 def _cannot_clear(node: Node, min_speedup: float) -> bool:
@@ -391,6 +452,8 @@ def per_call_unconfirmed(bench: PerCallBenchmark) -> str:
     if not bench.passes:
         return "it was not run alone"
     claimed = bench.passes * (sum(bench.original_seconds) - sum(bench.candidate_seconds))
+    if bench.heavy_original is not None and bench.heavy_candidate is not None:
+        claimed += bench.heavy_original[0] - bench.heavy_candidate[0]  # the heavy calls' own timings, once each
     figures = [("run time", bench.alone_wall)]
     cpu_before, wall_before = bench.alone_cpu[0], bench.alone_wall[0]
     if cpu_before is not None and wall_before is not None and cpu_before >= CPU_BOUND * wall_before:

@@ -12,7 +12,13 @@ go back; the executor recomputes every figure.
 
 `alone`: the module's own function only, on every captured call, `passes` times: a run
 whose length the executor measures from outside (the kernel's CPU count, wait4), with
-no original in the process for a candidate to slow down.
+no original in the process for a candidate to slow down. The calls too slow to time per
+call (a test's large input) come last, made once each: the kernel counts them too.
+
+`heavy`: both versions on each of those calls, original beside candidate as in `compare`,
+in ABBA order (original, candidate, candidate, original), two timings each: a whole
+process can run a third slower than the next one on this kind of machine (where its memory
+lies, the core it gets), so only timings taken in one process compare.
 
 A candidate that keeps state between calls (a module-level dict, a mutable default or
 closure that grows with each new call: a hand-made memo) is timed, but said: what it
@@ -39,6 +45,7 @@ from typing import Any
 from . import capture, speedup
 
 _ns = time.perf_counter_ns
+_cpu_ns = time.process_time_ns
 _gc_disable, _gc_enable, _gc_isenabled, _gc_collect = gc.disable, gc.enable, gc.isenabled, gc.collect
 _loads, _dumps, _b64decode = pickle.loads, pickle.dumps, base64.b64decode
 _islice, _repeat = itertools.islice, itertools.repeat
@@ -46,6 +53,7 @@ _urandom = os.urandom
 _LRU = functools._lru_cache_wrapper  # type: ignore[attr-defined]
 
 TARGET_NS = 200_000  # one timing lasts about this long at least (the clock reads to ~50 ns)
+ALONE_CHUNK_NS = 10_000_000  # a run alone times its passes in chunks of about this long (each under the per-test limit)
 MAX_REPEATS = 10_000
 MIN_CALL_NS = 50  # below this a warm-up reading is the clock's noise
 MAX_ROUNDS = 400
@@ -115,10 +123,11 @@ def compare(original_module: Any, candidate_module: Any, function: str, blobs: l
     # them out of its next benchmarks with this time (their warm-up alone costs seconds).
     slow = [i for i, call in enumerate(calls)
             if speedup.MIN_ROUNDS * call.repeats * call.took[id(original)] / 1e9 > seconds]
+    slow_seconds = [calls[i].took[id(original)] / 1e9 for i in slow]  # the original's warm-up call of each
     kept = _fitting(calls, seconds)
     if not kept:
         return {"note": f"each captured call takes too long for {speedup.MIN_ROUNDS} rounds in {seconds:g} s",
-                "slow": slow}
+                "slow": slow, "slow_seconds": slow_seconds}
     calls = [calls[i] for i in kept]
     timings: dict[int, list[list[float]]] = {id(side): [[] for _ in calls] for side in sides}
     rounds_started = _ns()  # the warm-up is not the rounds' time (bounded per call by `limit`)
@@ -152,28 +161,85 @@ def compare(original_module: Any, candidate_module: Any, function: str, blobs: l
         f"its module keeps more after each new call (on {candidate.grew_on} of {len(calls)} calls)"
     return {"timed": kept, "repeats": [call.repeats for call in calls], "original": timings[id(original)],
             "candidate": timings[id(candidate)], "answers": [call.answers for call in calls],
-            "seconds": (_ns() - started) / 1e9, "state": keeps, "note": "", "slow": slow}
+            "seconds": (_ns() - started) / 1e9, "state": keeps, "note": "", "slow": slow,
+            "slow_seconds": slow_seconds}
 
 
-def alone(module: Any, function: str, blobs: list[str], passes: int, limit: float, alarm: Any) -> dict[str, Any]:
-    """The module's own function on every call, `passes` times, as the benchmark times it
-    (so that both versions' runs carry the same overhead); {"passes", "seconds", "answers"}."""
+def alone(module: Any, function: str, blobs: list[str], passes: int, limit: float, alarm: Any,
+          once: int = 0) -> dict[str, Any]:
+    """The module's own function on every call but the last `once`, `passes` times, as the
+    benchmark times it (so that both versions' runs carry the same overhead); then each of the
+    last `once` calls made once. {"passes", "seconds", "answers"}."""
     side = _Side(module, function)
     if side.function is None:
         return {"note": f"no function {function} to time"}
     side.checked = True  # either version: the executor checks the answers against the original's
-    calls = [_Call(_b64decode(blob)) for blob in blobs]
+    split = len(blobs) - max(0, min(once, len(blobs)))
+    calls = [_Call(_b64decode(blob)) for blob in blobs[:split]]
     for call in calls:
         _warm_up(call, (side,), {}, limit, alarm)
     started = _ns()
     for call in calls:
+        # Chunks of about ALONE_CHUNK_NS (a copy each when the call changes its arguments, as calibrated).
+        chunk = call.repeats if call.mutates else \
+            max(1, min(MAX_REPEATS, ALONE_CHUNK_NS // max(call.took[id(side)], MIN_CALL_NS)))
         left = passes
         while left > 0:
-            call.repeats = min(left, MAX_REPEATS)
+            call.repeats = min(left, chunk)
             _timed(side, call, limit, alarm)
             left -= call.repeats
-    return {"passes": passes, "seconds": (_ns() - started) / 1e9, "answers": [call.answers for call in calls],
-            "note": ""}
+    seconds = (_ns() - started) / 1e9
+    for blob in blobs[split:]:
+        call = _Call(_b64decode(blob))
+        _heavy_timing(side, call, limit, alarm)
+    return {"passes": passes, "seconds": seconds, "answers": [call.answers for call in calls], "note": ""}
+
+
+def heavy(original_module: Any, candidate_module: Any, function: str, blobs: list[str], limit: float, alarm: Any,
+          tampered: Any = lambda: "") -> dict[str, Any]:
+    """{"heavy": [[original wall, original CPU, candidate wall, candidate CPU] seconds, the mean
+    of two timings, per call], "answers": [the candidate's, sampled, per call], "note"}."""
+    original, candidate = _Side(original_module, function), _Side(candidate_module, function)
+    candidate.checked = True
+    if original.function is None or candidate.function is None:
+        return {"note": f"no function {function} to time"}
+    rows, calls = [], []
+    for blob in blobs:
+        call = _Call(_b64decode(blob))
+        spent = {id(original): [0, 0], id(candidate): [0, 0]}
+        for side in (original, candidate, candidate, original):
+            wall, cpu = _heavy_timing(side, call, limit, alarm)
+            spent[id(side)][0] += wall
+            spent[id(side)][1] += cpu
+        if tampered():
+            return {"note": "the harness was tampered with"}
+        rows.append([t / 2e9 for t in spent[id(original)] + spent[id(candidate)]])
+        calls.append(call)
+    return {"heavy": rows, "answers": [call.answers for call in calls], "note": ""}
+
+
+def _heavy_timing(side: _Side, call: _Call, limit: float, alarm: Any) -> tuple[int, int]:
+    """One call on fresh arguments, caches cleared: nanoseconds of wall and CPU time (what it
+    returns read through when an iterator); its answer sampled when the side is checked."""
+    args, kwargs = side.load(call.blob)
+    for clear in side.caches:
+        clear()
+    alarm(limit)
+    try:
+        cpu_started, started = _cpu_ns(), _ns()
+        try:
+            result = side.function(*args, **kwargs)
+            iterates = capture.is_iterator(result)
+            if iterates:
+                result = list(_islice(result, _MAX_ITEMS))
+        except Exception as exc:  # noqa: BLE001 - what it raises is its answer, timed as such
+            result, iterates = _Raised(exc), False
+        wall, cpu = _ns() - started, _cpu_ns() - cpu_started
+    finally:
+        alarm(0)
+    if side.checked:
+        _sample(call, [result], iterates)
+    return wall, cpu
 
 
 def _warm_up(call: _Call, sides: tuple[_Side, ...], watched: dict[int, Any], limit: float, alarm: Any) -> None:

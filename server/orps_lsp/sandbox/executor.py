@@ -38,7 +38,7 @@ from ..executor import ExecutionTarget
 from ..import_time import added_import_time_code
 from ..report import BehaviourCheck, CaptureSummary, CrossCheck, ExecutionReport, LineProfile, PerCallBenchmark, TestOutcome
 from ..source import SourceError, find_function
-from . import capture, instructions, isolation, per_call, seccomp, warm
+from . import capture, instructions, isolation, per_call, seccomp, speedup, warm
 from .generate import draw_inputs, proposed_inputs, symbolic_layout
 from .oracle import Oracle, add_generated, build_oracle, compare, raised_on
 from .judge import JudgeFiles
@@ -157,6 +157,7 @@ class PytestExecutor:
         self._original_source = _read_text(self._snapshot / self._relative_file)
         self._per_call_counts: dict[tuple[int, tuple[int, ...]], float] = {}  # the original's (per_call.count)
         self._slow_calls: dict[float, set[int]] = {}  # benchmark time -> calls too slow for it (oracle indices)
+        self._slow_seconds: dict[int, float] = {}  # the original's time on each such call, one call
         self._coverage_rc = self._private / "coveragerc"
         self._coverage_rc.write_text("[run]\n")  # the user's coverage settings must not apply
         self._run_numbers = itertools.count()
@@ -288,19 +289,30 @@ class PytestExecutor:
             return PerCallBenchmark(note=f"no per-call figure: {refusal}")
         # Calls the original alone was too slow on, with this much time or more: never timed again.
         skip = set().union(*(calls for budget, calls in self._slow_calls.items() if budget >= seconds))
+        # ... and those whose one call, seen before, already rules out the rounds in this time (their
+        # warm-up alone would cost seconds again).
+        skip |= {index for index, took in self._slow_seconds.items() if speedup.MIN_ROUNDS * took > seconds}
         if len(skip) == len(oracle.blobs):
             return PerCallBenchmark(note=f"no per-call figure: each captured call takes too long to time in {seconds:g} s")
         self.cancel.raise_if_cancelled()
         bench = per_call.measure(self._launch_with_plan, oracle, self._original_source, module_source, seconds, scaling,
                                  skip)
         self._slow_calls.setdefault(seconds, set()).update(bench.slow)
+        self._slow_seconds.update(zip(bench.slow, bench.slow_seconds))
         bench.slow = sorted(set(bench.slow) | skip)  # left out here too, whichever benchmark found them slow
+        bench.slow_seconds = [self._slow_seconds.get(index, 0.0) for index in bench.slow]
         return bench
 
-    def confirm_benchmark(self, module_source: str, bench: PerCallBenchmark) -> None:
+    def time_heavy_calls(self, module_source: str, bench: PerCallBenchmark) -> None:
+        """Both versions on the captured calls too slow to time per call (per_call.time_heavy)."""
+        if self._oracle is not None and bench.untimed():
+            per_call.time_heavy(self._launch_with_plan, self._oracle, self._original_source, module_source, bench)
+
+    def confirm_benchmark(self, module_source: str, bench: PerCallBenchmark, *, heavy_only: bool = False) -> None:
         """The kernel's figures of each version run alone on the calls, into `bench`."""
         if self._oracle is not None and bench.speedup:
-            per_call.confirm(self._launch_with_plan, self._oracle, self._original_source, module_source, bench)
+            per_call.confirm(self._launch_with_plan, self._oracle, self._original_source, module_source, bench,
+                             heavy_only=heavy_only)
 
     def count_instructions_per_call(self, module_source: str, bench: PerCallBenchmark) -> None:
         """Instructions of each version's function alone on the timed calls (valgrind or perf

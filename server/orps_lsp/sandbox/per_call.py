@@ -27,6 +27,10 @@ from .verdict import Run
 ALONE_CLAIM_SECONDS = 1.0
 ALONE_MIN_SECONDS, ALONE_MAX_SECONDS = 1.0, 3.0
 _START_SECONDS = 5.0  # the run's own start and warm-up, besides the timing
+# The calls too slow to time per call are timed (twice per version, side by side) and made
+# once in each run alone when the original's take at most this long in all (beyond it, the
+# search's time is better spent elsewhere).
+HEAVY_MAX_SECONDS = 20.0
 
 Launch = Callable[[str, dict[str, Any], float], Run]  # (module source, replay plan, extra seconds) -> run
 
@@ -56,7 +60,8 @@ def figures(run: Run, oracle: Oracle, positions: list[int]) -> PerCallBenchmark:
         how = f" ({run.stopped})" if run.stopped else ""
         return PerCallBenchmark(different=f"its benchmark's run did not complete{how}")
     if found.get("note"):
-        return PerCallBenchmark(note=f"no per-call figure: {found['note']}", slow=_slow(found, positions))
+        return PerCallBenchmark(note=f"no per-call figure: {found['note']}", slow=_slow(found, positions),
+                                slow_seconds=_slow_seconds(found, positions))
     timed, original, candidate = found.get("timed"), found.get("original"), found.get("candidate")
     if not (_indices(timed, len(positions)) and _table(original, len(timed)) and _table(candidate, len(timed))):
         return PerCallBenchmark(note="no per-call figure: the benchmark's record is malformed")
@@ -69,7 +74,7 @@ def figures(run: Run, oracle: Oracle, positions: list[int]) -> PerCallBenchmark:
                              high=estimate.high, original_seconds=[speedup.median(t) for t in original],
                              candidate_seconds=[speedup.median(t) for t in candidate],
                              seconds=float(found.get("seconds") or 0.0), state=str(found.get("state") or ""),
-                             slow=_slow(found, positions))
+                             slow=_slow(found, positions), slow_seconds=_slow_seconds(found, positions))
     if bench.speedup is None:
         bench.note = f"no per-call figure: {estimate.rounds} rounds fit in the time given, {speedup.MIN_ROUNDS} are needed"
     if "scaling" in found:
@@ -83,6 +88,15 @@ def _slow(found: dict[str, Any], positions: list[int]) -> list[int]:
     """The calls the original alone was too slow on (oracle indices)."""
     slow = found.get("slow")
     return [positions[i] for i in slow] if _indices(slow, len(positions)) else []
+
+
+def _slow_seconds(found: dict[str, Any], positions: list[int]) -> list[float]:
+    """The original's time on each of the slow calls (zeros where the record is malformed)."""
+    slow, seconds = _slow(found, positions), found.get("slow_seconds")
+    if isinstance(seconds, list) and len(seconds) == len(slow) and \
+            all(isinstance(t, (int, float)) and math.isfinite(t) and t >= 0 for t in seconds):
+        return [float(t) for t in seconds]
+    return [0.0] * len(slow)
 
 
 def _scaling(found: Any, positions: list[int]) -> Scaling:
@@ -106,19 +120,70 @@ def _scaling(found: Any, positions: list[int]) -> Scaling:
     return Scaling(calls=calls, differs=differs if isinstance(differs, str) else "")
 
 
-def confirm(launch: Launch, oracle: Oracle, original_source: str, source: str, bench: PerCallBenchmark) -> None:
-    """Each version alone, the same number of passes over the calls; the kernel's figures
-    of both runs go into `bench` (None where a run did not complete)."""
-    per_pass = sum(bench.original_seconds)
-    if not bench.speedup or bench.speedup <= 1 or per_pass <= 0:
+def heavy_calls(bench: PerCallBenchmark) -> tuple[list[int], float]:
+    """The calls too slow to time per call that are made (beside and alone), and the original's
+    seconds on them; none when they would take longer than HEAVY_MAX_SECONDS (said in `bench`)."""
+    heavy = bench.untimed()
+    took = dict(zip(bench.slow, bench.slow_seconds))
+    seconds = sum(took.get(i, 0.0) for i in heavy)
+    if heavy and seconds > HEAVY_MAX_SECONDS:
+        bench.heavy_note = f"the calls too slow to time per call take {seconds:.0f} s: not timed"
+        return [], 0.0
+    return heavy, seconds
+
+
+def time_heavy(launch: Launch, oracle: Oracle, original_source: str, source: str, bench: PerCallBenchmark) -> None:
+    """Both versions on the calls too slow to time per call, side by side in one run, each
+    call twice per version (benchmark.heavy): `bench.heavy_*`."""
+    heavy, seconds = heavy_calls(bench)
+    if not heavy:
         return
-    target = min(ALONE_MAX_SECONDS, max(ALONE_MIN_SECONDS, ALONE_CLAIM_SECONDS / (1 - 1 / bench.speedup)))
+    plan = replay_plan([oracle.blobs[i] for i in heavy], [], bases_only=True,
+                       benchmark={"original": original_source, "heavy": True})
+    # The original's two calls, and the candidate's, which may be much slower (it is timed to see).
+    run = launch(source, plan, 10 * seconds + _START_SECONDS)
+    if not run.trusted:
+        bench.different = f"the harness was tampered with while the heavy calls were timed ({run.records.tamper or 'forged'})"
+        return
+    found = run.records.benchmark if run.completed else None
+    if found is None or found.get("note"):
+        why = (found or {}).get("note") or run.stopped or "its run did not complete"
+        bench.heavy_note = f"the calls too slow to time per call were not timed: {why}"
+        return
+    rows = found.get("heavy")
+    if not (_table(rows, len(heavy)) and all(len(row) == 4 for row in rows)):
+        bench.heavy_note = "the heavy calls' record is malformed"
+        return
+    different = wrong_answer(oracle, heavy, found.get("answers"))
+    if different:
+        bench.different = f"while timed on the heavy calls, {different}"
+        return
+    bench.heavy = heavy
+    bench.heavy_original = (sum(row[0] for row in rows), sum(row[1] for row in rows))
+    bench.heavy_candidate = (sum(row[2] for row in rows), sum(row[3] for row in rows))
+
+
+def confirm(launch: Launch, oracle: Oracle, original_source: str, source: str, bench: PerCallBenchmark, *,
+            heavy_only: bool = False) -> None:
+    """Each version alone, the same number of passes over the timed calls, then the heavy
+    calls timed beside (`bench.heavy`) once each; the kernel's figures of both runs go into
+    `bench` (None where a run did not complete). Nothing is run where the candidate is slower
+    per call and no heavy call could say otherwise. `heavy_only`: the claim rests on the heavy
+    calls, so the quick ones are made once (seconds of them would only add noise)."""
+    per_pass = sum(bench.original_seconds)
+    heavy = list(bench.heavy)
+    took = dict(zip(bench.slow, bench.slow_seconds))
+    heavy_seconds = sum(took.get(i, 0.0) for i in heavy)
+    if not bench.speedup or per_pass <= 0 or (bench.speedup <= 1 and not heavy) or (heavy_only and not heavy):
+        return
+    target = 0.0 if heavy_only else \
+        min(ALONE_MAX_SECONDS, max(ALONE_MIN_SECONDS, ALONE_CLAIM_SECONDS / (1 - 1 / max(bench.speedup, 1.05))))
     bench.passes = max(1, min(BENCHMARK_MAX_PASSES, math.ceil(target / per_pass)))
-    blobs = [oracle.blobs[i] for i in bench.timed]  # the calls the claim was measured on
-    plan = replay_plan(blobs, [], bases_only=True, benchmark={"passes": bench.passes})
+    blobs = [oracle.blobs[i] for i in bench.timed + heavy]  # the calls the claim was measured on, the heavy ones last
+    plan = replay_plan(blobs, [], bases_only=True, benchmark={"passes": bench.passes, "once": len(heavy)})
     # The candidate's run may take much longer than it claims (that is what is checked).
-    first = launch(original_source, plan, 2 * target + _START_SECONDS)
-    second = launch(source, plan, 4 * target + _START_SECONDS)
+    first = launch(original_source, plan, 2 * (target + heavy_seconds) + _START_SECONDS)
+    second = launch(source, plan, 4 * (target + heavy_seconds) + _START_SECONDS)
     readings = [_alone(run, oracle, bench.timed) for run in (first, second)]
     bench.alone_cpu = (readings[0][0], readings[1][0])
     bench.alone_wall = (readings[0][1], readings[1][1])

@@ -166,15 +166,19 @@ def _read_replay(path: str) -> dict[str, Any] | None:
 
 
 def _benchmark_request(asked: Any) -> dict[str, Any] | None:
-    """{"original": source, "seconds", "scaling": seconds or 0} (both versions), {"passes"}
-    (this one alone) or {"profile": seconds} (this one, line by line)."""
+    """{"original": source, "seconds", "scaling": seconds or 0} (both versions), {"original",
+    "heavy": true} (both versions, each call made twice), {"passes",
+    "once": how many of the last calls are made once} (this one alone) or {"profile": seconds} (this one, line by line)."""
     if not isinstance(asked, dict):
         return None
     seconds, passes, scaling = asked.get("seconds"), asked.get("passes"), asked.get("scaling", 0)
+    if isinstance(asked.get("original"), str) and asked.get("heavy") is True:
+        return {"original": asked["original"], "heavy": True}
     if isinstance(asked.get("original"), str) and _seconds(seconds) and (scaling == 0 or _seconds(scaling)):
         return {"original": asked["original"], "seconds": float(seconds), "scaling": float(scaling)}
-    if isinstance(passes, int) and 0 < passes <= BENCHMARK_MAX_PASSES:
-        return {"passes": passes}
+    once = asked.get("once", 0)
+    if isinstance(passes, int) and 0 < passes <= BENCHMARK_MAX_PASSES and isinstance(once, int) and once >= 0:
+        return {"passes": passes, "once": once}
     if _seconds(asked.get("profile")):
         return {"profile": float(asked["profile"])}
     return None
@@ -450,10 +454,13 @@ class _Reporter:
         try:
             with contextlib.redirect_stdout(benchmark.Discard()):
                 if "passes" in asked:
-                    return benchmark.alone(module, self._imports.function, blobs, asked["passes"], limit, alarm)
+                    return benchmark.alone(module, self._imports.function, blobs, asked["passes"], limit, alarm,
+                                           asked["once"])
                 if "profile" in asked:
                     return line_profile.profile(module, self._imports.function, blobs, asked["profile"], limit, alarm)
                 original = capture.beside(asked["original"], module)
+                if asked.get("heavy"):
+                    return benchmark.heavy(original, module, self._imports.function, blobs, limit, alarm, self._tampered)
                 found = benchmark.compare(original, module, self._imports.function, blobs, asked["seconds"], limit,
                                           alarm, self._tampered)
                 if asked["scaling"] and not found.get("note"):
