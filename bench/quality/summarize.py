@@ -76,6 +76,8 @@ def method_summary(records: list[dict]) -> dict:
         # The share of the searches' wall time spent evaluating (test runs, benchmarks, CrossHair).
         "evaluation_share": _ratio(sum(r.get("seconds", {}).get("tests", 0.0) for r in records),
                                    sum(r["wall_seconds"] for r in records)),
+        # ... and by what it was spent on (records from before the breakdown have none).
+        "evaluation_by_measure": _by_measure(records),
         # Of the candidates compared with the original (optimize), the share each oracle refused
         # (records from before the oracle have no counts: None).
         "replayed": sum(r.get("replayed", 0) for r in records),
@@ -83,6 +85,16 @@ def method_summary(records: list[dict]) -> dict:
         "refused_by_generated": _share(records, "refused_by_generated"),
     }
     return summary
+
+
+def _by_measure(records: list[dict]) -> dict[str, float]:
+    """Each measure's share of the searches' wall time (test runs, benchmarks, CrossHair, ...)."""
+    wall = sum(r["wall_seconds"] for r in records)
+    spent: dict[str, float] = {}
+    for record in records:
+        for what, seconds in record.get("seconds", {}).get("evaluation", {}).items():
+            spent[what] = spent.get(what, 0.0) + seconds
+    return {what: seconds / wall for what, seconds in spent.items()} if wall else {}
 
 
 def _ratio(part: float, whole: float) -> float | None:
@@ -138,6 +150,12 @@ def markdown(summaries: dict[str, dict], meta: dict, partial: dict[str, dict] | 
         "",
         *_rows(summaries),
     ]
+    measured = {m: s["evaluation_by_measure"] for m, s in summaries.items() if s.get("evaluation_by_measure")}
+    if measured:
+        lines += ["", "Evaluating, by what it was spent on (share of the searches' wall time):", ""]
+        for method, shares in measured.items():
+            lines.append(f"- {LABELS.get(method, method)}: " + ", ".join(
+                f"{what} {share:.1%}" for what, share in sorted(shares.items(), key=lambda item: -item[1])))
     sets = sorted({k for s in summaries.values() for k in s["by_set"]})
     if sets:
         lines += ["", "pass@1 by set:", "", "| method | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]

@@ -239,7 +239,8 @@ class PerCallBenchmark:
             return f"{text}; on {calls_once}, timed beside the original: {times} ({speed})"
         untimed = len(self.untimed())
         if untimed:  # said, so that a figure over the quick calls is not read as the heavy ones'
-            text += f" ({untimed} more too slow to time per call in the time given)"
+            why = f": {self.heavy_note}" if self.heavy_note else " in the time given"
+            text += f" ({untimed} more too slow to time per call{why})"
         return text
 
     def feedback(self) -> str:

@@ -342,8 +342,8 @@ def _offer(search: OrpsSearch, original: ExecutionReport, node: Node, bench: Per
            heavy_path: bool) -> tuple[Decision | None, str]:
     """The checks between a per-call figure and an offer: growth (with --scaling refuse), the
     heavy calls (too slow to time per call) timed beside the original, the runs alone (the
-    kernel's figures), a re-run of the tests and CrossHair. The offer, or None and why not ("" when the heavy calls just say no speed-up:
-    the below-the-bar verdict says it better)."""
+    kernel's figures), a re-run of the tests and CrossHair. The offer, or None and why not
+    ("" when the heavy calls just show no speed-up: the below-the-bar verdict says it better)."""
     cfg = search.config
     growth = scaling_warning(bench)
     if growth and cfg.scaling == "refuse" and bench.scaling.slower_when_larger():
