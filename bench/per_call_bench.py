@@ -144,6 +144,10 @@ def cost(trees: list[tuple[str, Path]], function: str) -> None:
         share = stats["evaluation_seconds"] / stats["wall_seconds"]
         print(f"{label:8} wall {stats['wall_seconds']:6.1f} s, evaluating {stats['evaluation_seconds']:6.1f} s "
               f"({share:.0%}), {stats['candidates_executed']} candidates run; {report['verdict'][:150]}")
+        breakdown = stats.get("evaluation_breakdown") or {}  # trees from before it was kept have none
+        if breakdown:
+            print(" " * 9 + ", ".join(f"{what} {seconds / stats['wall_seconds']:.1%}"
+                                       for what, seconds in sorted(breakdown.items(), key=lambda item: -item[1])))
 
 
 def main() -> None:
