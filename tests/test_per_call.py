@@ -466,7 +466,7 @@ def test_a_rewrite_that_pays_only_on_the_heavy_call_is_offered_on_it(tmp_path):
     result = _search(tmp_path, TOTAL, HEAVY_TESTS, "total", body)
     assert result.improved, result.verdict
     assert re.search(r"improved: \d+\.\d\dx faster on the 1 call too slow to time per call, timed beside the "
-                     r"original \(\d\.\d\d s -> \d\.\d\d s\); on the others .* over 4 calls", result.verdict), result.verdict
+                     r"original \(\d\.\d\d s -> [\d.]+ m?s\); on the others .* over 4 calls", result.verdict), result.verdict
 
 
 def test_a_rewrite_faster_on_the_quick_calls_but_slower_on_the_heavy_one_is_not_offered(tmp_path):
@@ -484,3 +484,14 @@ def test_the_same_code_reformatted_is_not_offered_on_the_heavy_call_either(tmp_p
     result = _search(tmp_path, TOTAL, HEAVY_TESTS, "total", body)
     assert not result.improved, result.verdict
     assert "on the 1 call too slow to time per call, timed beside the original" in result.verdict, result.verdict
+
+
+def test_the_heavy_calls_figure_reads_before_or_after_the_per_call_one():
+    bench = PerCallBenchmark(calls=3, timed=[0, 1, 2], speedup=1.02, low=0.99, high=1.05, slow=[3], slow_seconds=[0.13],
+                             heavy=[3], heavy_original=(0.13, 0.13), heavy_candidate=(0.002, 0.002))
+    assert bench.describe() == ("1.02x faster per call (95% CI 0.99-1.05x) over 3 calls; on the 1 call too slow to "
+                                "time per call, timed beside the original: 0.13 s -> 2 ms (65.00x faster)")
+    assert bench.describe(heavy_first=True).startswith("65.00x faster on the 1 call too slow to time per call, "
+                                                       "timed beside the original (0.13 s -> 2 ms); on the others 1.02x")
+    untimed = PerCallBenchmark(calls=3, timed=[0, 1, 2], speedup=1.02, low=0.99, high=1.05, slow=[3])
+    assert untimed.describe().endswith("over 3 calls (1 more too slow to time per call in the time given)")

@@ -231,7 +231,7 @@ class PerCallBenchmark:
         heavy = self.heavy_ratio()
         if heavy is not None and self.heavy_original is not None and self.heavy_candidate is not None:
             n = len(self.heavy)
-            times = f"{self.heavy_original[0]:.2f} s -> {self.heavy_candidate[0]:.2f} s"
+            times = f"{_duration(self.heavy_original[0])} -> {_duration(self.heavy_candidate[0])}"
             speed = f"{heavy:.2f}x faster" if heavy >= 1 else f"{1 / heavy:.2f}x slower"
             calls_once = f"the {n} call{'s' if n != 1 else ''} too slow to time per call"
             if heavy_first:
@@ -521,3 +521,8 @@ class SearchReport:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def _duration(seconds: float) -> str:
+    """ "2.99 s", or "2.1 ms" below a tenth of a second (where two decimals of seconds read 0.00)."""
+    return f"{seconds:.2f} s" if seconds >= 0.1 else f"{seconds * 1000:.2g} ms"
