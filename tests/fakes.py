@@ -34,7 +34,7 @@ class ScriptedExecutor:
     def time_heavy_calls(self, module_source: str, bench: object) -> None:
         return None
 
-    def confirm_benchmark(self, module_source: str, bench: object) -> None:
+    def confirm_benchmark(self, module_source: str, bench: object, *, heavy_only: bool = False) -> None:
         return None
 
     def line_profile(self, *, seconds: float) -> None:

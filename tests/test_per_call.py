@@ -334,7 +334,7 @@ def test_a_finalist_slower_on_larger_inputs_is_warned_of_or_refused(tmp_path, se
                                     original_seconds=[2e-3] * 5, candidate_seconds=[1e-3] * 5,
                                     scaling=growth if scaling else None)
 
-        def confirm_benchmark(self, module_source, bench):
+        def confirm_benchmark(self, module_source, bench, *, heavy_only=False):
             bench.passes, bench.alone_cpu, bench.alone_wall = 500, (3.0, 0.6), (3.1, 0.7)
 
     def judge(source):
@@ -384,7 +384,7 @@ def test_a_close_call_is_settled_by_the_instructions_of_the_function(tmp_path):
             def count_instructions_per_call(self, module_source, bench):
                 bench.instructions, bench.instruction_counter = (1000.0, 1000.0 / ratio), "valgrind"
 
-            def confirm_benchmark(self, module_source, bench):
+            def confirm_benchmark(self, module_source, bench, *, heavy_only=False):
                 bench.passes, bench.alone_cpu, bench.alone_wall = 500, (3.0, 2.5), (3.1, 2.6)
 
         def judge(source):

@@ -406,7 +406,7 @@ def test_finalists_are_ranked_per_call_and_one_below_the_bar_is_not_timed_again(
             return PerCallBenchmark(calls=1, timed=[0], rounds=20, speedup=speedup, low=low, high=high,
                                     original_seconds=[3e-3], candidate_seconds=[3e-3 / speedup])
 
-        def confirm_benchmark(self, module_source, bench):
+        def confirm_benchmark(self, module_source, bench, *, heavy_only=False):
             bench.passes, bench.alone_cpu, bench.alone_wall = 1000, (3.0, 1.0), (3.1, 1.1)
 
     def timed(source: str):

@@ -213,10 +213,7 @@ class OrpsSearch:
     def confirm_benchmark(self, node: Node, bench: PerCallBenchmark, *, heavy_only: bool = False) -> None:
         """Its per-call figure checked from outside: each version run alone (two runs)."""
         with self._measuring("runs alone"):
-            if heavy_only:
-                self.executor.confirm_benchmark(self._module_for(node), bench, heavy_only=True)
-            else:  # the plain call, as every executor takes it
-                self.executor.confirm_benchmark(self._module_for(node), bench)
+            self.executor.confirm_benchmark(self._module_for(node), bench, heavy_only=heavy_only)
 
     def count_instructions_per_call(self, node: Node, bench: PerCallBenchmark) -> None:
         """A close call's instructions, counted from outside (three runs under the counter)."""

@@ -124,12 +124,17 @@ def heavy_calls(bench: PerCallBenchmark) -> tuple[list[int], float]:
     """The calls too slow to time per call that are made (beside and alone), and the original's
     seconds on them; none when they would take longer than HEAVY_MAX_SECONDS (said in `bench`)."""
     heavy = bench.untimed()
-    took = dict(zip(bench.slow, bench.slow_seconds))
-    seconds = sum(took.get(i, 0.0) for i in heavy)
+    seconds = _original_seconds_on(bench, heavy)
     if heavy and seconds > HEAVY_MAX_SECONDS:
         bench.heavy_note = f"the calls too slow to time per call take {seconds:.0f} s: not timed"
         return [], 0.0
     return heavy, seconds
+
+
+def _original_seconds_on(bench: PerCallBenchmark, slow: list[int]) -> float:
+    """The original's seconds on those of the slow calls, one call each."""
+    took = dict(zip(bench.slow, bench.slow_seconds))
+    return sum(took.get(i, 0.0) for i in slow)
 
 
 def time_heavy(launch: Launch, oracle: Oracle, original_source: str, source: str, bench: PerCallBenchmark) -> None:
@@ -172,8 +177,7 @@ def confirm(launch: Launch, oracle: Oracle, original_source: str, source: str, b
     calls, so the quick ones are made once (seconds of them would only add noise)."""
     per_pass = sum(bench.original_seconds)
     heavy = list(bench.heavy)
-    took = dict(zip(bench.slow, bench.slow_seconds))
-    heavy_seconds = sum(took.get(i, 0.0) for i in heavy)
+    heavy_seconds = _original_seconds_on(bench, heavy)
     if not bench.speedup or per_pass <= 0 or (bench.speedup <= 1 and not heavy) or (heavy_only and not heavy):
         return
     target = 0.0 if heavy_only else \
