@@ -180,7 +180,7 @@ class PerCallBenchmark:
     heavy: list[int] = field(default_factory=list)
     heavy_original: tuple[float, float] | None = None
     heavy_candidate: tuple[float, float] | None = None
-    heavy_note: str = ""  # why they were not made
+    heavy_note: str = ""  # why they were not timed
     scaling: Scaling | None = None  # both versions on grown calls (the final pick's benchmark only)
     # Close calls: instructions per pass over the timed calls, counted from outside (valgrind),
     # the harness's own count subtracted; original's, candidate's.

@@ -120,7 +120,7 @@ def _scaling(found: Any, positions: list[int]) -> Scaling:
     return Scaling(calls=calls, differs=differs if isinstance(differs, str) else "")
 
 
-def heavy_calls(bench: PerCallBenchmark) -> tuple[list[int], float]:
+def _heavy_calls(bench: PerCallBenchmark) -> tuple[list[int], float]:
     """The calls too slow to time per call that are made (beside and alone), and the original's
     seconds on them; none when they would take longer than HEAVY_MAX_SECONDS (said in `bench`)."""
     heavy = bench.untimed()
@@ -140,7 +140,7 @@ def _original_seconds_on(bench: PerCallBenchmark, slow: list[int]) -> float:
 def time_heavy(launch: Launch, oracle: Oracle, original_source: str, source: str, bench: PerCallBenchmark) -> None:
     """Both versions on the calls too slow to time per call, side by side in one run, each
     call twice per version (benchmark.heavy): `bench.heavy_*`."""
-    heavy, seconds = heavy_calls(bench)
+    heavy, seconds = _heavy_calls(bench)
     if not heavy:
         return
     plan = replay_plan([oracle.blobs[i] for i in heavy], [], bases_only=True,
