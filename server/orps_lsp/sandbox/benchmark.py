@@ -53,7 +53,6 @@ _urandom = os.urandom
 _LRU = functools._lru_cache_wrapper  # type: ignore[attr-defined]
 
 TARGET_NS = 200_000  # one timing lasts about this long at least (the clock reads to ~50 ns)
-ALONE_CHUNK_NS = 10_000_000  # a run alone times its passes in chunks of about this long (each under the per-test limit)
 MAX_REPEATS = 10_000
 MIN_CALL_NS = 50  # below this a warm-up reading is the clock's noise
 MAX_ROUNDS = 400
@@ -119,12 +118,12 @@ def compare(original_module: Any, candidate_module: Any, function: str, blobs: l
     watched = {id(side): _state_sizes(side) for side in sides}
     for call in calls:
         _warm_up(call, sides, watched, limit, alarm)
-    # Calls whose rounds the original alone could not fill in the time: the executor leaves
-    # them out of its next benchmarks with this time (their warm-up alone costs seconds).
-    slow = [i for i, call in enumerate(calls)
-            if speedup.MIN_ROUNDS * call.repeats * call.took[id(original)] / 1e9 > seconds]
-    slow_seconds = [calls[i].took[id(original)] / 1e9 for i in slow]  # the original's warm-up call of each
+    # The calls whose rounds do not fit in the time (a test's large input, or the budget spent on
+    # the cheaper calls) are left out and said: the executor times them beside the original
+    # (`heavy`) and leaves them out of its next benchmarks with this time.
     kept = _fitting(calls, seconds)
+    slow = [i for i in range(len(calls)) if i not in kept]
+    slow_seconds = [calls[i].took[id(original)] / 1e9 for i in slow]  # the original's warm-up call of each
     if not kept:
         return {"note": f"each captured call takes too long for {speedup.MIN_ROUNDS} rounds in {seconds:g} s",
                 "slow": slow, "slow_seconds": slow_seconds}
@@ -166,10 +165,13 @@ def compare(original_module: Any, candidate_module: Any, function: str, blobs: l
 
 
 def alone(module: Any, function: str, blobs: list[str], passes: int, limit: float, alarm: Any,
-          once: int = 0) -> dict[str, Any]:
+          once: int = 0, chunks: list[int] | None = None) -> dict[str, Any]:
     """The module's own function on every call but the last `once`, `passes` times, as the
-    benchmark times it (so that both versions' runs carry the same overhead); then each of the
-    last `once` calls made once. {"passes", "seconds", "answers"}."""
+    benchmark times it (so that both versions' runs carry the same overhead), `chunks[i]` calls
+    per timing of call i; then each of the last `once` calls made once. {"passes", "seconds",
+    "answers"}. The chunks come with the plan, the same for every run: sized here from a
+    warm-up's timing, they varied from run to run, and with them the instructions counted
+    (3% per call between two runs of the same code under valgrind)."""
     side = _Side(module, function)
     if side.function is None:
         return {"note": f"no function {function} to time"}
@@ -179,10 +181,10 @@ def alone(module: Any, function: str, blobs: list[str], passes: int, limit: floa
     for call in calls:
         _warm_up(call, (side,), {}, limit, alarm)
     started = _ns()
-    for call in calls:
-        # Chunks of about ALONE_CHUNK_NS (a copy each when the call changes its arguments, as calibrated).
-        chunk = call.repeats if call.mutates else \
-            max(1, min(MAX_REPEATS, ALONE_CHUNK_NS // max(call.took[id(side)], MIN_CALL_NS)))
+    for index, call in enumerate(calls):
+        chunk = max(1, min(MAX_REPEATS, chunks[index] if chunks and index < len(chunks) else 1))
+        if call.mutates:  # a copy of the arguments for each call of a timing
+            chunk = max(1, min(chunk, MAX_COPY_BYTES // max(len(call.blob), 1)))
         left = passes
         while left > 0:
             call.repeats = min(left, chunk)
@@ -291,19 +293,22 @@ def _warm_call(side: _Side, call: _Call, args: list, kwargs: dict, limit: float,
 
 
 def _fitting(calls: list[_Call], seconds: float) -> list[int]:
-    """The calls timed: all of them when MIN_ROUNDS rounds fit in `seconds`, else an evenly
-    spread share that does, of the calls whose own rounds fit by the hard deadline (twice
-    `seconds`); none when no call's do."""
+    """The calls timed: the cheapest first, as many as MIN_ROUNDS rounds of fit in `seconds`
+    (at least the cheapest, when its own rounds fit by the hard deadline, twice `seconds`).
+    Cheapest first, not a spread: one large input would otherwise crowd out most of the
+    quick calls, and the figure rest on whichever few were left (an empty list, say)."""
     def cost(call: _Call) -> float:
         return 2 * call.repeats * call.seconds
 
-    eligible = [i for i, call in enumerate(calls) if speedup.MIN_ROUNDS * cost(call) <= 2 * max(seconds, 0.0)]
-    per_round = sum(cost(calls[i]) for i in eligible)
-    share = 1.0 if per_round <= 0 else max(seconds, 0.0) / (speedup.MIN_ROUNDS * per_round)
-    if share >= 1 or not eligible:
-        return eligible
-    count = max(1, int(len(eligible) * share))
-    return sorted({eligible[min(round(i * len(eligible) / count), len(eligible) - 1)] for i in range(count)})
+    budget = max(seconds, 0.0) / speedup.MIN_ROUNDS
+    kept: list[int] = []
+    spent = 0.0
+    for index in sorted(range(len(calls)), key=lambda i: cost(calls[i])):
+        spent += cost(calls[index])
+        if spent > budget and (kept or cost(calls[index]) > 2 * budget):
+            break
+        kept.append(index)
+    return sorted(kept)
 
 
 def _timed(side: _Side, call: _Call, limit: float, alarm: Any) -> int:

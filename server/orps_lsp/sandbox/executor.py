@@ -155,7 +155,7 @@ class PytestExecutor:
         self._disk_budget = disk_bytes(self._snapshot, ()) + _DISK_FILES * target.limits.file_size_mb * _MB
         self._secrets = secret_values(os.environ)
         self._original_source = _read_text(self._snapshot / self._relative_file)
-        self._per_call_counts: dict[tuple[int, tuple[int, ...]], float] = {}  # the original's (per_call.count)
+        self._per_call_counts: dict[per_call.CountKey, float] = {}  # the original's (per_call.count)
         self._slow_calls: dict[float, set[int]] = {}  # benchmark time -> calls too slow for it (oracle indices)
         self._slow_seconds: dict[int, float] = {}  # the original's time on each such call, one call
         self._coverage_rc = self._private / "coveragerc"

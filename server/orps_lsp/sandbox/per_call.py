@@ -27,6 +27,7 @@ from .verdict import Run
 ALONE_CLAIM_SECONDS = 1.0
 ALONE_MIN_SECONDS, ALONE_MAX_SECONDS = 1.0, 3.0
 _START_SECONDS = 5.0  # the run's own start and warm-up, besides the timing
+ALONE_CHUNK_SECONDS = 0.01  # a run alone times its passes in chunks of about this much of the original's time
 # The calls too slow to time per call are timed (twice per version, side by side) and made
 # once in each run alone when the original's take at most this long in all (beyond it, the
 # search's time is better spent elsewhere).
@@ -152,8 +153,11 @@ def time_heavy(launch: Launch, oracle: Oracle, original_source: str, source: str
         return
     found = run.records.benchmark if run.completed else None
     if found is None or found.get("note"):
+        # The original's calls fit in a tenth of the time given and each ran within the per-test
+        # limit in its tests: a run or a timing that does not finish is the candidate's doing (far
+        # slower on those calls, a hang), never a pass on the quick calls' figure alone.
         why = (found or {}).get("note") or run.stopped or "its run did not complete"
-        bench.heavy_note = f"the calls too slow to time per call were not timed: {why}"
+        bench.different = f"on the calls too slow to time per call: {why}"
         return
     rows = found.get("heavy")
     if not (_table(rows, len(heavy)) and all(len(row) == 4 for row in rows)):
@@ -184,7 +188,8 @@ def confirm(launch: Launch, oracle: Oracle, original_source: str, source: str, b
         min(ALONE_MAX_SECONDS, max(ALONE_MIN_SECONDS, ALONE_CLAIM_SECONDS / (1 - 1 / max(bench.speedup, 1.05))))
     bench.passes = max(1, min(BENCHMARK_MAX_PASSES, math.ceil(target / per_pass)))
     blobs = [oracle.blobs[i] for i in bench.timed + heavy]  # the calls the claim was measured on, the heavy ones last
-    plan = replay_plan(blobs, [], bases_only=True, benchmark={"passes": bench.passes, "once": len(heavy)})
+    plan = replay_plan(blobs, [], bases_only=True,
+                       benchmark={"passes": bench.passes, "once": len(heavy), "chunks": _chunks(bench)})
     # The candidate's run may take much longer than it claims (that is what is checked).
     first = launch(original_source, plan, 2 * (target + heavy_seconds) + _START_SECONDS)
     second = launch(source, plan, 4 * (target + heavy_seconds) + _START_SECONDS)
@@ -195,6 +200,15 @@ def confirm(launch: Launch, oracle: Oracle, original_source: str, source: str, b
                                  if reading[3])
     if readings[1][2]:
         bench.different = f"run alone, {readings[1][2]}"
+
+
+def _chunks(bench: PerCallBenchmark) -> list[int]:
+    """Calls per timing of each timed call in a run alone: about ALONE_CHUNK_SECONDS of the
+    original's, each timing under the per-test limit. From the benchmark's figures, so every run
+    of the same calls (either version, counted or not) makes them in the same chunks; powers of
+    two, so that another benchmark of the same calls mostly gives the same ones (the original's
+    count is reused then). The sandbox caps them at benchmark.MAX_REPEATS."""
+    return [2 ** max(0, round(math.log2(ALONE_CHUNK_SECONDS / max(seconds, 1e-9)))) for seconds in bench.original_seconds]
 
 
 def line_profile(launch: Launch, oracle: Oracle, original_source: str, first_line: int, last_line: int,
@@ -226,28 +240,31 @@ def line_profile(launch: Launch, oracle: Oracle, original_source: str, first_lin
 # seconds (uninstrumented), so that start-up's variation is small beside it.
 COUNT_SECONDS = 0.2
 _COUNT_SLOWDOWN = 60  # valgrind, with room
+CountKey = tuple[int, tuple[int, ...], tuple[int, ...]]  # a counted run: passes, the calls, their chunks
 
 
 def count(launch: Launch, oracle: Oracle, original_source: str, source: str, bench: PerCallBenchmark,
-          counter: str, originals: dict[tuple[int, tuple[int, ...]], float]) -> None:
+          counter: str, originals: dict[CountKey, float]) -> None:
     """Instructions of the function alone, per pass over the timed calls, into `bench`: each
     version's run of `passes` passes counted from outside (valgrind), less a run of the
     original with one pass (start-up, pytest, loading, warm-up). Anything the candidate's
     run does besides (a heavier import) counts against it, never for it. The original's
-    counts are kept in `originals` (by passes and calls) for the next candidate."""
+    counts are kept in `originals` (by passes, calls and chunks) for the next candidate."""
     per_pass = sum(bench.original_seconds)
     if per_pass <= 0 or not bench.timed:
         return
     passes = max(2, min(BENCHMARK_MAX_PASSES, math.ceil(COUNT_SECONDS / per_pass)))
     blobs = [oracle.blobs[i] for i in bench.timed]
     extra = _COUNT_SLOWDOWN * (passes * per_pass) + _START_SECONDS
+    chunks = _chunks(bench)
     counts = []
     for code, times in ((original_source, 1), (original_source, passes), (source, passes)):
-        key = (times, tuple(bench.timed))
+        key = (times, tuple(bench.timed), tuple(chunks))
         if code is original_source and key in originals:
             counts.append(originals[key])
             continue
-        run = launch(code, replay_plan(blobs, [], bases_only=True, benchmark={"passes": times}), extra)
+        run = launch(code, replay_plan(blobs, [], bases_only=True, benchmark={"passes": times, "chunks": chunks}),
+                     extra)
         found = run.records.benchmark if run.completed and run.trusted else None
         if run.measurement is None or not found or found.get("note") or \
                 wrong_answer(oracle, bench.timed, found.get("answers")):

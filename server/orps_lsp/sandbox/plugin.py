@@ -168,7 +168,8 @@ def _read_replay(path: str) -> dict[str, Any] | None:
 def _benchmark_request(asked: Any) -> dict[str, Any] | None:
     """{"original": source, "seconds", "scaling": seconds or 0} (both versions), {"original",
     "heavy": true} (both versions, each call made twice), {"passes",
-    "once": how many of the last calls are made once} (this one alone) or {"profile": seconds} (this one, line by line)."""
+    "once": how many of the last calls are made once, "chunks": calls per timing of each of
+    the others} (this one alone) or {"profile": seconds} (this one, line by line)."""
     if not isinstance(asked, dict):
         return None
     seconds, passes, scaling = asked.get("seconds"), asked.get("passes"), asked.get("scaling", 0)
@@ -176,9 +177,10 @@ def _benchmark_request(asked: Any) -> dict[str, Any] | None:
         return {"original": asked["original"], "heavy": True}
     if isinstance(asked.get("original"), str) and _seconds(seconds) and (scaling == 0 or _seconds(scaling)):
         return {"original": asked["original"], "seconds": float(seconds), "scaling": float(scaling)}
-    once = asked.get("once", 0)
-    if isinstance(passes, int) and 0 < passes <= BENCHMARK_MAX_PASSES and isinstance(once, int) and once >= 0:
-        return {"passes": passes, "once": once}
+    once, chunks = asked.get("once", 0), asked.get("chunks", [])
+    if isinstance(passes, int) and 0 < passes <= BENCHMARK_MAX_PASSES and isinstance(once, int) and once >= 0 \
+            and isinstance(chunks, list) and all(isinstance(n, int) and n > 0 for n in chunks):
+        return {"passes": passes, "once": once, "chunks": chunks}
     if _seconds(asked.get("profile")):
         return {"profile": float(asked["profile"])}
     return None
@@ -455,7 +457,7 @@ class _Reporter:
             with contextlib.redirect_stdout(benchmark.Discard()):
                 if "passes" in asked:
                     return benchmark.alone(module, self._imports.function, blobs, asked["passes"], limit, alarm,
-                                           asked["once"])
+                                           asked["once"], asked["chunks"])
                 if "profile" in asked:
                     return line_profile.profile(module, self._imports.function, blobs, asked["profile"], limit, alarm)
                 original = capture.beside(asked["original"], module)

@@ -36,8 +36,8 @@ def replay_plan(calls: list[str], generated: list[dict], *, rounds: int = 1, bas
     `benchmark`, the per-call benchmark (benchmark.py), in a run whose tests are collected
     (they import the module) but not run: {"original": source, "seconds"} to time both
     versions side by side ({"original": source, "heavy": True}: each call twice per version, in
-    ABBA order), or {"passes": n, "once": k} to run the module's own function only (the last k
-    calls made once each)."""
+    ABBA order), or {"passes": n, "once": k, "chunks": [calls per timing, per call]} to run the
+    module's own function only (the last k calls made once each)."""
     return {"calls": calls, "generated": generated, "rounds": rounds, "bases_only": bases_only, "symbolic": symbolic,
             "benchmark": benchmark}
 
