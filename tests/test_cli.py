@@ -60,7 +60,7 @@ def test_json_report_has_every_node(example_project, tmp_path):
 def test_nothing_better_exits_1_and_leaves_the_file(example_project, tmp_path):
     same = "    for i in range(len(items)):\n        for j in range(len(items)):\n            if i != j and items[i] == items[j]:\n                return True\n    return False\n```"
     before = (example_project / "slowmath.py").read_text()
-    result = orps("optimize", "slowmath.py::has_duplicates", "--apply", "--depth", "1", "--counter", "none", cwd=example_project, answers=[same], tmp_path=tmp_path)
+    result = orps("optimize", "slowmath.py::has_duplicates", "--apply", "--depth", "1", "--instruction-counter", "none", cwd=example_project, answers=[same], tmp_path=tmp_path)
     assert result.returncode == 1, result.stderr
     assert "nothing offered" in result.stdout
     assert (example_project / "slowmath.py").read_text() == before
@@ -221,7 +221,7 @@ def test_explain_tests_says_which_tests_and_why(example_project):
 def test_tests_that_never_run_the_function_say_so(example_project, tmp_path):
     """Chosen by hand, tests that import the module but never call the function judge nothing: the report says it.
     (Not a stop: a function run only in child processes reads 0% too.)"""
-    result = orps("optimize", "slowmath.py::has_duplicates", "--tests", "tests/test_fib.py", "--depth", "1", "--json",
+    result = orps("optimize", "slowmath.py::has_duplicates", "--test-paths", "tests/test_fib.py", "--depth", "1", "--json",
                   "--quiet", cwd=example_project, answers=["    return False\n```"], tmp_path=tmp_path)
     assert any("run only 0% of the function's lines" in w for w in json.loads(result.stdout)["warnings"]), result.stderr
 
@@ -284,7 +284,7 @@ def test_a_rewrite_the_weak_tests_miss_is_refused_with_its_counterexample(tmp_pa
                                           "def test_many():\n    assert len(merge([[2], [1, 2]] * 3000)) == 9000\n")
     before = (project / "runs.py").read_text()
     wrong = "    return sorted(x for run in runs for x in run)\n```"
-    result = orps("optimize", "runs.py::merge", "--apply", "--depth", "1", "--counter", "none", cwd=project,
+    result = orps("optimize", "runs.py::merge", "--apply", "--depth", "1", "--instruction-counter", "none", cwd=project,
                   answers=[wrong], tmp_path=tmp_path)
     assert result.returncode == 1, result.stderr + result.stdout
     assert "behaved as the original on its captured calls and generated inputs" in result.stdout
@@ -292,7 +292,7 @@ def test_a_rewrite_the_weak_tests_miss_is_refused_with_its_counterexample(tmp_pa
     assert "oracle: 2 of 2 captured calls of the original replay identically" in result.stdout
     assert (project / "runs.py").read_text() == before
     # The call, as the test the suite lacks; it passes on the original.
-    result = orps("optimize", "runs.py::merge", "--depth", "1", "--counter", "none", "--write-tests",
+    result = orps("optimize", "runs.py::merge", "--depth", "1", "--instruction-counter", "none", "--write-tests",
                   "test_runs_behaviour.py", cwd=project, answers=[wrong], tmp_path=tmp_path)
     assert "A test your suite lacks" in result.stdout and "test written to test_runs_behaviour.py" in result.stderr
     written = (project / "test_runs_behaviour.py").read_text()
@@ -308,7 +308,7 @@ def test_a_rewrite_the_weak_tests_miss_is_refused_with_its_counterexample(tmp_pa
     assert not written_test_passes()  # on the refused rewrite
     (project / "runs.py").write_text(before)
     right = "    return [x for run in runs for x in run]\n```"
-    result = orps("optimize", "runs.py::merge", "--json", "--quiet", "--depth", "1", "--counter", "none", cwd=project,
+    result = orps("optimize", "runs.py::merge", "--json", "--quiet", "--depth", "1", "--instruction-counter", "none", cwd=project,
                   answers=[right], tmp_path=tmp_path)
     report = json.loads(result.stdout)
     assert result.returncode == 0, result.stderr

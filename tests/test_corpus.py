@@ -37,7 +37,7 @@ def run_orps(python: Path, project: Project, tree: Path, answers: list[str], tmp
     script.write_text(json.dumps(answers))
     env = {**os.environ, "ORPS_SCRIPTED_MODEL": str(script), "ORPS_WARM_WORKER": "1" if mode == "warm" else "0"}
     return subprocess.run([str(python), "-m", "orps_lsp.cli", "optimize", f"{project.file}::{project.function}",
-                           "--json", "--quiet", "--depth", "1", "--expansions", "2", "--counter", "none", *extra],
+                           "--json", "--quiet", "--depth", "1", "--expansions", "2", "--instruction-counter", "none", *extra],
                           cwd=tree, env=env, capture_output=True, text=True, timeout=600)
 
 

@@ -97,7 +97,7 @@ def test_an_offer_crosshair_refutes_is_not_made(tmp_path):
         "def test_many():\n    assert len(markers(['#!' + 'x' * 60] * 4000)) == 4000\n")
     before = (project / "markers.py").read_text()
     fast = "    return [line for line in lines if line.startswith('#!')]\n```"
-    result = orps("optimize", "markers.py::markers", "--apply", "--depth", "1", "--counter", "none",
+    result = orps("optimize", "markers.py::markers", "--apply", "--depth", "1", "--instruction-counter", "none",
                   "--crosshair-seconds", "4", cwd=project, answers=[fast], tmp_path=tmp_path)
     assert result.returncode == 1, result.stderr + result.stdout
     assert "on an input CrossHair found" in result.stdout, result.stdout

@@ -122,7 +122,7 @@ def test_no_tests_found_says_where_it_looked_and_what_to_do(tmp_path):
         discover_tests(tmp_path, tmp_path / "pkg/mod.py", "lonely")
     message = str(caught.value)
     assert "'lonely'" in message and "pkg.mod" in message and "2 test file(s)" in message
-    assert "--tests PATH" in message and "--no-tests" in message
+    assert "--test-paths PATH" in message and "--no-tests" in message
 
 
 def reasons(root: Path, module: str, function: str) -> dict[str, str]:

@@ -396,8 +396,8 @@ def test_health_check_on_llama_cpp_server(llama_server):
 
 @pytest.mark.real_model
 def test_search_through_llama_cpp_server(example_project, llama_server):
-    result = orps("optimize", "slowmath.py::has_duplicates", "--json", "-K", "1", "-N", "2", "-D", "1", "--max-calls", "4",
-                  "--counter", "none", "--endpoint", llama_server, "--parallel", "2", cwd=example_project, timeout=600)
+    result = orps("optimize", "slowmath.py::has_duplicates", "--json", "-K", "1", "-N", "2", "-D", "1", "--max-llm-calls", "4",
+                  "--instruction-counter", "none", "--endpoint", llama_server, "--parallel", "2", cwd=example_project, timeout=600)
     assert result.returncode in (0, 1), result.stderr
     report = json.loads(result.stdout)
     assert report["model"] == "qwen2.5-coder-0.5b" and report["nodes"]

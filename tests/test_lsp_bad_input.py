@@ -322,7 +322,7 @@ async def test_a_function_without_tests_is_refused_with_where_it_looked_and_the_
         assert result["status"] == "error", result
         message = the_message(editor, types.MessageType.Error, "ORPS: no tests found for 'lonely' (lonely): looked at ",
                               "none imports lonely and uses 'lonely'", "Set orps.testPaths to the test files or folders to run.")
-        assert "--no-tests" not in message and "--tests" not in message  # CLI flags mean nothing in an editor
+        assert "--no-tests" not in message and "--test" not in message  # CLI flags mean nothing in an editor
         assert messages_of(editor.progress_values())[-1] == message.removeprefix("ORPS: ")
         assert_nothing_written(editor, project, before)
 

@@ -140,7 +140,7 @@ def test_filterwarnings_error_and_strict_config_run_the_original(tmp_path, run_m
     (tmp_path / "answers.json").write_text(json.dumps(["    return x * 2\n```"]))
     env = {**os.environ, "ORPS_SCRIPTED_MODEL": str(tmp_path / "answers.json")}
     result = subprocess.run([str(user_python), "-m", "orps_lsp.cli", "optimize", "mod.py::double", "--json", "--quiet",
-                             "--depth", "1", "--expansions", "1", "--counter", "none"],
+                             "--depth", "1", "--expansions", "1", "--instruction-counter", "none"],
                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode in (0, 1), result.stderr[-3000:]
     original = json.loads(result.stdout)["original"]

@@ -41,8 +41,8 @@ def check_report(report: dict, *, mode: str, total: int, max_calls: int) -> None
 
 
 def test_optimize_with_the_real_model(example_project):
-    result = orps("optimize", "slowmath.py::has_duplicates", "--json", "-K", "1", "-N", "2", "-D", "2", "--max-calls", "8",
-                  "--counter", "none", cwd=example_project, timeout=600)
+    result = orps("optimize", "slowmath.py::has_duplicates", "--json", "-K", "1", "-N", "2", "-D", "2", "--max-llm-calls", "8",
+                  "--instruction-counter", "none", cwd=example_project, timeout=600)
     assert result.returncode in (0, 1), result.stderr
     report = json.loads(result.stdout)
     check_report(report, mode="optimize", total=6, max_calls=8)
@@ -58,7 +58,7 @@ def test_optimize_with_the_real_model(example_project):
 
 
 def test_solve_with_the_real_model(example_project):
-    result = orps("solve", "slowmath.py::is_palindrome", "--json", "-K", "1", "-N", "2", "-D", "1", "--max-calls", "4",
+    result = orps("solve", "slowmath.py::is_palindrome", "--json", "-K", "1", "-N", "2", "-D", "1", "--max-llm-calls", "4",
                   cwd=example_project, timeout=600)
     assert result.returncode in (0, 1), result.stderr
     report = json.loads(result.stdout)

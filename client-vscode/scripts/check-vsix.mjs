@@ -15,12 +15,10 @@ const COMMANDS = [
   'orps.optimizeAtCursor', 'orps.solveAtCursor', 'orps.showReport', 'orps.restartServer', 'orps.showDebugInfo',
   'orps.toggleCodeLens', 'orps.showOutput',
 ];
-// The server's settings (server/orps_lsp/lsp/settings.py) and the client's own.
-const SETTINGS = [
-  'model', 'gpuLayers', 'contextSize', 'threads', 'endpoint', 'apiKey', 'remoteModel', 'parallel', 'beamWidth', 'expansions', 'depth',
-  'alpha', 'beta', 'maxLlmCalls', 'maxGeneratedTokens', 'maxSeconds', 'testPaths', 'pytestArgs', 'testTimeout',
-  'runTimeout', 'generatedInputs', 'compareExceptionMessages', 'crosshairSeconds', 'logLevel', 'interpreter', 'autoApply', 'codeLens.enabled', 'trace.server',
-].map((key) => `orps.${key}`);
+// Every setting package.json contributes (generated from server/orps_lsp/settings_schema.py,
+// drift-tested in tests/test_settings_schema.py): the packaged manifest must carry them all.
+const SETTINGS = Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).contributes.configuration.properties);
+if (SETTINGS.length < 30) throw new Error(`package.json contributes only ${SETTINGS.length} settings`);
 
 /** name -> contents of every file in the zip. */
 function readZip(path) {

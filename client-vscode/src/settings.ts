@@ -6,35 +6,10 @@
 
 export const SECTION = 'orps';
 
-/** The server's settings (server/orps_lsp/lsp/settings.py, camelCase); package.json mirrors their defaults. */
-export const SERVER_KEYS = [
-  'model',
-  'gpuLayers',
-  'contextSize',
-  'threads',
-  'endpoint',
-  'apiKey',
-  'remoteModel',
-  'parallel',
-  'beamWidth',
-  'expansions',
-  'depth',
-  'alpha',
-  'beta',
-  'maxLlmCalls',
-  'maxGeneratedTokens',
-  'maxSeconds',
-  'testPaths',
-  'pytestArgs',
-  'testTimeout',
-  'runTimeout',
-  'generatedInputs',
-  'compareExceptionMessages',
-  'crosshairSeconds',
-  'logLevel',
-] as const;
-
-export const CLIENT_KEYS = ['interpreter', 'autoApply', 'codeLens.enabled', 'trace.server'] as const;
+// Both lists are generated from server/orps_lsp/settings_schema.py (`python -m orps_lsp.settings_schema`),
+// with package.json's contributions.
+export { CLIENT_KEYS, SERVER_KEYS } from './settingsKeys';
+import { SERVER_KEYS } from './settingsKeys';
 
 export interface ClientSettings {
   interpreter: string;

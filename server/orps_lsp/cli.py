@@ -17,15 +17,15 @@ from pathlib import Path
 
 from . import __version__, engine
 from .cancel import Cancelled, CancelToken
-from .config import SCALING_CHOICES, SearchConfig
+from .config import SearchConfig
 from .executor import OracleOptions, SandboxLimits
 from .model.base import ModelError
-from .model.embedded import DEFAULT_MODEL, EMBEDDED_MODELS
-from .model.loader import REMOTE_PARALLEL, load_model
+from .model.loader import load_model
 from .regression import with_test_appended
 from .render import text_report
 from .report_html import write_html
 from .search import Progress
+from .settings_schema import LIMITS, MODEL, ORACLE, SEARCH, SETTINGS, TESTS, Setting, cli_help, invalid, read_by, values_for
 
 EXIT_IMPROVED, EXIT_NOTHING, EXIT_BAD_INPUT, EXIT_PARTIAL, EXIT_CANCELLED = 0, 1, 2, 3, 130
 
@@ -41,62 +41,65 @@ def _search_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", metavar="HTML", help="also write the search report, its tree drawn, as a self-contained HTML page")
     parser.add_argument("--write-tests", metavar="FILE", help="append the test your suite lacks (a call on which a refused "
                         "rewrite behaved differently from the original) to FILE")
-    model = parser.add_argument_group("model")
-    model.add_argument("--model", help=f"a .gguf path or an embedded model name ({', '.join(EMBEDDED_MODELS)}); "
-                       f"default: $ORPS_MODEL, else {DEFAULT_MODEL}")
-    model.add_argument("--gpu-layers", type=int, help="layers to offload (default: all when the build supports CUDA/Metal, else 0)")
-    model.add_argument("--ctx", type=int, default=8192, help="context window in tokens (default 8192)")
-    model.add_argument("--threads", type=int, help="CPU threads for the model (default: all cores)")
-    model.add_argument("--endpoint", metavar="URL", help="an OpenAI-compatible server to use instead of a local model, "
-                       "e.g. http://gpu-box:8080/v1 (llama-server, vLLM, Ollama); default: $ORPS_ENDPOINT")
-    model.add_argument("--api-key", metavar="KEY", help="the server's API key (default: $ORPS_API_KEY, which keeps it out of `ps`)")
-    model.add_argument("--remote-model", metavar="NAME", help="the model name on the server (default: the one it serves)")
-    model.add_argument("--parallel", type=int, metavar="N", help="candidates generated together: requests in flight on a server "
-                       f"(match its slots), or sequences in one llama.cpp batch for a local model (default {REMOTE_PARALLEL}; 1: one by one)")
     tests = parser.add_argument_group("tests")
-    tests.add_argument("--tests", action="append", metavar="PATH", help="test file or folder (repeatable; default: discover)")
     tests.add_argument("-k", dest="keyword", metavar="EXPR", help="pytest -k expression to select tests")
-    tests.add_argument("--pytest-arg", action="append", default=[], metavar="ARG", help="extra argument for pytest (repeatable)")
     tests.add_argument("--workload", action="append", default=[], metavar="TEST",
                        help="optimize: a test (path or node id; a pytest-benchmark test, or one that runs a script) "
                             "whose calls of the function are captured and timed besides the unit tests' calls; "
                             "it judges nothing (repeatable)")
     tests.add_argument("--no-tests", action="store_true", help="search without tests (critic only; the result is unverified)")
-    tests.add_argument("--test-timeout", type=float, default=10.0, help="seconds per test (default 10)")
-    tests.add_argument("--run-timeout", type=float, default=60.0, help="seconds per candidate run (default 60)")
-    tests.add_argument("--memory-mb", type=int, default=2048, help="memory limit of a test run in MB (default 2048)")
-    oracle = parser.add_argument_group("the original is the oracle (optimize)")
-    oracle.add_argument("--generated-inputs", type=int, default=OracleOptions().generated_inputs, metavar="N",
-                        help="inputs drawn with Hypothesis from the original's captured calls, on which every candidate "
-                             f"must behave as the original does (default {OracleOptions().generated_inputs}; 0: none)")
-    oracle.add_argument("--compare-exception-messages", action="store_true",
-                        help="exceptions must match the original's in message too, not only in type")
-    oracle.add_argument("--crosshair-seconds", type=float, default=OracleOptions().crosshair_seconds, metavar="S",
-                        help="where CrossHair is installed, seconds it searches for an input on which the candidate "
-                             f"about to be offered differs from the original (default {OracleOptions().crosshair_seconds:g}; 0: off)")
-    search = parser.add_argument_group("search (defaults fit a 2-core CPU; the paper used K=3 N=20 D=5)")
-    defaults = SearchConfig()
-    search.add_argument("--beam-width", "-K", type=int, default=defaults.beam_width)
-    search.add_argument("--expansions", "-N", type=int, default=defaults.expansions)
-    search.add_argument("--depth", "-D", type=int, default=defaults.depth)
-    search.add_argument("--alpha", type=float, default=defaults.alpha, help="weight of the critic's score")
-    search.add_argument("--beta", type=float, default=defaults.beta, help="weight of the tests and profile")
-    search.add_argument("--max-calls", type=int, default=defaults.max_llm_calls)
-    search.add_argument("--max-tokens", type=int, default=defaults.max_generated_tokens)
-    search.add_argument("--max-seconds", type=float, default=defaults.max_seconds)
-    search.add_argument("--seed", type=int, default=defaults.seed)
-    search.add_argument("--temperature", type=float, default=defaults.temperature)
-    search.add_argument("--no-critic", action="store_true", help="skip the critic (ablation)")
-    search.add_argument("--counter", choices=["auto", "valgrind", "none"], default=defaults.instruction_counter,
-                        help="auto: a close per-call figure is settled by the instructions of the function "
-                             "alone (perf or valgrind, if installed); valgrind: whole test runs are counted "
-                             "too; none: never")
-    search.add_argument("--benchmark-seconds", type=float, default=defaults.benchmark_seconds,
-                        help="time each finalist's function beside the original's, on the captured calls, "
-                             "for about this long")
-    search.add_argument("--scaling", choices=list(SCALING_CHOICES), default=defaults.scaling,
-                        help="a finalist faster on the tests' inputs but slower on larger ones: warn (default), "
-                             "refuse, or off (not measured)")
+    _setting_arguments(parser, {TESTS: tests})
+
+
+_GROUPS = {MODEL: "model", TESTS: "tests", LIMITS: "the sandbox's limits", ORACLE: "the original is the oracle (optimize)",
+           SEARCH: "search (defaults fit a 2-core CPU; the paper used K=3 N=20 D=5)"}
+_ARGUMENT_TYPES = {"integer": int, "number": float, "string": str, "url": str, "strings": str, "choice": str}
+
+
+def _setting_arguments(parser: argparse.ArgumentParser, groups: dict[str, argparse._ArgumentGroup]) -> None:
+    """A flag per setting of the schema (settings_schema.py), its older spellings kept with a message."""
+    for reader, title in _GROUPS.items():
+        group = groups.get(reader) or parser.add_argument_group(title)
+        for setting in read_by(reader):
+            if not setting.cli:
+                continue
+            flags = (*setting.short_flags, setting.flag)
+            if setting.kind == "boolean":
+                group.add_argument(*flags, dest=setting.name, action=argparse.BooleanOptionalAction,
+                                   default=setting.default, help=cli_help(setting))
+            else:
+                group.add_argument(*flags, dest=setting.name, type=_ARGUMENT_TYPES[setting.kind],
+                                   choices=setting.choices or None, action="append" if setting.kind == "strings" else "store",
+                                   default=None if setting.kind == "strings" else setting.default,
+                                   metavar=None if setting.choices else setting.kind.upper().replace("STRINGS", "VALUE"),
+                                   help=cli_help(setting) + (" (repeatable)" if setting.kind == "strings" else ""))
+            for old in setting.deprecated_flags:
+                group.add_argument(old, dest=setting.name, action=_Deprecated, setting=setting, help=argparse.SUPPRESS)
+
+
+class _Deprecated(argparse.Action):
+    """An older spelling of a setting's flag: it still works, and says what replaced it."""
+
+    def __init__(self, option_strings: list[str], dest: str, setting: Setting, **kwargs: object) -> None:
+        self.setting = setting
+        # `--no-critic`: the negative of a boolean, no value; the others take one as the new flag does.
+        super().__init__(option_strings, dest, nargs=0 if setting.kind == "boolean" else None, default=argparse.SUPPRESS,
+                         help=argparse.SUPPRESS)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        setting = self.setting
+        if setting.kind == "boolean":
+            value: object = not option_string.startswith("--no-") if option_string else True
+        elif setting.kind == "strings":
+            value = [*(getattr(namespace, self.dest, None) or []), values]
+        else:
+            value = _ARGUMENT_TYPES[setting.kind](values)  # type: ignore[arg-type]
+        setattr(namespace, self.dest, value)
+        said = getattr(namespace, "deprecated", [])
+        said.append(f"{option_string} is now {setting.flag}" + ("" if setting.kind != "boolean" else
+                                                                f" / --no-{setting.flag[2:]}"))
+        namespace.deprecated = said
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -114,16 +117,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from(args: argparse.Namespace) -> SearchConfig:
-    config = SearchConfig(
-        beam_width=args.beam_width, expansions=args.expansions, depth=args.depth, alpha=args.alpha, beta=args.beta,
-        max_llm_calls=args.max_calls, max_generated_tokens=args.max_tokens, max_seconds=args.max_seconds,
-        seed=args.seed, temperature=args.temperature, use_critic=not args.no_critic,
-        instruction_counter=args.counter, benchmark_seconds=args.benchmark_seconds, scaling=args.scaling, no_tests=args.no_tests,
-    )
-    problems = config.validate()
+    """The search's settings; every setting's value checked against the schema (bad input: one message)."""
+    problems = invalid({s.name: _given(args, s) for s in SETTINGS if s.cli})
+    config = SearchConfig(**values_for(args, SEARCH), no_tests=args.no_tests)
+    problems += [p for p in config.validate() if p not in problems]
     if problems:
         raise engine.InputError("; ".join(problems))
     return config
+
+
+def _given(args: argparse.Namespace, setting: Setting) -> object:
+    value = getattr(args, setting.name)
+    return tuple(value or ()) if setting.kind == "strings" else value
 
 
 class ProgressPrinter:
@@ -157,15 +162,10 @@ def run_command(args: argparse.Namespace) -> int:
     file, function = engine.parse_target(args.target)
     config = config_from(args)
     request = engine.SearchRequest(
-        file=file, function=function, mode=args.command, tests=args.tests, keyword=args.keyword,
-        pytest_args=args.pytest_arg, workload=args.workload,
-        limits=SandboxLimits(per_test_timeout=args.test_timeout, total_timeout=args.run_timeout, memory_mb=args.memory_mb),
-        oracle=OracleOptions(generated_inputs=args.generated_inputs,
-                             compare_exception_messages=args.compare_exception_messages, seed=args.seed,
-                             crosshair_seconds=args.crosshair_seconds),
+        file=file, function=function, mode=args.command, tests=args.test_paths, keyword=args.keyword,
+        pytest_args=args.pytest_args or [], workload=args.workload,
+        limits=SandboxLimits(**values_for(args, LIMITS)), oracle=OracleOptions(seed=args.seed, **values_for(args, ORACLE)),
     )
-    if request.oracle.validate():
-        raise engine.InputError("; ".join(request.oracle.validate()))
     prepared = engine.prepare(request, no_tests=args.no_tests)
     if args.explain_tests:
         for path, why in prepared.task.tests_chosen.items():
@@ -175,9 +175,9 @@ def run_command(args: argparse.Namespace) -> int:
         return EXIT_IMPROVED
     printer = ProgressPrinter(enabled=not args.quiet)
     printer.say("loading model ...")
-    model = load_model(args.model, n_ctx=args.ctx, n_threads=args.threads, gpu_layers=args.gpu_layers,
+    model = load_model(args.model, n_ctx=args.context_size, n_threads=args.threads, gpu_layers=args.gpu_layers,
                        endpoint=args.endpoint, api_key=args.api_key, remote_model=args.remote_model,
-                       max_parallel=args.parallel or REMOTE_PARALLEL)
+                       max_parallel=args.parallel)
     cancel = CancelToken()
     outcome: dict = {}
 
@@ -255,6 +255,8 @@ def _append_test(path: Path, test: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    for said in getattr(args, "deprecated", []):
+        print(f"orps-lsp: {said}; the old spelling will go", file=sys.stderr)
     if args.command is None:
         if args.stdio or args.tcp:
             from .lsp.server import serve

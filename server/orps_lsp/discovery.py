@@ -32,7 +32,7 @@ class NoTestsFound(Exception):
 
 
 # The message's last sentence, in the CLI's words (the language server puts its setting instead).
-CLI_HINT = "Pass --tests PATH to choose the tests, or --no-tests to run without them."
+CLI_HINT = "Pass --test-paths PATH to choose the tests, or --no-tests to run without them."
 
 
 def discover_tests(

@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Protocol
 
 from .report import CrossCheck, ExecutionReport, LineProfile, PerCallBenchmark
+from .settings_schema import ORACLE, default, problems
 
 
 @dataclass
 class SandboxLimits:
-    per_test_timeout: float = 10.0  # seconds of wall time for one test
-    total_timeout: float = 60.0  # seconds of wall time for one candidate run
-    memory_mb: int = 2048  # RLIMIT_AS of the pytest process
+    per_test_timeout: float = default("test_timeout")  # seconds of wall time for one test
+    total_timeout: float = default("run_timeout")  # seconds of wall time for one candidate run
+    memory_mb: int = default("memory_mb")  # RLIMIT_AS of the pytest process
     cpu_seconds: int = 60  # RLIMIT_CPU
     max_processes: int = 64  # RLIMIT_NPROC (ignored for root; see sandbox docs)
     file_size_mb: int = 64  # RLIMIT_FSIZE
@@ -31,18 +32,15 @@ class SandboxLimits:
 class OracleOptions:
     """How the original judges candidates in optimize mode (sandbox/oracle.py)."""
 
-    generated_inputs: int = 100  # inputs drawn from the captured calls, once per search (0: none)
-    compare_exception_messages: bool = False  # exceptions alike by type and message (else by type)
-    seed: int = 0  # the generated inputs are the same for the same seed
+    generated_inputs: int = default("generated_inputs")  # inputs drawn from the captured calls, once per search
+    compare_exception_messages: bool = default("compare_exception_messages")  # by type and message (else by type)
+    seed: int = default("seed")  # the generated inputs are the same for the same seed
     # CrossHair (where installed) looks this long for an input on which the candidate about
     # to be offered differs from the original (0: not at all).
-    crosshair_seconds: float = 5.0
+    crosshair_seconds: float = default("crosshair_seconds")
 
     def validate(self) -> list[str]:
-        problems = ["generated_inputs must not be negative"] if self.generated_inputs < 0 else []
-        if not 0 <= self.crosshair_seconds <= 600:
-            problems.append("crosshair_seconds must be between 0 and 600")
-        return problems
+        return problems(self, ORACLE)
 
 
 @dataclass

@@ -15,12 +15,13 @@ import json
 import os
 from pathlib import Path
 
+from ..settings_schema import default
 from .base import ChatModel, ModelError
 
 from .scripted import SCRIPTED_MODEL_ENV, scripted_model_from
 ENDPOINT_ENV = "ORPS_ENDPOINT"
 API_KEY_ENV = "ORPS_API_KEY"
-REMOTE_PARALLEL = 4  # the CLI's default: a GPU server usually has a few slots
+REMOTE_PARALLEL = default("parallel")  # a GPU server usually has a few slots
 
 
 def load_model(
