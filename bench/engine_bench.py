@@ -13,7 +13,7 @@ Prints, as ratios measured in one run (this machine is noisy):
     llama.cpp multi-sequence batch) vs one after another (goal: N=4 in at most
     0.6x the time).
 
-    python bench/engine_bench.py [--model PATH_OR_NAME] [--function has_duplicates] [--evaluation-only]
+    python -m bench.engine_bench [--model PATH_OR_NAME] [--function has_duplicates] [--evaluation-only]
 """
 
 from __future__ import annotations
@@ -26,16 +26,15 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "server"))
+from orps_lsp import engine
+from orps_lsp.config import SearchConfig
+from orps_lsp.executor import ExecutionTarget
+from orps_lsp.model.llama import LlamaCppModel
+from orps_lsp.prompts import TaskContext, first_attempt, programmer_prefill, STRATEGIES
+from orps_lsp.sandbox.executor import PytestExecutor
+from orps_lsp.model.batched import common_prefix
 
-from orps_lsp import engine  # noqa: E402
-from orps_lsp.config import SearchConfig  # noqa: E402
-from orps_lsp.executor import ExecutionTarget  # noqa: E402
-from orps_lsp.model.llama import LlamaCppModel  # noqa: E402
-from orps_lsp.prompts import TaskContext, first_attempt, programmer_prefill, STRATEGIES  # noqa: E402
-from orps_lsp.sandbox.executor import PytestExecutor  # noqa: E402
-from orps_lsp.model.batched import common_prefix  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 
 class RecordingModel:
@@ -148,7 +147,8 @@ def evaluation_times(target: ExecutionTarget, source: str, cwd: Path, repeats: i
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m bench.engine_bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model")
     parser.add_argument("--function", default="has_duplicates")
     parser.add_argument("--repeats", type=int, default=5)

@@ -2,10 +2,9 @@
 do the single and the batched generation paths work there. Prints JSON: tokens/s, and 4 candidates
 decoded in one batch vs one by one, with 0 layers and with every layer offloaded.
 
-    python bench/gpu_check.py MODEL.gguf
+    python -m bench.gpu_check MODEL.gguf
 """
 import json, os, sys, time
-sys.path.insert(0, "server")
 import llama_cpp
 from orps_lsp.model.llama import LlamaCppModel, gpu_offload_supported
 from orps_lsp.model.base import ChatRequest

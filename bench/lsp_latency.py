@@ -5,7 +5,7 @@ textDocument/codeAction and textDocument/hover latency (p50/p99) with no
 search running, then again while a real search (the embedded model) runs on
 has_duplicates, and prints the figures.
 
-    python bench/lsp_latency.py [--requests 200] [--model NAME_OR_PATH]
+    python -m bench.lsp_latency [--requests 200] [--model NAME_OR_PATH]
 """
 
 from __future__ import annotations
@@ -13,17 +13,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO / "server"), str(REPO / "tests")]
+from lsprotocol import types
 
-from lsprotocol import types  # noqa: E402
-
-from lsp_fixtures.harness import SimulatedEditor, copy_example, editor_session, line_of, target  # noqa: E402
+# tests/ is a namespace package here (no __init__.py): `python -m` from the repository root finds it.
+from tests.lsp_fixtures.harness import SimulatedEditor, copy_example, editor_session, line_of, target
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -35,7 +32,7 @@ METHODS = ("codeAction", "hover")
 
 
 async def request(editor: SimulatedEditor, uri: str, method: str, line: int) -> None:
-    """One textDocument/codeAction or textDocument/hover (`method`) at `line` (also used by lsp_load.py)."""
+    """One textDocument/codeAction or textDocument/hover (`method`) at `line` (also used by lsp_load)."""
     if method == "codeAction":
         await editor.code_actions(uri, line)
     else:
@@ -93,7 +90,8 @@ async def main(requests: int, model: str | None) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m bench.lsp_latency", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--model", help="a .gguf path or an embedded model name (default: the embedded default)")
     arguments = parser.parse_args()

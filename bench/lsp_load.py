@@ -10,7 +10,7 @@ sent, answered and failed, the latency percentiles, and how the search ended.
 Exits 1 when a request failed or went unanswered, or the search did not end
 with an offered edit or "nothing better".
 
-    python bench/lsp_load.py [--rate 20] [--seconds 25] [--delay 3] [--spread] [--model NAME_OR_PATH]
+    python -m bench.lsp_load [--rate 20] [--seconds 25] [--delay 3] [--spread] [--model NAME_OR_PATH]
 
 --model uses the real model instead of the scripted one (the search then takes
 as long as the model does; requests are fired for --seconds or until it ends).
@@ -27,11 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from tests.lsp_fixtures.harness import FAST_HAS_DUPLICATES, copy_example, editor_session, line_of, target
 
-from lsp_latency import METHODS, percentile, request  # noqa: E402  (puts server/ and tests/ on sys.path)
-
-from lsp_fixtures.harness import FAST_HAS_DUPLICATES, copy_example, editor_session, line_of, target  # noqa: E402
+from .lsp_latency import METHODS, percentile, request
 
 REQUEST_TIMEOUT = 10.0  # an answer later than this counts as unanswered
 # The critic never says done, so the search goes through every round.
@@ -121,7 +119,8 @@ async def main(rate: int, seconds: float, delay: float, spread: bool, model: str
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m bench.lsp_load", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rate", type=int, default=20, help="requests per second (half codeAction, half hover)")
     parser.add_argument("--seconds", type=float, default=25.0, help="how long to fire (stops earlier if the search ends)")
     parser.add_argument("--delay", type=float, default=3.0, help="seconds per scripted answer (8 answers in the search)")

@@ -11,7 +11,7 @@ executor, runs interleaved so that the machine's load falls on all alike:
   - CrossHair's search on the candidate, with its confirming runs (paid once per offer).
 Goal (issue 13): under 0.5 s per candidate with the warm worker.
 
-    python bench/oracle_bench.py [--rounds 7] [--file examples/slowmath/slowmath.py --function has_duplicates]
+    python -m bench.oracle_bench [--rounds 7] [--file examples/slowmath/slowmath.py --function has_duplicates]
 """
 
 from __future__ import annotations
@@ -22,16 +22,15 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "server"))
+from orps_lsp.discovery import discover_tests
+from orps_lsp.executor import ExecutionTarget
+from orps_lsp.sandbox import capture
+from orps_lsp.sandbox.executor import PytestExecutor, _Mode
+from orps_lsp.sandbox.generate import draw_inputs
+from orps_lsp.sandbox.protocol import replay_plan
+from orps_lsp.source import find_function, replace_function
 
-from orps_lsp.discovery import discover_tests  # noqa: E402
-from orps_lsp.executor import ExecutionTarget  # noqa: E402
-from orps_lsp.sandbox import capture  # noqa: E402
-from orps_lsp.sandbox.executor import PytestExecutor, _Mode  # noqa: E402
-from orps_lsp.sandbox.generate import draw_inputs  # noqa: E402
-from orps_lsp.sandbox.protocol import replay_plan  # noqa: E402
-from orps_lsp.source import find_function, replace_function  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 FAST = "def has_duplicates(items):\n    return len(set(items)) != len(items)\n"
 
@@ -43,7 +42,8 @@ def timed(run) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m bench.oracle_bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--file", default=str(REPO / "examples" / "slowmath" / "slowmath.py"))
     parser.add_argument("--function", default="has_duplicates")
     parser.add_argument("--candidate", help="a file holding the candidate module (default: a set-based has_duplicates)")

@@ -151,7 +151,7 @@ def cost(trees: list[tuple[str, Path]], function: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.per_call_bench", description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="the product's benchmark time per pair")
     parser.add_argument("--search", action="store_true", help="also measure a search's cost (minutes)")
     parser.add_argument("--before", type=Path, help="a source tree to compare with (e.g. a worktree of an older commit)")

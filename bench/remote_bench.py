@@ -1,6 +1,6 @@
 """Wall time of one ORPS search through each model backend, side by side, from one run.
 
-    python bench/remote_bench.py [--endpoint URL] [--expansions 4] [--depth 1] [--function has_duplicates]
+    python -m bench.remote_bench [--endpoint URL] [--expansions 4] [--depth 1] [--function has_duplicates]
 
 Three searches of the example with the same settings and seed:
   1. HTTP, sequential: the remote backend with parallel=1;
@@ -30,15 +30,14 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "server"))
+from orps_lsp import engine
+from orps_lsp.config import SearchConfig
+from orps_lsp.model.base import ChatModel
+from orps_lsp.model.cpu_probe import llama_cpp_server_command
+from orps_lsp.model.embedded import ensure_embedded
+from orps_lsp.model.http import OpenAICompatibleModel
 
-from orps_lsp import engine  # noqa: E402
-from orps_lsp.config import SearchConfig  # noqa: E402
-from orps_lsp.model.base import ChatModel  # noqa: E402
-from orps_lsp.model.cpu_probe import llama_cpp_server_command  # noqa: E402
-from orps_lsp.model.embedded import ensure_embedded  # noqa: E402
-from orps_lsp.model.http import OpenAICompatibleModel  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 
 @contextmanager
@@ -123,7 +122,8 @@ def measure(args: argparse.Namespace, url: str | None, model_path: Path) -> dict
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m bench.remote_bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--endpoint", help="an OpenAI-compatible server to measure (default: start llama_cpp.server)")
     parser.add_argument("--api-key", default=os.environ.get("ORPS_API_KEY"))
     parser.add_argument("--remote-model")

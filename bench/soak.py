@@ -9,7 +9,7 @@ searches; exits 1 when, from the first checkpoint after warm-up to the last,
 any grows beyond its bound, or when a process, a private directory or a pids
 cgroup of the sandbox is left behind.
 
-    python bench/soak.py [--searches 100] [--isolation auto|bwrap|netns|none]
+    python -m bench.soak [--searches 100] [--isolation auto|bwrap|netns|none]
 """
 
 from __future__ import annotations
@@ -25,14 +25,13 @@ from pathlib import Path
 
 import psutil
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "server"))
+from orps_lsp import engine
+from orps_lsp.config import SearchConfig
+from orps_lsp.executor import SandboxLimits
+from orps_lsp.model.scripted import ScriptedModel
+from orps_lsp.sandbox import isolation, pids
 
-from orps_lsp import engine  # noqa: E402
-from orps_lsp.config import SearchConfig  # noqa: E402
-from orps_lsp.executor import SandboxLimits  # noqa: E402
-from orps_lsp.model.scripted import ScriptedModel  # noqa: E402
-from orps_lsp.sandbox import isolation, pids  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 # Growth allowed from the warm checkpoint (after 10 searches) to the end.
 RSS_BOUND_MB = 24.0
@@ -78,7 +77,7 @@ def leftovers(scratch: Path) -> list[str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.splitlines()[0])
     parser.add_argument("--searches", type=int, default=100)
     parser.add_argument("--isolation", default="auto")
     args = parser.parse_args()

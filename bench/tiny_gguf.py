@@ -1,13 +1,13 @@
 """A tiny Qwen2-architecture GGUF with random weights and the embedded model's tokenizer and chat template.
 
-For checks of the machinery where the real model cannot travel (a GPU machine reached with 64 MiB):
-    GGUF_PY=path/to/llama.cpp/gguf-py python bench/tiny_gguf.py tiny.gguf   # or: pip install gguf
-    python bench/gpu_check.py tiny.gguf
+For checks of the machinery where the real model cannot travel (a GPU machine reached with 64 MiB).
+It needs the `gguf` package (llama.cpp's gguf-py, on PyPI), which orps-lsp does not install:
+    .venv/bin/python -m pip install gguf
+    python -m bench.tiny_gguf tiny.gguf
+    python -m bench.gpu_check tiny.gguf
 """
-import os
 import sys
 
-sys.path.insert(0, os.environ.get("GGUF_PY", ""))
 import numpy as np
 import gguf
 from orps_lsp.model.embedded import ensure_embedded

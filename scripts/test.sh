@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up (if needed) and run the whole test suite, the real-model tests included,
-# and the VS Code extension's steps (unit tests, the .vsix built and its manifest checked) when npm is there.
+# and the VS Code extension's steps (unit tests, the .vsix built and its manifest checked) when npm is there,
+# and the documentation site (mkdocs.yml, docs/) built strictly.
 # Arguments go to pytest. ORPS_SKIP_EXTENSION=1 leaves the extension out (e.g. when running a few Python tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +18,21 @@ else
     echo "test: npm not found; the VS Code extension steps (npm ci, build, test, package, check-vsix) were skipped"
 fi
 
+# The documentation: --strict fails on a broken link or anchor, or a page left out of the nav.
+# Not --quiet: with it mkdocs counts no warnings and --strict never fails (mkdocs/mkdocs#4126),
+# so its log is kept aside and shown only when the build fails.
+docs=0
+docs_site=$(mktemp -d)
+docs_log=$(mktemp)
+NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --site-dir "$docs_site" >"$docs_log" 2>&1 || docs=$?
+if [ "$docs" != 0 ]; then
+    cat "$docs_log" >&2
+    echo "test: the documentation build (mkdocs build --strict) failed (exit $docs); running the Python tests anyway" >&2
+fi
+rm -rf "$docs_site" "$docs_log"
+
 python=0
 .venv/bin/python -m pytest "$@" || python=$?
 [ "$python" = 0 ] || exit "$python"
-exit "$extension"
+[ "$extension" = 0 ] || exit "$extension"
+exit "$docs"

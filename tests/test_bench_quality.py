@@ -8,12 +8,9 @@ from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "quality"
-sys.path.insert(0, str(BENCH))
-
-from methods import METHODS, config_for  # noqa: E402
-from tasks import Task, assert_tests, case_tests, write_project  # noqa: E402
-from run import interleaved  # noqa: E402
+from bench.quality.methods import METHODS, config_for
+from bench.quality.run import interleaved
+from bench.quality.tasks import Task, assert_tests, case_tests, write_project
 
 
 def pytest_in(root: Path) -> subprocess.CompletedProcess:
@@ -62,7 +59,7 @@ def test_interleaved_takes_one_task_of_each_set_in_turn():
 
 
 def test_a_method_still_part_way_is_compared_on_its_own_tasks():
-    from summarize import comparisons
+    from bench.quality.summarize import comparisons
 
     def record(task, method, solved):
         return {"task": task, "method": method, "kind": "write", "set": "S", "solved": solved,

@@ -1,10 +1,10 @@
 """The final pick re-checks a large claimed saving with the figures taken outside the test
-process (select.unconfirmed_by_the_kernel): what an honest speed-up shows there, a forged one does not."""
+process (final_pick.unconfirmed_by_the_kernel): what an honest speed-up shows there, a forged one does not."""
 
 from __future__ import annotations
 
 from orps_lsp.report import ExecutionReport
-from orps_lsp.select import RECHECK_SECONDS, unconfirmed_by_the_kernel
+from orps_lsp.final_pick import RECHECK_SECONDS, unconfirmed_by_the_kernel
 
 
 def runs(cpu: list[float], wall: list[float]) -> ExecutionReport:

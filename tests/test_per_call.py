@@ -26,7 +26,7 @@ from orps_lsp.report import PerCallBenchmark, ScaledCall, Scaling
 from orps_lsp.sandbox import benchmark, instructions, scaling, speedup
 from orps_lsp.sandbox.executor import PytestExecutor
 from orps_lsp.search import SearchTask, run_search
-from orps_lsp.select import per_call_bar, per_call_unconfirmed, scaling_warning
+from orps_lsp.final_pick import per_call_bar, per_call_unconfirmed, scaling_warning
 from orps_lsp.source import find_function
 
 LIMITS = SandboxLimits(per_test_timeout=10, total_timeout=60, memory_mb=1024, cpu_seconds=60)

@@ -1,5 +1,6 @@
-"""One definition per setting (settings_schema.py): the CLI, the language server, the search's,
-sandbox's and oracle's defaults, the VS Code contributions and the docs all follow it."""
+"""One definition per setting (settings_schema.py) and per message contract (contract.py): the
+CLI, the language server, the search's, sandbox's and oracle's defaults, the VS Code
+contributions, the extension's constants and the docs all follow them (codegen.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 
 import pytest
 
+from orps_lsp import codegen
 from orps_lsp import settings_schema as schema
 from orps_lsp.cli import build_parser, config_from
 from orps_lsp.config import SearchConfig
@@ -20,24 +22,24 @@ from orps_lsp.lsp.settings import Settings, parse_settings
 READERS = {schema.SEARCH: SearchConfig(), schema.LIMITS: SandboxLimits(), schema.ORACLE: OracleOptions()}
 
 
-def test_the_generated_files_follow_the_schema():
-    """package.json's contributions, settingsKeys.ts and docs/settings.md: `python -m
-    orps_lsp.settings_schema` writes them; a hand edit (or a new setting not written out) fails here."""
-    assert schema.drifted() == [], "run `python -m orps_lsp.settings_schema` and commit what it writes"
+def test_the_generated_files_follow_the_code():
+    """package.json's contributions, settingsKeys.ts, contract.ts and docs/settings.md: `python -m
+    orps_lsp.codegen` writes them; a hand edit (or a new setting not written out) fails here."""
+    assert codegen.drifted() == [], "run `python -m orps_lsp.codegen` and commit what it writes"
 
 
 def test_a_drifted_file_is_found(tmp_path):
-    for path in (*schema.GENERATED, "client-vscode/package.json"):
+    for path in (*codegen.GENERATED, codegen.MANIFEST):
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / path).write_text((schema.ROOT / path).read_text())
-    assert schema.drifted(tmp_path) == []
+        (tmp_path / path).write_text((codegen.ROOT / path).read_text())
+    assert codegen.drifted(tmp_path) == []
     manifest = json.loads((tmp_path / "client-vscode/package.json").read_text())
     manifest["contributes"]["configuration"]["properties"]["orps.depth"]["default"] = 4
     (tmp_path / "client-vscode/package.json").write_text(json.dumps(manifest))
     (tmp_path / "docs/settings.md").write_text("# Settings\n")
-    assert schema.drifted(tmp_path) == ["docs/settings.md", "client-vscode/package.json"]
-    assert sorted(schema.write(tmp_path)) == ["client-vscode/package.json", "docs/settings.md"]
-    assert schema.drifted(tmp_path) == []
+    assert codegen.drifted(tmp_path) == ["docs/settings.md", "client-vscode/package.json"]
+    assert sorted(codegen.write(tmp_path)) == ["client-vscode/package.json", "docs/settings.md"]
+    assert codegen.drifted(tmp_path) == []
 
 
 @pytest.mark.parametrize("setting", [s for s in schema.SETTINGS if s.reader in READERS], ids=lambda s: s.name)

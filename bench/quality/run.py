@@ -1,7 +1,9 @@
 """Quality benchmark: does ORPS beat plain sampling with the same model?
 
-    .venv/bin/python bench/quality/run.py                 # the committed slice: 30 write + 10 optimize tasks
-    .venv/bin/python bench/quality/run.py --tasks 4 --methods cot,orps   # a quick look
+    .venv/bin/python -m bench.quality.run                 # the committed slice: 30 write + 10 optimize tasks
+    .venv/bin/python -m bench.quality.run --tasks 4 --methods cot,orps   # a quick look
+
+(from the repository root).
 
 Each task becomes a tiny project on disk (solution.py + tests/test_visible.py)
 and goes through the engine exactly as a user's project does (engine.prepare +
@@ -10,6 +12,8 @@ never saw (and, for optimize tasks, timed against the original and the ENAMEL
 expert in one sitting). Results are cached per (task, method, model, settings)
 under --out/cache, so an interrupted run continues where it stopped; the
 summary (results.json, results.md, plots) is rewritten from the cache at the end.
+The cache stays on this machine (git ignores it); the summary is what is kept,
+and results.json holds every record the tables were drawn from.
 """
 
 from __future__ import annotations
@@ -24,14 +28,11 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from importlib.util import find_spec
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+from orps_lsp import engine
+from orps_lsp.executor import ExecutionTarget, SandboxLimits, TestSelection
 
-from methods import METHODS, PARALLEL, SEARCH_LIMITS, cache_path, config_for  # noqa: E402
-from tasks import MODULE, Task, load_or_build, write_project  # noqa: E402
-
-from orps_lsp import engine  # noqa: E402
-from orps_lsp.executor import ExecutionTarget, SandboxLimits, TestSelection  # noqa: E402
+from .methods import METHODS, PARALLEL, SEARCH_LIMITS, cache_path, config_for
+from .tasks import MODULE, Task, load_or_build, write_project
 
 TIMING_REPEATS = 3
 _model = None  # one per worker process
@@ -165,7 +166,8 @@ def interleaved(tasks: list[Task]) -> list[Task]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m bench.quality.run", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--write-per-set", type=int, default=10, help="write tasks from each of LBPP, HumanEval+, MBPP+ (default 10)")
     parser.add_argument("--optimize", type=int, default=10, help="ENAMEL optimize tasks (default 10)")
     parser.add_argument("--kinds", default="write,optimize", help="which kinds of task to run (default both)")
@@ -226,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
             for future in as_completed(futures):
                 save(futures[future], future.result())
 
-    from summarize import summarize
+    from .summarize import summarize
 
     summarize(tasks, methods, model_name, cache, args.out)
     return 0

@@ -1,6 +1,11 @@
 """Tables and plots from the cached per-task results: results.json, results.md, *.png.
 
-    .venv/bin/python bench/quality/summarize.py     # rewrite the summary from the cache alone
+    .venv/bin/python -m bench.quality.summarize [OUT]   # rewrite the summary from OUT/cache alone (default bench/results/quality)
+
+The cache (OUT/cache, one JSON file per task and method) is local: git ignores it,
+and only the summary it gives (results.json with every record, results.md, the
+plots) is kept. Without the cache, the summary cannot be rewritten here: run
+`python -m bench.quality.run` again (with the same --out) to fill it.
 """
 
 from __future__ import annotations
@@ -12,10 +17,7 @@ import statistics
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-from methods import LABELS, METHODS, cache_path  # noqa: E402
+from .methods import LABELS, METHODS, cache_path
 
 
 def _geomean(values: list[float]) -> float | None:
@@ -138,7 +140,7 @@ def markdown(summaries: dict[str, dict], meta: dict, partial: dict[str, dict] | 
         f"**Compared on the {meta['paired_tasks']} tasks every method below has finished ({meta['paired_write']} write, "
         f"{meta['paired_tasks'] - meta['paired_write']} optimize)**; finished per method: "
         + ", ".join(f"{LABELS.get(m, m)} {n}" for m, n in meta["finished_per_method"].items())
-        + (" (a partial run: `run.py` continues it)." if not meta["complete"] else "."),
+        + (" (a partial run: `python -m bench.quality.run` continues it)." if not meta["complete"] else "."),
         "",
         "Write tasks: pass@1 = share of tasks whose result passes every held-back test; hidden ratio = mean share of",
         "held-back tests passed. Optimize tasks: correct = passes every held-back test the original passes (a few slow",
@@ -259,7 +261,7 @@ def summarize(tasks, methods: list[str], model_name: str, cache: Path, out: Path
         "write": sum(1 for t in tasks if t.kind == "write"),
         "optimize": sum(1 for t in tasks if t.kind == "optimize"),
         "sets": sets,
-        "command": ".venv/bin/python bench/quality/run.py",
+        "command": ".venv/bin/python -m bench.quality.run",
         "search_minutes": sum(r["wall_seconds"] for r in records) / 60,
         "complete": len(records) == len(tasks) * len(methods),
         "records": len(records),
@@ -280,7 +282,7 @@ def summarize(tasks, methods: list[str], model_name: str, cache: Path, out: Path
 
 
 if __name__ == "__main__":
-    from tasks import Task
+    from .tasks import Task
 
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("bench/results/quality")
     saved = json.loads((out.parent / "tasks.json").read_text())

@@ -13,12 +13,13 @@ import {
   type Middleware,
   type ServerOptions,
 } from 'vscode-languageclient/node';
+import { Command } from './contract';
 import { SECTION, serverSettings } from './settings';
 import type { ProgressValue } from './status';
 
 export const CLIENT_ID = 'orps'; // also where vscode-languageclient reads orps.trace.server
 export const CLIENT_NAME = 'ORPS';
-const SEARCH_COMMANDS = new Set(['orps.optimize', 'orps.solve']);
+const SEARCH_COMMANDS = new Set<string>([Command.optimize, Command.solve]);
 
 /** `python -m orps_lsp.cli --stdio`, in the workspace folder so relative test paths resolve there. */
 export function serverOptions(python: string, cwd: string | undefined, env: NodeJS.ProcessEnv = process.env): ServerOptions {

@@ -2,6 +2,7 @@
 // arguments, so tests can run them against fakes.
 import type { TextEditor } from 'vscode';
 import type { ServerController } from './controller';
+import { Command, Status } from './contract';
 import type { Messages } from './messages';
 import { GET_REPORT, reportHtml, type ReportTarget, type ReportView } from './report';
 import { SECTION } from './settings';
@@ -79,7 +80,7 @@ export async function showDebugInfo(deps: CommandDeps): Promise<void> {
   let server: unknown = controller.problem ?? 'not running';
   if (controller.running) {
     try {
-      server = await controller.execute('orps.debugInfo', []);
+      server = await controller.execute(Command.debugInfo, []);
     } catch (error) {
       server = { error: messageOf(error) };
     }
@@ -109,7 +110,7 @@ function messageOf(error: unknown): string {
 
 /** A command's `{status: "error", message}` answer: the server showed the message itself. */
 function isServerError(answer: unknown): boolean {
-  return typeof answer === 'object' && answer !== null && (answer as { status?: unknown }).status === 'error';
+  return typeof answer === 'object' && answer !== null && (answer as { status?: unknown }).status === Status.error;
 }
 
 /** A request the user cancelled (LSP RequestCancelled), which needs no message. */

@@ -3,9 +3,10 @@
 // so the picture is drawn by one piece of code for the CLI and the editor.
 import { randomBytes } from 'node:crypto';
 import type { WebviewPanel } from 'vscode';
+import { Command } from './contract';
 import * as api from './vscodeapi';
 
-export const GET_REPORT = 'orps.getReport';
+export const GET_REPORT = Command.getReport;
 
 /** What orps.getReport is asked for: a document and a function (by name, or the one at a position). */
 export interface ReportTarget {

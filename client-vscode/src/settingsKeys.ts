@@ -1,4 +1,4 @@
-// Generated from server/orps_lsp/settings_schema.py by `python -m orps_lsp.settings_schema`: do not edit.
+// Generated from server/orps_lsp/settings_schema.py by `python -m orps_lsp.codegen`: do not edit.
 
 /** The server's settings (camelCase), sent to it in initializationOptions and workspace/configuration. */
 export const SERVER_KEYS = [

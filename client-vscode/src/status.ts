@@ -5,6 +5,8 @@
 // begin/report/end values, so the status bar says where the search is
 // ("ORPS: round 2/3, 9/9 tests") without a second channel from the server.
 
+import { Command } from './contract';
+
 /** The fields of an LSP WorkDoneProgressBegin | Report | End that we read. */
 export interface ProgressValue {
   kind: 'begin' | 'report' | 'end';
@@ -79,7 +81,7 @@ export class StatusBar {
       const others = this.searches.size > 1 ? ` (+${this.searches.size - 1})` : '';
       item.text = `$(loading~spin) ORPS: ${what}${others}`;
       item.tooltip = `${latest.title}\n${latest.message}\nClick to cancel.`;
-      item.command = 'orps.cancel'; // the server's command, registered by the language client: cancels every search
+      item.command = Command.cancel; // the server's command, registered by the language client: cancels every search
       return;
     }
     switch (this.state) {

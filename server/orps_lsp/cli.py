@@ -18,6 +18,7 @@ from pathlib import Path
 from . import __version__, engine
 from .cancel import Cancelled, CancelToken
 from .config import SearchConfig
+from .files import replace_file
 from .executor import OracleOptions, SandboxLimits
 from .model.base import ModelError
 from .model.loader import load_model
@@ -245,7 +246,7 @@ def _append_test(path: Path, test: str) -> None:
         current = path.read_text(encoding="utf-8") if path.exists() else ""
         text = with_test_appended(current, test)
         path.parent.mkdir(parents=True, exist_ok=True)
-        engine.replace_file(path, text)
+        replace_file(path, text)
     except OSError as exc:
         print(f"orps-lsp: cannot write the test to {path}: {exc.strerror or exc}", file=sys.stderr)
         return

@@ -20,11 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .executor import TestSelection
+from .files import SKIPPED_DIRS
 
-SKIPPED_DIRS = frozenset(
-    {".venv", "venv", "node_modules", ".git", "build", "dist", "site-packages", "__pycache__",
-     ".tox", ".nox", ".pytest_cache", ".mypy_cache", ".orps-cache"}
-)
 
 
 class NoTestsFound(Exception):

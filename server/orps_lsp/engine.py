@@ -9,8 +9,6 @@ input is raised as an `InputError` with one clear sentence.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from .cancel import CancelToken
 from .config import SearchConfig
 from .discovery import CLI_HINT, NoTestsFound, discover_tests, module_import_name
 from .executor import ExecutionTarget, OracleOptions, SandboxLimits, TestSelection
+from .files import replace_file
 from .model.base import ChatModel
 from .regression import missing_test, test_file_for, unmentioned_exceptions
 from .report import SearchReport
@@ -195,17 +194,3 @@ def write_atomically(path: Path, text: str, expected_hash: str) -> None:
     if content_hash(current) != expected_hash:
         raise InputError(f"{path} changed while the search ran; nothing was written (run again on the new text)")
     replace_file(path, text)
-
-
-def replace_file(path: Path, text: str) -> None:
-    """`path` holds `text` after one rename (made if missing; its mode kept): never half-written."""
-    mode = path.stat().st_mode if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".orps", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.chmod(tmp, mode & 0o7777)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

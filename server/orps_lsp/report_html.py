@@ -14,14 +14,13 @@ theme variables inside a webview, with light defaults in a browser.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from typing import Any
 
 from .render import _fmt_time as format_time  # one time format for the text and HTML reports
+from .files import atomic_file
 from .report import SearchReport
 
 SCRIPT_TAG = "<script>"  # exactly once in the page; the extension replaces it with <script nonce="...">
@@ -58,15 +57,8 @@ def render_html(report: SearchReport | dict[str, Any]) -> str:
 def write_html(report: SearchReport | dict[str, Any], path: str | Path) -> Path:
     """Write the page to `path` through a temporary file and one rename: never half-written."""
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(render_html(report))
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be opened and shared
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(target, permissions=0o644) as handle:  # a report is meant to be opened and shared
+        handle.write(render_html(report))
     return target
 
 

@@ -49,9 +49,14 @@ EFFICIENCY_WEIGHTS = {"time": 0.6, "instructions": 0.0, "memory": 0.2, "complexi
 CPU_RESOLUTION = 0.05
 
 
-def comparable_times(original: ExecutionReport, candidate: ExecutionReport) -> tuple[float | None, float | None, str]:
-    """(original's, candidate's, clock): both on CPU time when both are long enough for its
-    resolution, else both on wall time (never one of each)."""
+def comparable_times(original: ExecutionReport, candidate: ExecutionReport, *,
+                     instructions: bool = False) -> tuple[float | None, float | None, str]:
+    """(original's, candidate's, measure) of two test runs, on one measure (never one of each):
+    with `instructions`, the instruction counts when both runs were counted; else CPU time when
+    both are long enough for its resolution; else wall time. The one place "the time that
+    counts" of a whole run is decided."""
+    if instructions and original.instructions and candidate.instructions:
+        return float(original.instructions), float(candidate.instructions), "instructions"
     if (original.cpu_time or 0.0) >= CPU_RESOLUTION and (candidate.cpu_time or 0.0) >= CPU_RESOLUTION:
         return original.cpu_time, candidate.cpu_time, "CPU time"
     return original.wall_time, candidate.wall_time, "wall time"
@@ -66,13 +71,13 @@ def usable_per_call(report: ExecutionReport) -> PerCallBenchmark | None:
     return bench
 
 
-def speedup(original: ExecutionReport, candidate: ExecutionReport) -> float | None:
+def speedup(original: ExecutionReport, candidate: ExecutionReport, *, instructions: bool = False) -> float | None:
     """How many times faster the candidate ran than the original: per call where it was timed
-    so, else over the tests' runs (None when a time is missing)."""
+    so, else over the tests' runs (comparable_times; None when a time is missing)."""
     bench = usable_per_call(candidate)
     if bench is not None:
         return bench.speedup
-    o, c, _ = comparable_times(original, candidate)
+    o, c, _ = comparable_times(original, candidate, instructions=instructions)
     return o / c if o and c else None
 
 

@@ -28,7 +28,7 @@ from .model.base import ChatModel, ChatRequest, Completion, Message
 from .report import Critique, CrossCheck, ExecutionReport, Node, PerCallBenchmark, SearchReport, SearchStats
 from .scoring import parse_critique, passes_guard, step_scores, usable_per_call
 from .scoring import speedup as measured_speedup
-from .select import choose_winner, scaling_warning
+from .final_pick import choose_winner, scaling_warning
 from .source import FunctionInfo, replace_function
 
 
@@ -133,6 +133,19 @@ class OrpsSearch:
         self._runs = 0
         self._first_node_at: float | None = None  # when generation began
 
+    # ------------------------------------------------- what the final pick reads (final_pick.Lab)
+    @property
+    def mode(self) -> str:
+        return self.task.mode
+
+    @property
+    def original_source(self) -> str:
+        return self.task.source
+
+    @property
+    def verified(self) -> bool:
+        return self.executor is not None
+
     # ----------------------------------------------------------------- budget
     def _check_budget(self, upcoming_nodes: int = 0) -> None:
         """Raise BudgetExhausted unless the next step fits.
@@ -194,7 +207,7 @@ class OrpsSearch:
         """The executor's extra oracle (CrossHair) on a candidate about to be offered, in the
         time left (three more runs of the tests besides its own search)."""
         with self._measuring("CrossHair"):
-            return self.executor.cross_check(self._module_for(node),
+            return self.executor.cross_check(self.module_for(node),
                                              seconds_left=self.seconds_left() - 3 * self.seconds_per_run())
 
     def benchmark(self, node: Node, share: float = 1.0, scaling: bool = False) -> PerCallBenchmark | None:
@@ -202,23 +215,23 @@ class OrpsSearch:
         for `share` of the configured time; then on grown calls when `scaling` (and not off)."""
         grow = SCALING_SHARE * self.config.benchmark_seconds if scaling and self.config.scaling != "off" else 0.0
         with self._measuring("final benchmarks" if scaling else "feedback benchmarks"):
-            return self.executor.benchmark(self._module_for(node), seconds=share * self.config.benchmark_seconds,
+            return self.executor.benchmark(self.module_for(node), seconds=share * self.config.benchmark_seconds,
                                            scaling=grow)
 
     def time_heavy_calls(self, node: Node, bench: PerCallBenchmark) -> None:
         """Its function beside the original's on the calls too slow to time per call."""
         with self._measuring("heavy calls"):
-            self.executor.time_heavy_calls(self._module_for(node), bench)
+            self.executor.time_heavy_calls(self.module_for(node), bench)
 
     def confirm_benchmark(self, node: Node, bench: PerCallBenchmark, *, heavy_only: bool = False) -> None:
         """Its per-call figure checked from outside: each version run alone (two runs)."""
         with self._measuring("runs alone"):
-            self.executor.confirm_benchmark(self._module_for(node), bench, heavy_only=heavy_only)
+            self.executor.confirm_benchmark(self.module_for(node), bench, heavy_only=heavy_only)
 
     def count_instructions_per_call(self, node: Node, bench: PerCallBenchmark) -> None:
         """A close call's instructions, counted from outside (three runs under the counter)."""
         with self._measuring("instruction counts"):
-            self.executor.count_instructions_per_call(self._module_for(node), bench)
+            self.executor.count_instructions_per_call(self.module_for(node), bench)
 
     def _planned_candidates(self) -> int:
         cfg = self.config
@@ -367,7 +380,7 @@ class OrpsSearch:
         node.generated_tokens += completion.completion_tokens
 
     # --------------------------------------------------------------- execution
-    def _module_for(self, node: Node) -> str:
+    def module_for(self, node: Node) -> str:
         candidate = self._candidates[node.id]
         return replace_function(self.task.source, self.task.function.qualname, candidate.imports, candidate.definitions,
                                 candidate.module_definitions)
@@ -377,7 +390,7 @@ class OrpsSearch:
             return
         self.cancel.raise_if_cancelled()
         try:
-            module = self._module_for(node)
+            module = self.module_for(node)
         except Exception as exc:  # the candidate cannot be put in place
             node.valid, node.invalid_reason = False, f"cannot be placed in the module: {exc}"
             return
@@ -473,7 +486,7 @@ class OrpsSearch:
     def is_the_original(self, node: Node) -> bool:
         """The original's own code once comments and docstrings are set aside (never offered)."""
         try:
-            return behaviour_fingerprint(self._module_for(node)) == behaviour_fingerprint(self.task.source)
+            return behaviour_fingerprint(self.module_for(node)) == behaviour_fingerprint(self.task.source)
         except Exception:  # noqa: BLE001 - a candidate that cannot be placed is no copy
             return False
 
@@ -564,7 +577,7 @@ class OrpsSearch:
         if decision.original_remeasured is not None:
             report.original = decision.original_remeasured
         if decision.node is not None:
-            report.new_source = self._module_for(decision.node)
+            report.new_source = self.module_for(decision.node)
             growth = scaling_warning(decision.node.execution.per_call if decision.node.execution else None)
             if growth:
                 report.warnings.append(f"The chosen candidate: {growth}.")

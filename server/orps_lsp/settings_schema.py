@@ -3,8 +3,8 @@
 From this list come the CLI's flags (cli.py), the language server's typed settings and their
 checks (lsp/settings.py), the search's, the sandbox's and the oracle's defaults (config.py,
 executor.py), the VS Code extension's `package.json` contributions and `settingsKeys.ts`,
-and the settings page of the docs. `python -m orps_lsp.settings_schema` writes the
-generated files; tests/test_settings_schema.py fails when one of them drifts.
+and the settings page of the docs. `python -m orps_lsp.codegen` writes the generated
+files; tests/test_settings_schema.py fails when one of them drifts.
 
 One spelling per setting: `max_llm_calls` here and in Python, `--max-llm-calls` on the
 command line, `maxLlmCalls` in an editor. Older spellings stay accepted with a message
@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 # What reads a setting: the search (config.SearchConfig), the choice of tests (engine.SearchRequest),
@@ -283,7 +281,7 @@ def typescript_keys() -> str:
     def listed(settings: Iterable[Setting]) -> str:
         return "".join(f"  '{s.key}',\n" for s in settings)
 
-    return ("// Generated from server/orps_lsp/settings_schema.py by `python -m orps_lsp.settings_schema`: do not edit.\n\n"
+    return ("// Generated from server/orps_lsp/settings_schema.py by `python -m orps_lsp.codegen`: do not edit.\n\n"
             "/** The server's settings (camelCase), sent to it in initializationOptions and workspace/configuration. */\n"
             f"export const SERVER_KEYS = [\n{listed(SERVER_SETTINGS)}] as const;\n\n"
             "/** The extension's own settings: never sent to the server (it reports keys it does not know). */\n"
@@ -315,7 +313,7 @@ _READER_TITLES = {MODEL: "The model", SEARCH: "The search", TESTS: "The tests", 
 
 def settings_page() -> str:
     """docs/settings.md."""
-    lines = ["<!-- Generated from server/orps_lsp/settings_schema.py by `python -m orps_lsp.settings_schema`: "
+    lines = ["<!-- Generated from server/orps_lsp/settings_schema.py by `python -m orps_lsp.codegen`: "
              "do not edit. -->", "", "# Settings", "",
              "Each setting has one name: `max_llm_calls` in Python, `--max-llm-calls` on the command line, "
              "`maxLlmCalls` in an editor's `orps` section (VS Code: `orps.maxLlmCalls`). An invalid value in an "
@@ -331,57 +329,9 @@ def settings_page() -> str:
     return "\n".join(lines)
 
 
-ROOT = Path(__file__).resolve().parents[2]
-GENERATED = {  # path from the repository root -> what it holds
-    "client-vscode/src/settingsKeys.ts": typescript_keys,
-    "docs/settings.md": settings_page,
-}
-
-
-def package_json(current: str) -> str:
-    """client-vscode/package.json with its settings contributions generated (the rest kept)."""
-    manifest = json.loads(current)
-    manifest["contributes"]["configuration"]["properties"] = vscode_properties()
-    return json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
-
-
-def drifted(root: Path = ROOT) -> list[str]:
-    """The generated files that differ from what this schema makes."""
-    stale = [path for path, make in GENERATED.items()
-             if not (root / path).is_file() or (root / path).read_text(encoding="utf-8") != make()]
-    manifest = root / "client-vscode/package.json"
-    if json.loads(manifest.read_text(encoding="utf-8"))["contributes"]["configuration"]["properties"] != vscode_properties():
-        stale.append("client-vscode/package.json")
-    return stale
-
-
-def write(root: Path = ROOT) -> list[str]:
-    """Write the generated files; the ones changed."""
-    written = []
-    for path, make in GENERATED.items():
-        target = root / path
-        if not target.is_file() or target.read_text(encoding="utf-8") != make():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(make(), encoding="utf-8")
-            written.append(path)
-    manifest = root / "client-vscode/package.json"
-    if "client-vscode/package.json" in drifted(root):
-        manifest.write_text(package_json(manifest.read_text(encoding="utf-8")), encoding="utf-8")
-        written.append("client-vscode/package.json")
-    return written
-
-
 def cli_help(setting: Setting) -> str:
     """The description as plain text, with the default."""
     text = re.sub(r"`([^`]*)`", r"\1", setting.description)
     shown = "not set" if setting.default is None else (", ".join(setting.default) or "none") \
         if isinstance(setting.default, tuple) else setting.default
     return f"{text} (default: {shown})".replace("%", "%%")
-
-
-if __name__ == "__main__":  # python -m orps_lsp.settings_schema [--check]
-    if "--check" in sys.argv[1:]:
-        stale = drifted()
-        print("\n".join(f"out of date: {path}" for path in stale) or "generated files up to date")
-        sys.exit(1 if stale else 0)
-    print("\n".join(f"wrote {path}" for path in write()) or "generated files up to date")

@@ -22,6 +22,7 @@ from pygls.workspace import Workspace
 
 from .. import __version__, engine
 from ..cancel import Cancelled
+from ..contract import Command, Status
 from ..discovery import CLI_HINT as NO_TESTS_CLI_HINT
 from ..model.base import ModelError
 from ..regression import with_test_appended
@@ -39,8 +40,8 @@ from .settings import Settings
 
 log = logging.getLogger("orps_lsp.actions")
 
-OPTIMIZE, SOLVE, DEBUG_INFO, CANCEL = "orps.optimize", "orps.solve", "orps.debugInfo", "orps.cancel"
-GET_REPORT = "orps.getReport"
+OPTIMIZE, SOLVE, DEBUG_INFO, CANCEL = Command.OPTIMIZE, Command.SOLVE, Command.DEBUG_INFO, Command.CANCEL
+GET_REPORT = Command.GET_REPORT
 APPLY, SHOW_DIFF, DISCARD = "Apply", "Show diff", "Discard"
 # The failureReason of an editor that reviewed the edit itself and was told to discard it
 # (the VS Code extension, client-vscode/src/review.ts DISCARDED): a choice, not a failure.
@@ -173,7 +174,7 @@ class _StatusRelay:
 class _Refusal(Exception):
     """A search that does not start or does not finish: one message for the user."""
 
-    def __init__(self, message: str, status: str = "error") -> None:
+    def __init__(self, message: str, status: Status = Status.ERROR) -> None:
         super().__init__(message)
         self.message, self.status = message, status
 
@@ -201,8 +202,8 @@ class SearchCommands:
         self.settings, self.workspace, self.on_report = settings, workspace, on_report
         self.review_edits = review_edits
 
-    def _fail(self, message: str, status: str = "error") -> dict[str, Any]:
-        self.client.show_message(f"ORPS: {message}", types.MessageType.Error if status == "error" else types.MessageType.Info)
+    def _fail(self, message: str, status: Status = Status.ERROR) -> dict[str, Any]:
+        self.client.show_message(f"ORPS: {message}", types.MessageType.Error if status is Status.ERROR else types.MessageType.Info)
         return {"status": status, "message": message}
 
     async def search(self, arguments: Sequence[Any], mode: str) -> dict[str, Any]:
@@ -240,7 +241,7 @@ class SearchCommands:
                 parse_module(source, Path(document.path).name)  # a syntax error: say where
             except SourceError as exc:
                 raise _Refusal(str(exc)) from None
-            raise _Refusal("put the cursor inside a function (module level or a method) to search it", "no function")
+            raise _Refusal("put the cursor inside a function (module level or a method) to search it", Status.NO_FUNCTION)
         if target.version is not None and version is not None and target.version != version:
             log.info("%s moved from version %s to %s since the action was listed; searching the current text",
                      target.uri, target.version, version)
@@ -272,7 +273,7 @@ class SearchCommands:
         try:
             job = self.jobs.submit((str(path.resolve()), info.qualname), work, relay)
         except AlreadyRunning as exc:
-            raise _Refusal(str(exc), "already running") from None
+            raise _Refusal(str(exc), Status.ALREADY_RUNNING) from None
         self.client.refresh_code_lenses()  # the lens says "searching..."
         return job
 
@@ -293,7 +294,7 @@ class SearchCommands:
             raise
         except Cancelled:
             outcome = "cancelled"
-            raise _Refusal(f"the search for {job.function} was cancelled", "cancelled") from None
+            raise _Refusal(f"the search for {job.function} was cancelled", Status.CANCELLED) from None
         except (engine.InputError, ModelError) as exc:
             outcome = str(exc).replace(NO_TESTS_CLI_HINT, NO_TESTS_EDITOR_HINT)
             if getattr(exc, "details", ""):  # pytest's own output: for the log, not the message
@@ -321,27 +322,27 @@ class SearchCommands:
             log.warning("%s: %s", function, warning)
         if not report.improved or report.new_source is None:
             self.client.show_message(f"ORPS: nothing better for {function}. {report.verdict}. {critique_summary(report)}")
-            return {"status": "nothing better", **summary}
+            return {"status": Status.NOTHING_BETTER, **summary}
         stale = f"{function} changed while the search ran; nothing was applied (run the search again on the new text)"
         if self._is_stale(uri, version, source):
             self.client.show_message(f"ORPS: {stale}", types.MessageType.Warning)
-            return {"status": "stale", **summary}
+            return {"status": Status.STALE, **summary}
         if not self.review_edits and await self._confirm(report, source) != APPLY:
-            return {"status": "discarded", **summary}
+            return {"status": Status.DISCARDED, **summary}
         if self._is_stale(uri, version, source):  # edited while the question was open
             self.client.show_message(f"ORPS: {stale}", types.MessageType.Warning)
-            return {"status": "stale", **summary}
+            return {"status": Status.STALE, **summary}
         document = self.workspace().get_text_document(uri)
         edit = minimal_edit(source, report.new_source, units=document.position_codec.client_num_units)
         applied, reason = await self.client.apply_edit(f"ORPS: {function}", uri, version, [edit] if edit else [])
         if not applied and reason == DISCARDED_IN_REVIEW:  # the editor's own review said Discard
-            return {"status": "discarded", **summary}
+            return {"status": Status.DISCARDED, **summary}
         if not applied:
             why = f": {reason}" if reason else ""
             self.client.show_message(f"ORPS: the editor did not apply the edit to {function}{why}", types.MessageType.Warning)
-            return {"status": "not applied", "reason": reason, **summary}
+            return {"status": Status.NOT_APPLIED, "reason": reason, **summary}
         self.client.show_message(f"ORPS: applied to {function} - {report.verdict}")
-        return {"status": "applied", **summary}
+        return {"status": Status.APPLIED, **summary}
 
     async def _confirm(self, report: SearchReport, source: str) -> str:
         """Apply / Show diff / Discard when the editor can ask; apply when it cannot."""
@@ -411,13 +412,16 @@ class SearchCommands:
 
     async def debug_info(self) -> dict[str, Any]:
         settings = await self.settings()
+        # Importing llama.cpp and probing bubblewrap take a while: off the event loop, so that
+        # the editor's other requests are answered meanwhile.
+        gpu, sandbox = await asyncio.gather(asyncio.to_thread(_gpu_state, settings), asyncio.to_thread(_sandbox_isolation))
         info = {
             "version": __version__,
             "python": platform.python_version(),
             "settings": settings.to_editor_dict(),
             "model": self.models.describe(),
-            "gpu": _gpu_state(settings),
-            "sandbox": _sandbox_isolation(),
+            "gpu": gpu,
+            "sandbox": sandbox,
             "searches": [{"function": job.function, "file": job.key[0], "state": "running" if job.started else "queued"}
                          for job in self.jobs.active()],
             "client": {"name": self.client.name, "reviewEdits": self.review_edits,

@@ -12,10 +12,10 @@ from collections.abc import Callable
 
 from lsprotocol import types
 
+from ..contract import Command
 from ..render import best_attempt, critique_summary, metrics_table
 from ..report import ExecutionReport, SearchReport
-from ..scoring import usable_per_call
-from ..select import primary_time
+from ..scoring import speedup as measured_speedup
 from ..source import FunctionInfo
 from .outline import function_at, functions_in
 
@@ -50,12 +50,7 @@ def speedup(report: SearchReport) -> float | None:
     best = report.best
     if best is None or best.execution is None or report.mode != "optimize":
         return None
-    bench = usable_per_call(best.execution)
-    if bench is not None:
-        return bench.speedup
-    counted = bool(report.original.instructions and best.execution.instructions)
-    before, after = primary_time(report.original, counted), primary_time(best.execution, counted)
-    return before / after if before and after else None
+    return measured_speedup(report.original, best.execution, instructions=True)
 
 
 def _tests(execution: ExecutionReport | None) -> str:
@@ -129,10 +124,10 @@ def code_lenses(
     lenses = []
     for info in functions_in(source):
         if info.qualname in running:
-            command = types.Command(title="ORPS: searching... (click to cancel)", command="orps.cancel", arguments=[rerun_arguments(info)])
+            command = types.Command(title="ORPS: searching... (click to cancel)", command=Command.CANCEL, arguments=[rerun_arguments(info)])
         elif info.qualname in reports:
             report = reports[info.qualname]
-            name = "orps.solve" if report.mode == "solve" and info.is_stub else "orps.optimize"
+            name = Command.SOLVE if report.mode == "solve" and info.is_stub else Command.OPTIMIZE
             command = types.Command(title=lens_title(report), command=name, arguments=[rerun_arguments(info)])
         else:
             continue

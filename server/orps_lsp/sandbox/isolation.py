@@ -48,7 +48,7 @@ _DESCRIPTIONS = {
 }
 
 
-# What judges every run whatever the layer (the security model in the README says how each works).
+# What judges every run whatever the layer (docs/security.md says how each works).
 GUARDS = ("guards: results on an HMAC-signed channel, the harness guard (pytest and the plugin unpatched), "
           "the judge files checked after each run, clocks and /proc read through bindings made before any "
           "project code runs, the tests' imports checked (the candidate is what they import), no candidate code "

@@ -4,7 +4,7 @@
 versions side by side on the captured calls) and recomputes every figure from the raw
 timings (speedup.py). `confirm` runs each version alone on the same calls (in its own
 copy: the original's run holds no candidate code at all), enough passes that the claimed
-saving is large against a run's noise; the kernel's count of each run is what select.py
+saving is large against a run's noise; the kernel's count of each run is what final_pick.py
 holds the claim against. The candidate can bend the clocks of its own
 process; it cannot bend those.
 """

@@ -10,23 +10,18 @@ from pathlib import Path
 
 import psutil
 
+from ..files import SKIPPED_DIRS
 from .untrusted import Untrusted, remove
 
 _PRIVATE_PREFIX = "orps-sandbox-"
 _OWNED = re.compile(rf"{_PRIVATE_PREFIX}(\d+)-")
 
-SKIPPED_NAMES = frozenset(
-    {
-        ".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".pytest_cache",
-        ".tox", ".nox", ".mypy_cache", ".ruff_cache", ".orps-cache", "build", "dist",
-    }
-)
 
 
 def _ignore(directory: str, names: list[str]) -> set[str]:
     skipped = set()
     for name in names:
-        if name in SKIPPED_NAMES or name.endswith((".pyc", ".pyo")):
+        if name in SKIPPED_DIRS or name.endswith((".pyc", ".pyo")):
             skipped.add(name)
         elif os.path.isfile(os.path.join(directory, name, "pyvenv.cfg")):
             skipped.add(name)  # a virtual environment under another name

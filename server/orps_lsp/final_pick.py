@@ -14,15 +14,38 @@ is settled by the instructions of the function alone, counted from outside.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
+from .cancel import CancelToken
+from .config import SearchConfig
 from .extract import code_fingerprint
-from .report import BehaviourCheck, ExecutionReport, Node, PerCallBenchmark, SearchReport
+from .report import BehaviourCheck, CrossCheck, ExecutionReport, Node, PerCallBenchmark, SearchReport
 from .sandbox.speedup import median as _median
 from .scoring import CPU_RESOLUTION, passes_guard, usable_per_call
+from .scoring import speedup as measured_speedup
 
-if TYPE_CHECKING:
-    from .search import OrpsSearch
+
+class Lab(Protocol):
+    """What the final pick needs from the search: the original's report, the settings, the time
+    left, and the measurements it asks for (search.OrpsSearch provides them; tests script them)."""
+
+    config: SearchConfig
+    cancel: CancelToken
+    original: ExecutionReport
+    mode: str  # "optimize" or "solve"
+    original_source: str
+    verified: bool  # the candidates ran against tests (else the critic alone judged them)
+
+    def seconds_left(self) -> float: ...
+    def seconds_per_run(self) -> float: ...
+    def module_for(self, node: Node) -> str: ...
+    def is_the_original(self, node: Node) -> bool: ...
+    def timed_run(self, source: str, **options: Any) -> ExecutionReport: ...
+    def cross_check(self, node: Node) -> CrossCheck | None: ...
+    def benchmark(self, node: Node, share: float = 1.0, scaling: bool = False) -> PerCallBenchmark | None: ...
+    def time_heavy_calls(self, node: Node, bench: PerCallBenchmark) -> None: ...
+    def confirm_benchmark(self, node: Node, bench: PerCallBenchmark, *, heavy_only: bool = False) -> None: ...
+    def count_instructions_per_call(self, node: Node, bench: PerCallBenchmark) -> None: ...
 
 # A claimed saving of this many seconds per run, or more, is re-checked with the figures taken
 # outside the test process (report.outside_cpu_times / outside_wall_times): at least half of
@@ -49,22 +72,13 @@ class Decision:
     partial: bool = False  # a solve that passes only some of the tests
 
 
-def primary_time(report: ExecutionReport, use_instructions: bool) -> float | None:
-    """The measure 'faster' is judged by: instructions when counted, else CPU time, else wall time."""
-    if use_instructions and report.instructions:
-        return float(report.instructions)
-    if (report.cpu_time or 0.0) >= CPU_RESOLUTION:
-        return report.cpu_time
-    return report.wall_time
-
-
-def choose_winner(search: OrpsSearch, report: SearchReport) -> Decision:
+def choose_winner(lab: Lab, report: SearchReport) -> Decision:
     nodes = [n for n in report.nodes if n.valid]
-    if search.config.no_tests or search.executor is None:
+    if lab.config.no_tests or not lab.verified:
         return _pick_unverified(nodes)
-    original = search.original
+    original = lab.original
     guarded = [n for n in nodes if n.execution is not None and passes_guard(original, n.execution)]
-    if search.task.mode == "solve":
+    if lab.mode == "solve":
         return _pick_solution(original, guarded, len(report.nodes))
     if not guarded:
         differing = [n for n in nodes if n.execution is not None and n.execution.behaves_differently]
@@ -73,7 +87,7 @@ def choose_winner(search: OrpsSearch, report: SearchReport) -> Decision:
                                          f"the original passes and behaved as the original on its captured calls and generated inputs "
                                          f"({len(differing)} did not: {differing[0].execution.behaviour.differences[0]})")
         return Decision(None, False, f"nothing offered: none of {len(report.nodes)} candidates passed every test the original passes")
-    return _pick_fastest(search, original, guarded)
+    return _pick_fastest(lab, original, guarded)
 
 
 def _pick_unverified(nodes: list[Node]) -> Decision:
@@ -93,7 +107,7 @@ def _pick_solution(original: ExecutionReport, guarded: list[Node], tried: int) -
     better = [n for n in guarded if n.execution.passed > original.passed]
     if not better:
         return Decision(None, False, f"nothing offered: none of {tried} candidates passed more tests than the stub")
-    best = min(better, key=lambda n: (-n.execution.passed, primary_time(n.execution, False) or 0.0, -n.scores.step))
+    best = min(better, key=lambda n: (-n.execution.passed, n.execution.wall_time or 0.0, -n.scores.step))
     r = best.execution
     # A test that skips itself judged nothing: solved only when each one that skipped
     # with the answer skipped with the stub as well, for the same reason (a missing
@@ -108,14 +122,14 @@ def _pick_solution(original: ExecutionReport, guarded: list[Node], tried: int) -
                     partial=True)
 
 
-def _finalists(guarded: list[Node], count: int) -> list[Node]:
+def _finalists(original: ExecutionReport, guarded: list[Node], count: int) -> list[Node]:
     """The `count` most promising distinct candidates: most tests passed, then the fastest per
-    call where each was timed so (its feedback benchmark), then the quickest whole run (mostly
-    pytest's time, so only where no per-call figure exists)."""
+    call where each was timed so (its feedback benchmark), then the quickest whole run against
+    the original's (mostly pytest's time, so only where no per-call figure exists)."""
     def rank(node: Node) -> tuple[int, float, float]:
         bench = usable_per_call(node.execution)
         return (-node.execution.passed, -bench.speedup if bench is not None else 0.0,
-                primary_time(node.execution, False) or float("inf"))
+                -(measured_speedup(original, node.execution) or 0.0) if bench is None else 0.0)
 
     seen, finalists = set(), []
     for node in sorted(guarded, key=rank):
@@ -146,14 +160,14 @@ def _cpu_runs(report: ExecutionReport) -> list[float]:
     return [t for t in report.cpu_times if t is not None]
 
 
-def _pick_fastest(search: OrpsSearch, original: ExecutionReport, guarded: list[Node]) -> Decision:
-    cfg = search.config
-    changed = [n for n in guarded if not search.is_the_original(n)]
+def _pick_fastest(lab: Lab, original: ExecutionReport, guarded: list[Node]) -> Decision:
+    cfg = lab.config
+    changed = [n for n in guarded if not lab.is_the_original(n)]
     if not changed:
         return Decision(None, False, f"nothing offered: the {len(guarded)} candidate(s) that pass every test the original "
                                      "passes are the original itself (the same code once comments and docstrings are set aside)")
-    finalists = _finalists(changed, cfg.finalists)
-    per_call = _pick_by_per_call(search, original, finalists)
+    finalists = _finalists(original, changed, cfg.finalists)
+    per_call = _pick_by_per_call(lab, original, finalists)
     if per_call is not None:
         return per_call
     # Whole runs are counted only when asked: start-up, collection and plugins are most of
@@ -161,16 +175,16 @@ def _pick_fastest(search: OrpsSearch, original: ExecutionReport, guarded: list[N
     count = cfg.instruction_counter == "valgrind"
 
     # An instruction count runs under valgrind (about 40x slower): only when the time left allows it.
-    count = count and search.seconds_left() > _VALGRIND_SLOWDOWN * (1 + len(finalists)) * search.seconds_per_run()
-    repeats, finalists = _fit_budget(search, cfg.timing_repeats, finalists)
+    count = count and lab.seconds_left() > _VALGRIND_SLOWDOWN * (1 + len(finalists)) * lab.seconds_per_run()
+    repeats, finalists = _fit_budget(lab, cfg.timing_repeats, finalists)
 
     def measure(source: str, first: bool) -> ExecutionReport:
-        search.cancel.raise_if_cancelled()
-        return search.timed_run(source, repeats=1, count_instructions=count and first)
+        lab.cancel.raise_if_cancelled()
+        return lab.timed_run(source, repeats=1, count_instructions=count and first)
 
     # Interleaved rounds (original, then each finalist, again and again): a change
     # in the machine's load while they are measured falls on all of them alike.
-    sources = [search.task.source] + [search._module_for(node) for node in finalists]
+    sources = [lab.original_source] + [lab.module_for(node) for node in finalists]
     reports: dict[int, ExecutionReport] = {}
     dropped: set[int] = set()  # finalists that failed a repeat: a flaky pass does not count
     for round_number in range(repeats):
@@ -245,7 +259,7 @@ def _pick_fastest(search: OrpsSearch, original: ExecutionReport, guarded: list[N
                 continue
             return Decision(None, False, f"nothing offered: the best candidate's {speedup:.2f}x ({unit}) is not "
                                          f"confirmed from outside its process: {unconfirmed}", original_again)
-        if not _cross_checked(search, best):  # the next best, if any, gets its own check
+        if not _cross_checked(lab, best):  # the next best, if any, gets its own check
             timed = [(n, t) for n, t in timed if n is not best]
             if timed:
                 continue
@@ -277,18 +291,18 @@ def per_call_bar(bench: PerCallBenchmark, min_speedup: float) -> float:
         else min_speedup
 
 
-def _pick_by_per_call(search: OrpsSearch, original: ExecutionReport, finalists: list[Node]) -> Decision | None:
+def _pick_by_per_call(lab: Lab, original: ExecutionReport, finalists: list[Node]) -> Decision | None:
     """The pick by the per-call benchmark; None when there are no captured calls to time
     (or none of the timings gave a figure): the whole-run measure decides then."""
-    cfg = search.config
+    cfg = lab.config
     benched: list[tuple[Node, PerCallBenchmark]] = []
     for node in finalists:
-        if benched and search.seconds_left() < 2 * cfg.benchmark_seconds + 3 * search.seconds_per_run():
+        if benched and lab.seconds_left() < 2 * cfg.benchmark_seconds + 3 * lab.seconds_per_run():
             break  # the time left goes to checking the best one
         if benched and _cannot_clear(node, cfg.min_speedup):
             continue  # its own short benchmark already puts it below the bar: timing it again buys nothing
-        search.cancel.raise_if_cancelled()
-        bench = search.benchmark(node, scaling=True)
+        lab.cancel.raise_if_cancelled()
+        bench = lab.benchmark(node, scaling=True)
         if bench is None:
             return None
         node.execution.per_call = bench
@@ -307,7 +321,7 @@ def _pick_by_per_call(search: OrpsSearch, original: ExecutionReport, finalists: 
                                      f"timed on the same calls again, it answers from memory, not as it would new calls")
     clear = [(n, b) for n, b in honest if b.low >= per_call_bar(b, cfg.min_speedup)]
     if not clear:
-        close = _settled_by_instructions(search, max(honest, key=lambda pair: pair[1].speedup))
+        close = _settled_by_instructions(lab, max(honest, key=lambda pair: pair[1].speedup))
         clear = [close] if close is not None else []
     refusal = ""  # why the last candidate that cleared the bar was not offered
     while clear:
@@ -316,13 +330,13 @@ def _pick_by_per_call(search: OrpsSearch, original: ExecutionReport, finalists: 
         tied = [(n, b) for n, b in clear if b.high >= fastest]
         best, bench = max(tied, key=lambda pair: pair[0].scores.step)
         clear = [(n, b) for n, b in clear if n is not best]
-        decision, refusal = _offer(search, original, best, bench, heavy_path=False)
+        decision, refusal = _offer(lab, original, best, bench, heavy_path=False)
         if decision is not None:
             return decision
     # No figure over the quick calls clears the bar, but the tests' heavy calls (too slow to
     # time per call) may be where the rewrite pays: they are timed beside the original.
-    for node, bench in _heavy_hopefuls(search, honest):
-        decision, why = _offer(search, original, node, bench, heavy_path=True)
+    for node, bench in _heavy_hopefuls(lab, honest):
+        decision, why = _offer(lab, original, node, bench, heavy_path=True)
         if decision is not None:
             return decision
         refusal = refusal or why
@@ -338,35 +352,35 @@ def _pick_by_per_call(search: OrpsSearch, original: ExecutionReport, finalists: 
                                  f"{bar:.2f}x needed")
 
 
-def _offer(search: OrpsSearch, original: ExecutionReport, node: Node, bench: PerCallBenchmark, *,
+def _offer(lab: Lab, original: ExecutionReport, node: Node, bench: PerCallBenchmark, *,
            heavy_path: bool) -> tuple[Decision | None, str]:
     """The checks between a per-call figure and an offer: growth (with --scaling refuse), the
     heavy calls (too slow to time per call) timed beside the original, the runs alone (the
     kernel's figures), a re-run of the tests and CrossHair. The offer, or None and why not
     ("" when the heavy calls just show no speed-up: the below-the-bar verdict says it better)."""
-    cfg = search.config
+    cfg = lab.config
     growth = scaling_warning(bench)
     if growth and cfg.scaling == "refuse" and bench.scaling.slower_when_larger():
         return None, f"the best candidate was {bench.describe()}, but {growth}"
-    search.cancel.raise_if_cancelled()
+    lab.cancel.raise_if_cancelled()
     if bench.untimed() and bench.heavy_original is None:
-        search.time_heavy_calls(node, bench)
+        lab.time_heavy_calls(node, bench)
     if heavy_path and not bench.different and not _faster_on_heavy(bench, per_call_bar(bench, cfg.min_speedup)):
         return None, ""
     heavier = "" if heavy_path or bench.different else slower_on_heavy(bench)
     if heavier:
         return None, f"the best candidate was {bench.describe(heavy_first=True)}: {heavier}"
     if not bench.different:
-        search.cancel.raise_if_cancelled()
-        search.confirm_benchmark(node, bench, heavy_only=heavy_path)
+        lab.cancel.raise_if_cancelled()
+        lab.confirm_benchmark(node, bench, heavy_only=heavy_path)
     doubt = bench.different or per_call_unconfirmed(bench)
     if doubt:
         return None, (f"the best candidate's {bench.describe(heavy_first=heavy_path)} is not confirmed from outside "
                       f"its process: {doubt}")
-    again = search.timed_run(search._module_for(node), repeats=1)
+    again = lab.timed_run(lab.module_for(node), repeats=1)
     if not passes_guard(original, again):
         return None, "the best candidate did not pass again when re-run"
-    if not _cross_checked(search, node):
+    if not _cross_checked(lab, node):
         return None, (f"the best candidate behaves differently from the original on an input CrossHair found "
                       f"({node.execution.behaviour.differences[0]})")
     behaviour = node.execution.behaviour
@@ -376,16 +390,16 @@ def _offer(search: OrpsSearch, original: ExecutionReport, node: Node, bench: Per
     return Decision(node, True, f"improved: {bench.describe(heavy_first=heavy_path)}, {tests} pass{evidence}{warning}"), ""
 
 
-def _heavy_hopefuls(search: OrpsSearch, honest: list[tuple[Node, PerCallBenchmark]]
+def _heavy_hopefuls(lab: Lab, honest: list[tuple[Node, PerCallBenchmark]]
                     ) -> list[tuple[Node, PerCallBenchmark]]:
     """Candidates whose figure over the quick calls did not clear the bar but whose tests have
     calls too slow to time per call: the best two by step score, while the time allows."""
-    cfg = search.config
+    cfg = lab.config
     hopeful = [(n, b) for n, b in honest if b.untimed() and b.low < per_call_bar(b, cfg.min_speedup)]
     hopeful.sort(key=lambda pair: pair[0].scores.step, reverse=True)
     heavy_seconds = max((sum(b.slow_seconds) for _, b in hopeful), default=0.0)
     # Timed twice per version beside, then once per version alone, then the tests again.
-    room = search.seconds_left() - 3 * search.seconds_per_run() - 6 * heavy_seconds - 15
+    room = lab.seconds_left() - 3 * lab.seconds_per_run() - 6 * heavy_seconds - 15
     return hopeful[:HEAVY_HOPEFULS] if room > 0 else []
 
 
@@ -416,19 +430,19 @@ def _cannot_clear(node: Node, min_speedup: float) -> bool:
     return bench is not None and bench.high is not None and bench.high < per_call_bar(bench, min_speedup)
 
 
-def _settled_by_instructions(search: OrpsSearch, pair: tuple[Node, PerCallBenchmark]
+def _settled_by_instructions(lab: Lab, pair: tuple[Node, PerCallBenchmark]
                              ) -> tuple[Node, PerCallBenchmark] | None:
     """A close call (the figure clears the bar, its interval does not): the pair back when the
     instructions of the function alone, counted from outside, clear the bar too."""
     node, bench = pair
-    cfg = search.config
+    cfg = lab.config
     bar = per_call_bar(bench, cfg.min_speedup)
     # Three runs under valgrind (start-up about 40x slower): only when the time left allows it.
     if cfg.instruction_counter == "none" or bench.speedup < bar or \
-            search.seconds_left() < _VALGRIND_SLOWDOWN * 3 * search.seconds_per_run():
+            lab.seconds_left() < _VALGRIND_SLOWDOWN * 3 * lab.seconds_per_run():
         return None
-    search.cancel.raise_if_cancelled()
-    search.count_instructions_per_call(node, bench)
+    lab.cancel.raise_if_cancelled()
+    lab.count_instructions_per_call(node, bench)
     counted = bench.instruction_ratio()
     return pair if counted is not None and counted >= bar else None
 
@@ -496,11 +510,11 @@ def _short_of(claimed: float, before: float, after: float) -> bool:
     return before - after < claimed / 2 - RECHECK_SLACK_SECONDS - RECHECK_SLACK_SHARE * before
 
 
-def _cross_checked(search: OrpsSearch, node: Node) -> bool:
+def _cross_checked(lab: Lab, node: Node) -> bool:
     """False when CrossHair (the executor's extra oracle) shows the node behaving differently
     from the original; the finding, or why it did not run, goes into the node's behaviour."""
-    search.cancel.raise_if_cancelled()
-    check = search.cross_check(node)
+    lab.cancel.raise_if_cancelled()
+    check = lab.cross_check(node)
     if check is None:
         return True
     if node.execution.behaviour is None:
@@ -509,10 +523,10 @@ def _cross_checked(search: OrpsSearch, node: Node) -> bool:
     return not check.different
 
 
-def _fit_budget(search: OrpsSearch, repeats: int, finalists: list[Node]) -> tuple[int, list[Node]]:
+def _fit_budget(lab: Lab, repeats: int, finalists: list[Node]) -> tuple[int, list[Node]]:
     """As many rounds and finalists as the time left allows (at least two rounds of the best one)."""
-    left = search.seconds_left()
-    per_run = search.seconds_per_run()
+    left = lab.seconds_left()
+    per_run = lab.seconds_per_run()
     if per_run <= 0 or left == float("inf"):
         return repeats, finalists
     while len(finalists) > 1 and repeats * (1 + len(finalists)) * per_run > left:
