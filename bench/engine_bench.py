@@ -80,7 +80,7 @@ def generation_speed(model: LlamaCppModel, messages, prefill: str, rounds: int =
     for _ in range(rounds):
         completion = model.chat(messages, prefill=prefill, max_tokens=160, temperature=0.0, seed=0, stop=[])
         engine_rates.append(completion.completion_tokens / completion.generation_seconds)
-        started, first, count = time.perf_counter(), None, 0
+        first, count = None, 0
         for chunk in model._llm.create_completion(prompt=prompt, max_tokens=160, temperature=0.0, seed=0, stream=True):
             first = first or time.perf_counter()
             count += 1

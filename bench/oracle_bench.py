@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from orps_lsp.sandbox import capture
 from orps_lsp.sandbox.executor import PytestExecutor, _Mode
 from orps_lsp.sandbox.generate import draw_inputs
 from orps_lsp.sandbox.protocol import replay_plan
-from orps_lsp.source import find_function, replace_function
+from orps_lsp.source import replace_function
 
 REPO = Path(__file__).resolve().parents[1]
 

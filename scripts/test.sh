@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up (if needed) and run the whole test suite, the real-model tests included,
 # and the VS Code extension's steps (unit tests, the .vsix built and its manifest checked) when npm is there,
-# and the documentation site (mkdocs.yml, docs/) built strictly.
+# and the documentation site (mkdocs.yml, docs/) built strictly, and ruff's lint gate.
 # Arguments go to pytest. ORPS_SKIP_EXTENSION=1 leaves the extension out (e.g. when running a few Python tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,8 +31,14 @@ if [ "$docs" != 0 ]; then
 fi
 rm -rf "$docs_site" "$docs_log"
 
+# The lint gate ([tool.ruff] in pyproject.toml).
+lint=0
+.venv/bin/ruff check server bench tests || lint=$?
+[ "$lint" = 0 ] || echo "test: ruff check failed (exit $lint); running the Python tests anyway" >&2
+
 python=0
 .venv/bin/python -m pytest "$@" || python=$?
 [ "$python" = 0 ] || exit "$python"
 [ "$extension" = 0 ] || exit "$extension"
-exit "$docs"
+[ "$docs" = 0 ] || exit "$docs"
+exit "$lint"

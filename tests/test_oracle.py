@@ -151,7 +151,7 @@ def test_a_candidate_cannot_empty_the_replay_it_is_judged_on(tmp_path, run_mode)
     assert not passes_guard(original, refused) and "runs at import" in refused.error
 
 
-def _report_with(function: str, *examples) -> "SearchReport":
+def _report_with(function: str, *examples):
     from orps_lsp.report import BehaviourCheck, ExecutionReport, Node, SearchReport
     nodes = [Node(id=i, depth=0, parent=None, code="", reasoning="",
                   execution=ExecutionReport(behaviour=BehaviourCheck(counterexamples=[e])))

@@ -92,7 +92,7 @@ def case_tests(function: str, cases: list[tuple[list, object]], name: str) -> st
         f"import copy\nimport math\n\nimport pytest\n\nfrom {MODULE} import {function}\n"
         + _COMPARE
         + f"\n\nCASES = {cases!r}\n\n\n"
-        + f"@pytest.mark.parametrize('index', range(len(CASES)))\n"
+        + "@pytest.mark.parametrize('index', range(len(CASES)))\n"
         + f"def test_{name}(index):\n"
         + "    args, expected = CASES[index]\n"
         + f"    assert _same({function}(*copy.deepcopy(args)), expected)\n"

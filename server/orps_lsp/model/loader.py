@@ -11,14 +11,13 @@ back to `ORPS_API_KEY`.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 from ..settings_schema import default
-from .base import ChatModel, ModelError
-
+from .base import ChatModel
 from .scripted import SCRIPTED_MODEL_ENV, scripted_model_from
+
 ENDPOINT_ENV = "ORPS_ENDPOINT"
 API_KEY_ENV = "ORPS_API_KEY"
 REMOTE_PARALLEL = default("parallel")  # a GPU server usually has a few slots
