@@ -13,14 +13,17 @@ theme variables inside a webview, with light defaults in a browser.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from html import escape
+from importlib import resources
 from pathlib import Path
+from string import Template
 from typing import Any
 
-from .render import _fmt_time as format_time  # one time format for the text and HTML reports
 from .files import atomic_file
+from .render import _fmt_time as format_time  # one time format for the text and HTML reports
 from .report import SearchReport
 
 SCRIPT_TAG = "<script>"  # exactly once in the page; the extension replaces it with <script nonce="...">
@@ -43,15 +46,22 @@ def render_html(report: SearchReport | dict[str, Any]) -> str:
     data = report.to_dict() if isinstance(report, SearchReport) else report
     boxes, width, height = layout(data)
     title = f"ORPS {data.get('mode', '')}: {data.get('function', '')}"
-    return _PAGE.format(
+    return Template(_asset("page.html")).substitute(
         title=escape(title),
         # The SVG's own size is only known here; a style rule keeps the page free of style attributes.
-        css=_CSS + f"#tree {{ min-width: {width * MIN_SCALE:.0f}px; }}\n",
+        css=_asset("style.css") + f"#tree {{ min-width: {width * MIN_SCALE:.0f}px; }}\n",
         header=_header(data),
         svg=_svg(data, boxes, width, height),
         data=_script_json(data),
-        script=_SCRIPT,
+        # The side panel. Everything from the report goes in through textContent, never innerHTML.
+        script=_asset("script.js"),
     )
+
+
+@functools.cache
+def _asset(name: str) -> str:
+    """A file of the page (report_page/: the HTML with $placeholders, its CSS, its script), read once."""
+    return resources.files(__package__).joinpath("report_page", name).read_text(encoding="utf-8")
 
 
 def write_html(report: SearchReport | dict[str, Any], path: str | Path) -> Path:
@@ -217,174 +227,5 @@ def _script_json(data: dict[str, Any]) -> str:
     text = json.dumps(data, ensure_ascii=False, default=str)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>{css}</style>
-</head>
-<body>
-<header>{header}
-<p class="legend"><span class="key pass"></span>all tests pass <span class="key partial"></span>some
-<span class="key fail"></span>none <span class="key invalid"></span>invalid <span class="key best-path"></span>chosen path
-· click a box for its code, execution and critique</p></header>
-<main><div id="tree-box">{svg}</div><aside id="panel" aria-live="polite"></aside></main>
-<script>window.ORPS_REPORT = {data};
-{script}</script>
-</body>
-</html>
-"""
-
-_CSS = """
-:root { --fg: var(--vscode-foreground, #1f2328); --bg: var(--vscode-editor-background, #ffffff);
-  --muted: var(--vscode-descriptionForeground, #656d76); --line: var(--vscode-panel-border, #d0d7de);
-  --box: var(--vscode-editorWidget-background, #f6f8fa); --accent: var(--vscode-focusBorder, #0969da);
-  --pass: #1a7f37; --partial: #bf8700; --fail: #cf222e; --mono: var(--vscode-editor-font-family, ui-monospace, monospace); }
-* { box-sizing: border-box; }
-body { margin: 0; padding: 12px 16px; color: var(--fg); background: var(--bg);
-  font: 13px/1.45 var(--vscode-font-family, system-ui, sans-serif); }
-h1 { font-size: 17px; margin: 0 0 2px; } h2 { font-size: 14px; margin: 14px 0 4px; }
-p { margin: 2px 0; } .file, .facts, .legend { color: var(--muted); } .verdict { font-weight: 600; }
-.warning { color: var(--partial); }
-main { display: flex; gap: 12px; margin-top: 10px; align-items: flex-start; }
-#tree { display: block; max-width: 100%; height: auto; }
-#tree-box { flex: 1 1 auto; min-width: 0; overflow: auto; max-height: calc(100vh - 130px); border: 1px solid var(--line); border-radius: 6px; }
-#panel { flex: 0 0 380px; max-height: calc(100vh - 130px); overflow: auto; border: 1px solid var(--line);
-  border-radius: 6px; padding: 8px 12px; }
-#panel:empty::before { content: "Click a box in the tree."; color: var(--muted); }
-pre { font: 12px/1.4 var(--mono); background: var(--box); padding: 8px; border-radius: 4px; overflow: auto; white-space: pre; }
-pre.text { white-space: pre-wrap; }
-table { border-collapse: collapse; } td { padding: 1px 10px 1px 0; vertical-align: top; } td:first-child { color: var(--muted); }
-.edge { fill: none; stroke: var(--line); stroke-width: 1.5; }
-.edge.best-path { stroke: var(--accent); stroke-width: 3; }
-.node { cursor: pointer; outline: none; }
-.node rect { fill: var(--box); stroke: var(--muted); stroke-width: 1.5; }
-.node.pass rect { stroke: var(--pass); } .node.partial rect { stroke: var(--partial); } .node.fail rect { stroke: var(--fail); }
-.node.invalid { opacity: 0.45; } .node.invalid rect { stroke-dasharray: 4 3; }
-.node.best-path rect { stroke: var(--accent); stroke-width: 3; }
-.node.best rect { fill: color-mix(in srgb, var(--accent) 14%, var(--box)); }
-.node.selected rect, .node:focus-visible rect { stroke: var(--fg); stroke-width: 3; }
-.node text { fill: var(--fg); font: 11.5px var(--mono); pointer-events: none; } .node text.line0 { font-weight: 700; }
-.key { display: inline-block; width: 12px; height: 12px; margin: 0 3px 0 10px; vertical-align: -1px; border: 2px solid var(--muted); border-radius: 3px; }
-.key.pass { border-color: var(--pass); } .key.partial { border-color: var(--partial); } .key.fail { border-color: var(--fail); }
-.key.invalid { opacity: 0.45; border-style: dashed; } .key.best-path { border-color: var(--accent); border-width: 3px; }
-summary { cursor: pointer; color: var(--muted); margin-top: 6px; }
-/* A narrow window (a webview beside the editor): the panel goes under the tree. */
-@media (max-width: 900px) {
-  main { flex-direction: column; align-items: stretch; }
-  #tree-box, #panel { max-height: none; } #panel { flex: 0 0 auto; }
-}
-"""
-
-# The side panel. Everything from the report goes in through textContent, never innerHTML.
-_SCRIPT = """(function () {
-  "use strict";
-  var report = window.ORPS_REPORT || {};
-  var nodes = {};
-  (report.nodes || []).forEach(function (n) { nodes[String(n.id)] = n; });
-  var panel = document.getElementById("panel");
-
-  function time(s) {
-    if (s === null || s === undefined) return "-";
-    if (s < 1e-6) return "<1 us";
-    if (s < 1e-3) return (s * 1e6).toFixed(0) + " us";
-    if (s < 1) return (s * 1e3).toFixed(2) + " ms";
-    return s.toFixed(2) + " s";
-  }
-  function el(tag, text, cls) {
-    var e = document.createElement(tag);
-    if (text !== undefined) e.textContent = text;
-    if (cls) e.className = cls;
-    return e;
-  }
-  function table(rows) {
-    var t = el("table");
-    rows.forEach(function (r) {
-      if (r[1] === null || r[1] === undefined || r[1] === "") return;
-      var tr = el("tr"); tr.appendChild(el("td", r[0])); tr.appendChild(el("td", String(r[1]))); t.appendChild(tr);
-    });
-    return t;
-  }
-  function execution(x) {
-    if (!x) return [el("p", "Not run (a duplicate, or the search stopped first).")];
-    var st = x.static || {};
-    var out = [table([
-      ["tests passed", x.passed + "/" + x.total],
-      ["time in tests (wall)", time(x.wall_time)], ["time in tests (CPU)", time(x.cpu_time)],
-      ["instructions", x.instructions ? x.instructions.toLocaleString() + " (" + x.instruction_counter + ")" : null],
-      ["peak memory", x.peak_rss_kb ? (x.peak_rss_kb / 1024).toFixed(1) + " MiB" : null],
-      ["line coverage", x.coverage === null || x.coverage === undefined ? null : Math.round(x.coverage * 100) + "%"],
-      ["complexity / NLOC", st.cyclomatic_complexity + " / " + st.nloc],
-      ["timed out", x.timed_out ? "yes" : null], ["error", x.error],
-      ["captured calls", x.capture ? x.capture.usable + " kept of " + x.capture.captured : null],
-      ["replayed calls", x.behaviour && x.behaviour.compared ?
-        x.behaviour.identical + "/" + x.behaviour.compared + " identical to the original" : null],
-      ["generated inputs", x.capture && x.capture.generated ? x.capture.generated + " judge" :
-        x.behaviour && x.behaviour.generated_compared ?
-        x.behaviour.generated_identical + "/" + x.behaviour.generated_compared + " identical to the original" : null],
-      ["CrossHair", x.behaviour && x.behaviour.cross_check ? (x.behaviour.cross_check.seconds === null ?
-        "not run: " + x.behaviour.cross_check.note : x.behaviour.cross_check.different ?
-        x.behaviour.cross_check.different + " difference(s) in " + x.behaviour.cross_check.seconds + " s" :
-        "no difference in " + x.behaviour.cross_check.seconds + " s") : null]
-    ])];
-    if (x.behaviour && x.behaviour.differences && x.behaviour.differences.length) {
-      out.push(el("pre", "Behaves differently from the original:\\n" + x.behaviour.differences.join("\\n"), "text"));
-    }
-    var failing = (x.tests || []).filter(function (t) { return t.outcome !== "passed"; });
-    if (failing.length) {
-      out.push(el("pre", failing.map(function (t) {
-        return t.outcome.toUpperCase() + " " + t.nodeid + (t.message ? "\\n  " + t.message.trim().split("\\n").slice(0, 3).join("\\n  ") : "");
-      }).join("\\n"), "text"));
-    }
-    if (x.output_tail) {  // mostly pytest's own noise: folded unless the run went wrong
-      var details = el("details"); details.open = !!(x.error || x.timed_out);
-      details.appendChild(el("summary", "output")); details.appendChild(el("pre", x.output_tail, "text"));
-      out.push(details);
-    }
-    return out;
-  }
-  function show(key) {
-    var n = nodes[key], original = key === "original";
-    if (!n && !original) return;
-    panel.textContent = "";
-    var add = function (e) { panel.appendChild(e); };
-    if (original) {
-      add(el("h2", "The original code"));
-    } else {
-      add(el("h2", "#" + n.id + " in round " + (n.depth + 1) + (n.id === report.best_id ? " (chosen)" : "")));
-      if (n.strategy) add(el("p", "Strategy: " + n.strategy));
-      if (!n.valid) add(el("p", "Invalid: " + (n.invalid_reason || "no usable code"), "warning"));
-    }
-    add(el("h2", "Execution"));
-    execution(original ? report.original : n.execution).forEach(add);
-    if (!original) {
-      var c = n.critique || {}, s = n.scores || {};
-      add(el("h2", "Critique" + (c.score !== null && c.score !== undefined ? " (" + c.score + "/5)" : "")));
-      add(el("pre", c.text || "(none)", "text"));
-      add(el("h2", "Scores"));
-      add(table([["step", (s.step || 0).toFixed(3)], ["process (critic)", (s.process || 0).toFixed(3)],
-        ["outcome (tests, profile)", (s.outcome || 0).toFixed(3)], ["pass ratio", (s.pass_ratio || 0).toFixed(3)],
-        ["efficiency", (s.efficiency || 0).toFixed(3)], ["alpha / beta", s.alpha + " / " + s.beta]]));
-      if (n.reasoning) { add(el("h2", "Reasoning")); add(el("pre", n.reasoning, "text")); }
-    }
-    add(el("h2", "Code"));
-    add(el("pre", original ? report.original_code : n.code || "(none)"));
-    document.querySelectorAll(".node.selected").forEach(function (g) { g.classList.remove("selected"); });
-    var box = document.querySelector('.node[data-node="' + key + '"]');
-    if (box) { box.classList.add("selected"); if (box.scrollIntoView) box.scrollIntoView({block: "nearest", inline: "nearest"}); }
-  }
-  document.querySelectorAll(".node").forEach(function (g) {
-    var key = g.getAttribute("data-node");
-    g.addEventListener("click", function () { show(key); });
-    g.addEventListener("keydown", function (e) {
-      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); show(key); }
-    });
-  });
-  show(report.best_id !== null && report.best_id !== undefined ? String(report.best_id) : "original");
-})();
-"""
 
 __all__ = ["render_html", "write_html", "layout", "best_path", "SCRIPT_TAG", "ROOT"]
