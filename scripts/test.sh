@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up (if needed) and run the whole test suite, the real-model tests included,
-# and the VS Code extension's steps (unit tests, the .vsix built and its manifest checked) when npm is there,
+# and the VS Code extension's steps (biome lint, unit tests, the .vsix built and its manifest checked) when npm is there,
 # and the documentation site (mkdocs.yml, docs/) built strictly, and ruff's lint gate.
 # Arguments go to pytest. ORPS_SKIP_EXTENSION=1 leaves the extension out (e.g. when running a few Python tests).
 set -euo pipefail
@@ -12,10 +12,10 @@ if [ -n "${ORPS_SKIP_EXTENSION:-}" ]; then
     echo "test: ORPS_SKIP_EXTENSION is set; the VS Code extension steps were skipped"
 elif command -v npm >/dev/null 2>&1; then
     # client-vscode/ through the root package.json (npm workspaces).
-    npm ci --no-audit --no-fund && npm run build && npm test && npm run package && npm run check-vsix || extension=$?
+    npm ci --no-audit --no-fund && npm run build && npm run lint && npm test && npm run package && npm run check-vsix || extension=$?
     [ "$extension" = 0 ] || echo "test: the VS Code extension steps failed (exit $extension); running the Python tests anyway" >&2
 else
-    echo "test: npm not found; the VS Code extension steps (npm ci, build, test, package, check-vsix) were skipped"
+    echo "test: npm not found; the VS Code extension steps (npm ci, build, lint, test, package, check-vsix) were skipped"
 fi
 
 # The documentation: --strict fails on a broken link or anchor, or a page left out of the nav.

@@ -65,7 +65,7 @@ expect(manifest.main === './dist/extension.js', `main is ${manifest.main}`);
 const entry = files.get('extension/dist/extension.js');
 expect(entry && entry.length > 50_000, 'dist/extension.js missing or too small to hold the bundled language client');
 expect(entry && !/require\(["']vscode-languageclient/.test(entry.toString('utf8')), 'vscode-languageclient is not bundled');
-expect(entry && entry.toString('utf8').includes('orps.getReport'), 'dist/extension.js is not this extension');
+expect(entry?.toString('utf8').includes('orps.getReport') === true, 'dist/extension.js is not this extension');
 const stray = [...files.keys()].filter((f) => /^extension\/(node_modules|src|test)\//.test(f));
 expect(stray.length === 0, `files that should not ship: ${stray.slice(0, 5).join(', ')}`);
 

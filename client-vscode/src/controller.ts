@@ -13,7 +13,7 @@ import {
 } from 'vscode-languageclient/node';
 import { CLIENT_ID, CLIENT_NAME, RestartPolicy, clientOptions, serverOptions } from './client';
 import { resolveInterpreter, type Interpreter, type PythonEnvironments } from './interpreter';
-import { Messages, serverMessageButtons, type Button, type Level } from './messages';
+import { type Messages, serverMessageButtons, type Button, type Level } from './messages';
 import { advice, installCommand, probe, type Action, type Problem } from './problems';
 import { review, staleDocument, type ApplyResult, type ReviewUi } from './review';
 import type { ClientSettings } from './settings';
@@ -63,7 +63,7 @@ export class ServerController {
     output.info(`orps-lsp ${checked.version} found; starting ${this.interpreter.command} -m orps_lsp.cli --stdio`);
 
     const policy = new RestartPolicy(() =>
-      this.fail({ kind: 'crashed', interpreter: this.interpreter!.command, detail: 'it exited 4 times in 3 minutes' }),
+      this.fail({ kind: 'crashed', interpreter: this.interpreter?.command ?? '', detail: 'it exited 4 times in 3 minutes' }),
     );
     const hooks = {
       codeLensEnabled: () => this.deps.settings().client.codeLensEnabled,

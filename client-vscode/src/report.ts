@@ -45,7 +45,9 @@ export class ReportView {
   show(title: string, html: string): void {
     if (!this.panel) {
       this.panel = api.createWebviewPanel('orps.report', title);
-      this.panel.onDidDispose(() => (this.panel = undefined));
+      this.panel.onDidDispose(() => {
+        this.panel = undefined;
+      });
     } else {
       this.panel.reveal(undefined, true);
     }

@@ -23,6 +23,7 @@ export const openSettings = (query: string): Thenable<unknown> =>
   vscode.commands.executeCommand('workbench.action.openSettings', query);
 
 // ---------------------------------------------------------------- commands
+// biome-ignore lint/suspicious/noExplicitAny: VS Code hands a command whatever its caller passed
 export const registerCommand = (id: string, run: (...args: any[]) => unknown): Disposable =>
   vscode.commands.registerCommand(id, run);
 export const executeCommand = <T>(id: string, ...args: unknown[]): Thenable<T> => vscode.commands.executeCommand<T>(id, ...args);
