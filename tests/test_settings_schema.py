@@ -109,3 +109,7 @@ def test_older_flags_still_work_and_say_what_replaced_them(example_project):
     assert run.returncode == 2 and run.stderr.splitlines() == [
         "orps-lsp: --max-calls is now --max-llm-calls; the old spelling will go",
         "orps-lsp: error: max_llm_calls must be at least 1"], run.stderr
+    bad = subprocess.run([sys.executable, "-m", "orps_lsp.cli", "optimize", "slowmath.py::has_duplicates",
+                          "--max-calls", "many"], cwd=example_project, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "argument --max-calls: invalid integer value: 'many'" in bad.stderr, bad.stderr
+    assert "Traceback" not in bad.stderr

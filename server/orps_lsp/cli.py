@@ -18,8 +18,8 @@ from pathlib import Path
 from . import __version__, engine
 from .cancel import Cancelled, CancelToken
 from .config import SearchConfig
-from .files import replace_file
 from .executor import OracleOptions, SandboxLimits
+from .files import replace_file
 from .model.base import ModelError
 from .model.loader import load_model
 from .regression import with_test_appended
@@ -95,7 +95,10 @@ class _Deprecated(argparse.Action):
         elif setting.kind == "strings":
             value = [*(getattr(namespace, self.dest, None) or []), values]
         else:
-            value = _ARGUMENT_TYPES[setting.kind](values)  # type: ignore[arg-type]
+            try:
+                value = _ARGUMENT_TYPES[setting.kind](values)  # type: ignore[arg-type]
+            except ValueError:
+                raise argparse.ArgumentError(self, f"invalid {setting.kind} value: {values!r}") from None
         setattr(namespace, self.dest, value)
         said = getattr(namespace, "deprecated", [])
         said.append(f"{option_string} is now {setting.flag}" + ("" if setting.kind != "boolean" else
