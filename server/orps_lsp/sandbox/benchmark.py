@@ -165,7 +165,7 @@ def compare(original_module: Any, candidate_module: Any, function: str, blobs: l
 
 
 def alone(module: Any, function: str, blobs: list[str], passes: int, limit: float, alarm: Any,
-          once: int = 0, chunks: list[int] | None = None) -> dict[str, Any]:
+          once: int, chunks: list[int]) -> dict[str, Any]:
     """The module's own function on every call but the last `once`, `passes` times, as the
     benchmark times it (so that both versions' runs carry the same overhead), `chunks[i]` calls
     per timing of call i; then each of the last `once` calls made once. {"passes", "seconds",
@@ -182,7 +182,7 @@ def alone(module: Any, function: str, blobs: list[str], passes: int, limit: floa
         _warm_up(call, (side,), {}, limit, alarm)
     started = _ns()
     for index, call in enumerate(calls):
-        chunk = max(1, min(MAX_REPEATS, chunks[index] if chunks and index < len(chunks) else 1))
+        chunk = max(1, min(MAX_REPEATS, chunks[index] if index < len(chunks) else 1))  # the plugin checked the list
         if call.mutates:  # a copy of the arguments for each call of a timing
             chunk = max(1, min(chunk, MAX_COPY_BYTES // max(len(call.blob), 1)))
         left = passes

@@ -177,7 +177,7 @@ def _benchmark_request(asked: Any) -> dict[str, Any] | None:
         return {"original": asked["original"], "heavy": True}
     if isinstance(asked.get("original"), str) and _seconds(seconds) and (scaling == 0 or _seconds(scaling)):
         return {"original": asked["original"], "seconds": float(seconds), "scaling": float(scaling)}
-    once, chunks = asked.get("once", 0), asked.get("chunks", [])
+    once, chunks = asked.get("once", 0), asked.get("chunks")
     if isinstance(passes, int) and 0 < passes <= BENCHMARK_MAX_PASSES and isinstance(once, int) and once >= 0 \
             and isinstance(chunks, list) and all(isinstance(n, int) and n > 0 for n in chunks):
         return {"passes": passes, "once": once, "chunks": chunks}
