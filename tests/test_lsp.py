@@ -108,7 +108,7 @@ async def test_code_actions_are_listed_without_running_anything(project: Path, t
 @pytest.mark.asyncio
 async def test_optimize_applies_a_versioned_edit_then_hover_and_lens(project: Path, tmp_path: Path) -> None:
     answers = write_answers(tmp_path / "answers.json", [FAST_HAS_DUPLICATES])
-    async with editor_session(project, answers=answers, configuration=QUICK) as editor:
+    async with editor_session(project, answers=answers, configuration=QUICK, init_options={"searchProgress": True}) as editor:
         uri = editor.open(project / "slowmath.py")
         line = line_of(editor.text(uri), "for i in range")
         result = await editor.command("orps.optimize", target(uri, line, version=1))
@@ -121,6 +121,14 @@ async def test_optimize_applies_a_versioned_edit_then_hover_and_lens(project: Pa
         reports = [v.message for v in values if isinstance(v, types.WorkDoneProgressReport)]
         assert any(m.startswith("round 1/1 - candidate 1/1") for m in reports), reports
         assert "improved" in values[-1].message
+        # The same progress as data (orps/progress), with the bar's token: what a client shows without reading text.
+        states = [p if isinstance(p, dict) else p._asdict() for p in editor.search_progress]  # pygls: a namedtuple
+        [token] = editor.progress_reports
+        assert states and {s["token"] for s in states} == {token} and {s["function"] for s in states} == {"has_duplicates"}
+        phases = [s["phase"] for s in states]
+        assert phases[-1] == "done" and "execute" in phases, phases
+        running = next(s for s in states if s["phase"] == "execute")
+        assert (running["round"], running["rounds"], running["mode"]) == (1, 1, "optimize") and running["candidates"] >= 1
 
         [question] = editor.questions
         assert [a.title for a in question.actions] == ["Apply", "Show diff", "Discard"]

@@ -102,6 +102,7 @@ async def test_discarded_in_the_editors_review_is_no_failure(project: Path, tmp_
         editor.apply_workspace_edit = discard  # type: ignore[method-assign]  # what review.ts answers on Discard
         result = await editor.command("orps.optimize", target(uri, line_of(before, "for i in range")))
         assert result["status"] == "discarded", result
+        assert editor.search_progress == []  # orps/progress only for an editor that asks (initializationOptions.searchProgress)
         assert len(reviewed) == 1 and not editor.questions and editor.text(uri) == before
         assert not [m for m in editor.messages if m.type in (types.MessageType.Warning, types.MessageType.Error)], editor.messages_text()
         # The report is kept all the same: the user may read it before deciding to search again.

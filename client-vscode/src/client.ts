@@ -31,12 +31,13 @@ export function serverOptions(python: string, cwd: string | undefined, env: Node
 }
 
 /**
- * The settings under "orps" (the server ignores the rest), and `reviewEdits`:
+ * The settings under "orps" (the server ignores the rest), `reviewEdits`:
  * this client shows the diff and asks Apply/Discard itself when the edit
- * arrives, so the server should send it without asking first.
+ * arrives, so the server should send it without asking first; and
+ * `searchProgress`: this client shows orps/progress in its status bar.
  */
 export function initializationOptions(settings: Record<string, unknown>): Record<string, unknown> {
-  return { [SECTION]: serverSettings(settings), reviewEdits: true };
+  return { [SECTION]: serverSettings(settings), reviewEdits: true, searchProgress: true };
 }
 
 export interface MiddlewareHooks {

@@ -23,3 +23,35 @@ export const Status = {
   error: 'error',
 } as const;
 export type Status = (typeof Status)[keyof typeof Status];
+
+/** Where a search is: SearchProgress.phase. */
+export const Phase = {
+  queued: 'queued',
+  loading: 'loading model',
+  starting: 'starting',
+  baseline: 'baseline',
+  generate: 'generate',
+  execute: 'execute',
+  critique: 'critique',
+  measure: 'measure',
+  done: 'done',
+} as const;
+export type Phase = (typeof Phase)[keyof typeof Phase];
+
+export const PROGRESS_NOTIFICATION = 'orps/progress';
+
+/** The params of orps/progress: a search's state as data, beside the $/progress of the same token. */
+export interface SearchProgress {
+  token: string;
+  function: string;
+  mode: string;
+  phase: Phase;
+  round: number;
+  rounds: number;
+  candidate: number;
+  candidates: number;
+  bestPassed: number | null;
+  bestTotal: number | null;
+  bestSpeedup: number | null;
+  fraction: number | null;
+}

@@ -12,6 +12,7 @@ import {
   type ApplyWorkspaceEditParams,
 } from 'vscode-languageclient/node';
 import { CLIENT_ID, CLIENT_NAME, RestartPolicy, clientOptions, serverOptions } from './client';
+import { PROGRESS_NOTIFICATION, type SearchProgress } from './contract';
 import { resolveInterpreter, type Interpreter, type PythonEnvironments } from './interpreter';
 import { type Messages, serverMessageButtons, type Button, type Level } from './messages';
 import { advice, installCommand, probe, type Action, type Problem } from './problems';
@@ -77,6 +78,7 @@ export class ServerController {
     );
     // Registered before start, these replace the language client's own handlers.
     client.onRequest(ApplyWorkspaceEditRequest.type, (params) => review(params, this.deps.reviewUi, () => this.apply(client, params)));
+    client.onNotification(PROGRESS_NOTIFICATION, (progress: SearchProgress) => status.observeSearch(progress));
     client.onNotification(ShowMessageNotification.type, ({ type, message }) => {
       void this.deps.messages.show(LEVELS[type] ?? 'info', message, serverMessageButtons(message, api.openSettings));
     });

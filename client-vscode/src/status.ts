@@ -1,11 +1,11 @@
-// The status-bar item, fed by the server's $/progress.
+// The status-bar item, fed by the server's orps/progress notifications.
 //
-// vscode-languageclient already turns the server's work-done progress into a
-// cancellable notification; the middleware in server.ts lets us watch the same
-// begin/report/end values, so the status bar says where the search is
-// ("ORPS: round 2/3, 9/9 tests") without a second channel from the server.
+// vscode-languageclient already turns the server's work-done progress ($/progress) into a
+// cancellable notification with the server's text; the status bar shows the same progress
+// from orps/progress, where it comes as data (contract.ts: SearchProgress), so it says where
+// the search is ("ORPS: round 2/3, 9/9 tests") without reading any message.
 
-import { Command } from './contract';
+import { Command, Phase, type SearchProgress } from './contract';
 
 /** The fields of an LSP WorkDoneProgressBegin | Report | End that we read. */
 export interface ProgressValue {
@@ -25,19 +25,17 @@ export interface StatusItem {
 
 export type ServerState = 'starting' | 'ready' | 'stopped' | 'failed';
 
-/** "round 2/3 - candidate 4/9 - best: 9/9 tests, 2.1x faster - running tests" -> "round 2/3, 9/9 tests". */
-export function shortStatus(message: string): string {
-  const round = /round (\d+\/\d+)/.exec(message);
-  if (round) {
-    const tests = /best: (\d+\/\d+) tests/.exec(message);
-    return `round ${round[1]}${tests ? `, ${tests[1]} tests` : ''}`;
+/** A search's state in a few words: "round 2/3, 9/9 tests", or its phase before the rounds. */
+export function shortStatus(progress: SearchProgress): string {
+  if (progress.round > 0 && progress.rounds > 0) {
+    const tests = progress.bestTotal ? `, ${progress.bestPassed ?? 0}/${progress.bestTotal} tests` : '';
+    return `round ${progress.round}/${progress.rounds}${tests}`;
   }
-  const first = message.split(' - ')[0].split(':')[0].replace(/\s*\.{3}$/, '').trim();
-  return first.length > 40 ? `${first.slice(0, 39)}…` : first;
+  return progress.phase === Phase.baseline ? 'running the original' : progress.phase;
 }
 
 export class StatusBar {
-  private readonly searches = new Map<string | number, { title: string; message: string }>();
+  private readonly searches = new Map<string | number, SearchProgress>();
   private state: ServerState = 'stopped';
   private problem = '';
 
@@ -53,19 +51,16 @@ export class StatusBar {
     this.render();
   }
 
-  /** One $/progress value. Only the server's searches (titled "ORPS: ...") show here. */
-  observe(token: string | number, value: ProgressValue): void {
-    if (value.kind === 'begin') {
-      if (!value.title?.startsWith('ORPS')) return;
-      this.searches.set(token, { title: value.title, message: value.message ?? '' });
-    } else if (value.kind === 'report') {
-      const search = this.searches.get(token);
-      if (!search) return;
-      if (value.message) search.message = value.message;
-    } else {
-      this.searches.delete(token);
-    }
+  /** One orps/progress notification: a search's state, or its end (phase "done"). */
+  observeSearch(progress: SearchProgress): void {
+    if (progress.phase === Phase.done) this.searches.delete(progress.token);
+    else this.searches.set(progress.token, progress);
     this.render();
+  }
+
+  /** One $/progress value: its end also ends the search of that token (should orps/progress's "done" be lost). */
+  observe(token: string | number, value: ProgressValue): void {
+    if (value.kind === 'end' && this.searches.delete(token)) this.render();
   }
 
   get searching(): boolean {
@@ -77,10 +72,10 @@ export class StatusBar {
     item.backgroundColor = undefined;
     const latest = [...this.searches.values()].pop();
     if (latest) {
-      const what = latest.message ? shortStatus(latest.message) : latest.title.replace(/^ORPS:\s*/, '');
       const others = this.searches.size > 1 ? ` (+${this.searches.size - 1})` : '';
-      item.text = `$(loading~spin) ORPS: ${what}${others}`;
-      item.tooltip = `${latest.title}\n${latest.message}\nClick to cancel.`;
+      item.text = `$(loading~spin) ORPS: ${shortStatus(latest)}${others}`;
+      const speed = latest.bestSpeedup ? `, best so far ${latest.bestSpeedup.toFixed(1)}x` : '';
+      item.tooltip = `ORPS: ${latest.mode} ${latest.function} (${shortStatus(latest)}${speed})\nClick to cancel.`;
       item.command = Command.cancel; // the server's command, registered by the language client: cancels every search
       return;
     }

@@ -3,6 +3,7 @@ import { LanguageClient } from 'vscode-languageclient/node';
 import { ServerController, NotRunning } from '../src/controller';
 import { Messages } from '../src/messages';
 import { EditorReview } from '../src/review';
+import { PROGRESS_NOTIFICATION, Phase } from '../src/contract';
 import { StatusBar } from '../src/status';
 import type { Problem } from '../src/problems';
 import * as api from './mocks/vscodeapi';
@@ -46,7 +47,7 @@ describe('server controller', () => {
     expect(FakeClient.instances).toHaveLength(1);
     const client = FakeClient.instances[0];
     expect(client.serverOptions).toMatchObject({ command: '/venv/bin/python', args: ['-m', 'orps_lsp.cli', '--stdio'], options: { cwd: '/p' } });
-    expect(client.clientOptions.initializationOptions).toEqual({ orps: { beamWidth: 2 }, reviewEdits: true });
+    expect(client.clientOptions.initializationOptions).toEqual({ orps: { beamWidth: 2 }, reviewEdits: true, searchProgress: true });
     expect([...client.requestHandlers.keys()]).toEqual(['workspace/applyEdit']);
     expect(controller.running).toBe(true);
     expect(controller.serverVersion).toBe('0.1.0');
@@ -135,6 +136,18 @@ describe('server controller', () => {
     await vi.waitFor(() => expect(api.openSettings).toHaveBeenCalledWith('orps.model'));
     show({ type: 3, message: 'ORPS: applied to f' });
     expect(api.showInformationMessage).toHaveBeenCalledWith('ORPS: applied to f');
+  });
+
+  it("shows the server's orps/progress in the status bar", async () => {
+    const { controller, item } = setup();
+    await controller.start();
+    const notify = FakeClient.instances[0].notificationHandlers.get(PROGRESS_NOTIFICATION)!;
+    notify({ token: 't', function: 'f', mode: 'optimize', phase: Phase.execute, round: 1, rounds: 3, candidate: 2, candidates: 3,
+      bestPassed: 5, bestTotal: 6, bestSpeedup: null, fraction: 0.2 });
+    expect(item.text).toBe('$(loading~spin) ORPS: round 1/3, 5/6 tests');
+    notify({ token: 't', function: 'f', mode: 'optimize', phase: Phase.done, round: 0, rounds: 0, candidate: 0, candidates: 0,
+      bestPassed: null, bestTotal: null, bestSpeedup: null, fraction: null });
+    expect(item.text).toBe('$(beaker) ORPS');
   });
 
   it('restarts: stops the old client, starts a new one', async () => {

@@ -1,45 +1,54 @@
 import { describe, expect, it } from 'vitest';
+import { Phase, type SearchProgress } from '../src/contract';
 import { StatusBar, shortStatus } from '../src/status';
 import { statusItem } from './mocks/vscodeapi';
 
 describe('status bar', () => {
-  it('shortens the progress message to the round and the best tests', () => {
-    expect(shortStatus('round 2/3 - candidate 4/9 - best: 9/9 tests, 2.1x faster - running tests')).toBe('round 2/3, 9/9 tests');
-    expect(shortStatus('round 1/3 - candidate 1/3 - running the original')).toBe('round 1/3');
-    expect(shortStatus('queued: waiting for 1 search to finish (fib)')).toBe('queued');
-    expect(shortStatus('loading model ...')).toBe('loading model');
+  const progress = (over: Partial<SearchProgress>): SearchProgress => ({
+    token: 'orps-1', function: 'has_duplicates', mode: 'optimize', phase: Phase.execute, round: 0, rounds: 0,
+    candidate: 0, candidates: 0, bestPassed: null, bestTotal: null, bestSpeedup: null, fraction: null, ...over,
   });
 
-  it("follows a search's progress and goes back to ready at its end", () => {
+  it('says the round and the best tests from the fields, the phase before the rounds', () => {
+    expect(shortStatus(progress({ round: 2, rounds: 3, bestPassed: 9, bestTotal: 9, bestSpeedup: 2.1 }))).toBe('round 2/3, 9/9 tests');
+    expect(shortStatus(progress({ round: 1, rounds: 3 }))).toBe('round 1/3');
+    expect(shortStatus(progress({ phase: Phase.queued }))).toBe('queued');
+    expect(shortStatus(progress({ phase: Phase.loading }))).toBe('loading model');
+    expect(shortStatus(progress({ phase: Phase.baseline }))).toBe('running the original');
+  });
+
+  it("follows a search's orps/progress and goes back to ready at its end", () => {
     const item = statusItem();
     const bar = new StatusBar(item, 'red');
     bar.setServer('ready');
     expect(item.text).toBe('$(beaker) ORPS');
     expect(item.command).toBe('orps.showReport');
 
-    bar.observe('orps-1', { kind: 'begin', title: 'ORPS: optimize has_duplicates' });
-    expect(item.text).toBe('$(loading~spin) ORPS: optimize has_duplicates');
-    bar.observe('orps-1', { kind: 'report', message: 'round 2/3 - candidate 4/9 - best: 9/9 tests, 2.1x faster - running tests' });
+    bar.observeSearch(progress({ phase: Phase.starting }));
+    expect(item.text).toBe('$(loading~spin) ORPS: starting');
+    bar.observeSearch(progress({ round: 2, rounds: 3, candidate: 4, candidates: 9, bestPassed: 9, bestTotal: 9, bestSpeedup: 2.1 }));
     expect(item.text).toBe('$(loading~spin) ORPS: round 2/3, 9/9 tests');
+    expect(String(item.tooltip)).toContain('optimize has_duplicates (round 2/3, 9/9 tests, best so far 2.1x)');
     expect(item.command).toBe('orps.cancel');
     expect(bar.searching).toBe(true);
 
-    bar.observe('orps-1', { kind: 'end', message: 'improved' });
+    bar.observeSearch(progress({ phase: Phase.done }));
     expect(item.text).toBe('$(beaker) ORPS');
     expect(bar.searching).toBe(false);
     expect(item.show).toHaveBeenCalled();
   });
 
-  it("ignores other progress, and counts searches running side by side", () => {
+  it("counts searches running side by side, and a $/progress end ends its token's search", () => {
     const item = statusItem();
     const bar = new StatusBar(item, 'red');
     bar.setServer('ready');
-    bar.observe(7, { kind: 'begin', title: 'Indexing' });
-    bar.observe(7, { kind: 'report', message: 'round 9/9' });
+    bar.observe(7, { kind: 'end', message: 'indexed' }); // someone else's progress: nothing to end
     expect(item.text).toBe('$(beaker) ORPS');
-    bar.observe('a', { kind: 'begin', title: 'ORPS: optimize f' });
-    bar.observe('b', { kind: 'begin', title: 'ORPS: solve g' });
-    expect(item.text).toBe('$(loading~spin) ORPS: solve g (+1)');
+    bar.observeSearch(progress({ token: 'a', phase: Phase.generate }));
+    bar.observeSearch(progress({ token: 'b', function: 'g', mode: 'solve', phase: Phase.queued }));
+    expect(item.text).toBe('$(loading~spin) ORPS: queued (+1)');
+    bar.observe('b', { kind: 'end', message: 'cancelled' });
+    expect(item.text).toBe('$(loading~spin) ORPS: generate');
   });
 
   it('shows a failed server in the error colour, with the way to the fix', () => {

@@ -8,7 +8,9 @@ a message's wording: messages are for people and may change.
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, fields
 from enum import Enum
+from typing import Any
 
 
 class Command(str, Enum):
@@ -41,6 +43,53 @@ class Status(str, Enum):
         return self.value
 
 
+PROGRESS_NOTIFICATION = "orps/progress"
+
+
+class Phase(str, Enum):
+    """Where a search is (SearchProgress.phase)."""
+
+    QUEUED = "queued"  # waiting for another search to finish
+    LOADING = "loading model"
+    STARTING = "starting"
+    BASELINE = "baseline"  # running the original
+    GENERATE = "generate"
+    EXECUTE = "execute"  # running a candidate's tests
+    CRITIQUE = "critique"
+    MEASURE = "measure"  # re-measuring the finalists
+    DONE = "done"  # the search is over (its command's result says how)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass
+class SearchProgress:
+    """orps/progress: a search's state as data, beside the $/progress of the same `token` (whose
+    text is for people). A client shows these fields; it never parses the text."""
+
+    token: str
+    function: str
+    mode: str  # "optimize" or "solve"
+    phase: Phase
+    round: int = 0  # 1-based, once the search runs
+    rounds: int = 0
+    candidate: int = 0
+    candidates: int = 0
+    best_passed: int | None = None
+    best_total: int | None = None
+    best_speedup: float | None = None
+    fraction: float | None = None  # 0..1 of the budget
+
+    def to_json(self) -> dict[str, Any]:
+        return {_camel(key): value.value if isinstance(value, Enum) else value for key, value in asdict(self).items()}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
 def _pascal(name: str) -> str:
     return "".join(part.title() for part in name.split("_"))
 
@@ -56,4 +105,21 @@ def typescript() -> str:
             "export type Command = (typeof Command)[keyof typeof Command];\n\n"
             "/** What became of a search command: its result's `status`. */\n"
             f"export const Status = {{\n{members(Status)}}} as const;\n"
-            "export type Status = (typeof Status)[keyof typeof Status];\n")
+            "export type Status = (typeof Status)[keyof typeof Status];\n\n"
+            "/** Where a search is: SearchProgress.phase. */\n"
+            f"export const Phase = {{\n{members(Phase)}}} as const;\n"
+            "export type Phase = (typeof Phase)[keyof typeof Phase];\n\n"
+            f"export const PROGRESS_NOTIFICATION = '{PROGRESS_NOTIFICATION}';\n\n"
+            "/** The params of orps/progress: a search's state as data, beside the $/progress of the same token. */\n"
+            f"export interface SearchProgress {{\n{_interface(SearchProgress)}}}\n")
+
+
+def _interface(cls: type) -> str:
+    """TypeScript fields for a dataclass of ints, floats, strings and enums (None: null)."""
+    lines = []
+    for field in fields(cls):
+        text = str(field.type)  # the annotation's text (postponed evaluation)
+        kind = "Phase" if text == "Phase" else "number" if ("int" in text or "float" in text) else "string"
+        nullable = " | null" if "None" in text else ""
+        lines.append(f"  {_camel(field.name)}: {kind}{nullable};\n")
+    return "".join(lines)

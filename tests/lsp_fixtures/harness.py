@@ -25,6 +25,7 @@ from pygls.protocol import default_converter
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 from pytest_lsp.client import register_lsp_features
 
+from orps_lsp.contract import PROGRESS_NOTIFICATION
 from orps_lsp.lsp.edits import apply_edits
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,6 +96,7 @@ class SimulatedEditor(LanguageClient):
         self.questions: list[types.ShowMessageRequestParams] = []
         self.answers: list[str] = []  # titles picked, in order; empty: "Apply"
         self.lens_refreshes = 0
+        self.search_progress: list[Any] = []  # orps/progress params, as received
 
     # ------------------------------------------------------------ documents
     def open(self, path: Path) -> str:
@@ -168,6 +170,7 @@ def make_editor() -> SimulatedEditor:
     client.feature(types.WORKSPACE_APPLY_EDIT)(lambda params: client.apply_workspace_edit(params))
     client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)(lambda params: client.answer_question(params))
     client.feature(types.CLIENT_REGISTER_CAPABILITY)(lambda params: None)
+    client.feature(PROGRESS_NOTIFICATION)(lambda params: client.search_progress.append(params))
 
     def count_refresh(params: None) -> None:
         client.lens_refreshes += 1

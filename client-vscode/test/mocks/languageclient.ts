@@ -31,8 +31,8 @@ export class LanguageClient {
     this.requestHandlers.set(type.method, handler);
     return { dispose() {} };
   }
-  onNotification(type: { method: string }, handler: (params: any) => unknown) {
-    this.notificationHandlers.set(type.method, handler);
+  onNotification(type: string | { method: string }, handler: (params: any) => unknown) {
+    this.notificationHandlers.set(typeof type === 'string' ? type : type.method, handler);
     return { dispose() {} };
   }
   onDidChangeState(listener: (e: { oldState: State; newState: State }) => void) {

@@ -22,7 +22,7 @@ from pygls.workspace import Workspace
 
 from .. import __version__, engine
 from ..cancel import Cancelled
-from ..contract import Command, Status
+from ..contract import PROGRESS_NOTIFICATION, Command, Phase, SearchProgress, Status
 from ..discovery import CLI_HINT as NO_TESTS_CLI_HINT
 from ..model.base import ModelError
 from ..regression import with_test_appended
@@ -145,30 +145,51 @@ def parse_target(arguments: Sequence[Any]) -> Target:
 
 # ---------------------------------------------------------------- searches
 class _StatusRelay:
-    """Carries the worker's progress messages to the progress bar on the event loop.
+    """Carries the worker's progress to the progress bar on the event loop: the text to
+    $/progress, the same state as data to orps/progress (contract.SearchProgress, with the
+    bar's token), for clients that show it.
 
     The bar is created after the job is queued (it needs the job's cancel), so
-    the latest message is kept until the bar exists.
+    the latest state is kept until the bar exists.
     """
 
-    def __init__(self, client: EditorClient) -> None:
-        self.client = client
+    def __init__(self, client: EditorClient, function: str, mode: str, *, as_data: bool) -> None:
+        self.client, self.function, self.mode, self.as_data = client, function, mode, as_data
         self.reporter: ProgressReporter | None = None
-        self.latest: tuple[str, float | None] | None = None
+        self.latest: tuple[str, float | None, Phase, Any] | None = None
 
-    def __call__(self, message: str, fraction: float | None) -> None:  # worker thread
-        self.client.call_soon(self._show, message, fraction)
+    def __call__(self, message: str, fraction: float | None, phase: Phase, progress: Any) -> None:  # worker thread
+        self.client.call_soon(self._show, message, fraction, phase, progress)
 
-    def _show(self, message: str, fraction: float | None) -> None:
-        self.latest = (message, fraction)
+    def _show(self, message: str, fraction: float | None, phase: Phase, progress: Any) -> None:
+        self.latest = (message, fraction, phase, progress)
         log.debug("progress: %s", message)
         if self.reporter is not None:
             self.reporter.report(message, fraction)
+            self._notify(fraction, phase, progress)
 
     def attach(self, reporter: ProgressReporter) -> None:
         self.reporter = reporter
-        if self.latest is not None:
-            reporter.report(*self.latest)
+        if self.latest is None:
+            self._notify(0.0, Phase.STARTING, None)  # the bar is up: so is the state beside it
+        else:
+            message, fraction, phase, progress = self.latest
+            reporter.report(message, fraction)
+            self._notify(fraction, phase, progress)
+
+    def finish(self) -> None:
+        self._notify(None, Phase.DONE, None)
+
+    def _notify(self, fraction: float | None, phase: Phase, progress: Any) -> None:
+        token = self.reporter.token if self.reporter is not None else None
+        if token is None or not self.as_data:  # no bar to correlate with, or an editor that did not ask
+            return
+        state = SearchProgress(token=token, function=self.function, mode=self.mode, phase=phase, fraction=fraction)
+        if progress is not None:  # the search's own Progress (search.py)
+            state.round, state.rounds = progress.round + 1, progress.rounds
+            state.candidate, state.candidates = progress.candidate, progress.candidates
+            state.best_passed, state.best_total, state.best_speedup = progress.best_passed, progress.best_total, progress.best_speedup
+        self.client.notify(PROGRESS_NOTIFICATION, state.to_json())
 
 
 class _Refusal(Exception):
@@ -201,6 +222,7 @@ class SearchCommands:
         self.client, self.jobs, self.store, self.models = client, jobs, store, models
         self.settings, self.workspace, self.on_report = settings, workspace, on_report
         self.review_edits = review_edits
+        self.search_progress = False  # initializationOptions.searchProgress: send orps/progress too
 
     def _fail(self, message: str, status: Status = Status.ERROR) -> dict[str, Any]:
         self.client.show_message(f"ORPS: {message}", types.MessageType.Error if status is Status.ERROR else types.MessageType.Info)
@@ -215,7 +237,7 @@ class SearchCommands:
                 raise _Refusal(f"{mode}: {exc}") from None
             settings = await self.settings()  # first: nothing may move between reading the text and queueing
             path, source, version, info = self._read(target)
-            relay = _StatusRelay(self.client)
+            relay = _StatusRelay(self.client, info.qualname, mode, as_data=self.search_progress)
             job = self._queue(path, source, info, mode, settings, relay)
             report = await self._follow(job, relay, f"ORPS: {mode} {info.qualname}")
         except _Refusal as refusal:
@@ -264,11 +286,11 @@ class SearchCommands:
 
         def work(job: Job) -> SearchReport:  # on the search worker thread
             prepared = engine.prepare(request)  # before the model: bad input fails fast
-            model = self.models.get(settings, say=job.status)
+            model = self.models.get(settings, say=lambda text: job.status(text, phase=Phase.LOADING))
             job.cancel.raise_if_cancelled()  # cancelled during the load: no sandbox, no "starting"
             job.status("starting", 0.0)
             return engine.run(prepared, model, settings.search_config(),
-                              progress=lambda p: job.status(p.message(), p.fraction), cancel=job.cancel)
+                              progress=lambda p: job.status(p.message(), p.fraction, Phase(p.phase), p), cancel=job.cancel)
 
         try:
             job = self.jobs.submit((str(path.resolve()), info.qualname), work, relay)
@@ -304,6 +326,7 @@ class SearchCommands:
             log.exception("the search for %s failed", job.function)
             raise _Refusal(f"the search for {job.function} failed: {exc}") from None
         finally:
+            relay.finish()
             reporter.end(outcome)
             self.client.refresh_code_lenses()
 
@@ -424,7 +447,7 @@ class SearchCommands:
             "sandbox": sandbox,
             "searches": [{"function": job.function, "file": job.key[0], "state": "running" if job.started else "queued"}
                          for job in self.jobs.active()],
-            "client": {"name": self.client.name, "reviewEdits": self.review_edits,
+            "client": {"name": self.client.name, "reviewEdits": self.review_edits, "searchProgress": self.search_progress,
                        "capabilities": self.client.describe_capabilities()},
         }
         log.info("debug info: %s", info)

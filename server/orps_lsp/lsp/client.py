@@ -86,6 +86,10 @@ class EditorClient:
     def show_message(self, text: str, kind: types.MessageType = types.MessageType.Info) -> None:
         self.server.window_show_message(types.ShowMessageParams(type=kind, message=text))
 
+    def notify(self, method: str, params: Any) -> None:
+        """A notification of this server's own (orps/progress)."""
+        self.server.protocol.notify(method, params)
+
     def log(self, text: str, kind: types.MessageType = types.MessageType.Log) -> None:
         self.server.window_log_message(types.LogMessageParams(type=kind, message=text))
 

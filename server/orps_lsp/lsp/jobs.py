@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..cancel import Cancelled, CancelToken
+from ..contract import Phase
 
 log = logging.getLogger("orps_lsp.jobs")
 
 JobKey = tuple[str, str]  # (file path, function qualname)
-StatusCallback = Callable[[str, "float | None"], None]  # (message, fraction 0..1); called on the worker thread
+# (message, fraction 0..1, phase, the search's own Progress or None); called on the worker thread
+StatusCallback = Callable[[str, "float | None", Phase, Any], None]
 
 
 class AlreadyRunning(Exception):
@@ -42,9 +44,9 @@ class Job:
     def function(self) -> str:
         return self.key[1]
 
-    def status(self, message: str, fraction: float | None = None) -> None:
+    def status(self, message: str, fraction: float | None = None, phase: Phase = Phase.STARTING, progress: Any = None) -> None:
         try:
-            self.on_status(message, fraction)
+            self.on_status(message, fraction, phase, progress)
         except Exception:  # a progress display problem must not stop the search
             log.exception("progress callback failed")
 
@@ -80,7 +82,8 @@ class SearchQueue:
             self._ensure_worker()
         if ahead:
             names = ", ".join(j.function for j in ahead)
-            job.status(f"queued: waiting for {len(ahead)} search{'es' if len(ahead) > 1 else ''} to finish ({names})")
+            job.status(f"queued: waiting for {len(ahead)} search{'es' if len(ahead) > 1 else ''} to finish ({names})",
+                       phase=Phase.QUEUED)
         self._queue.put(job)
         return job
 

@@ -172,9 +172,13 @@ class EditorOptions:
     # The editor reviews an ORPS edit itself when workspace/applyEdit arrives (the VS Code extension):
     # send it without asking Apply / Show diff / Discard first.
     review_edits: bool = False
+    # The editor shows orps/progress (contract.SearchProgress: a search's state as data, beside
+    # $/progress); other editors are not sent a notification they do not know.
+    search_progress: bool = False
 
 
-_EDITOR_OPTIONS = {"reviewEdits": "review_edits"}  # as the editor spells them -> EditorOptions field
+# As the editor spells them -> EditorOptions field.
+_EDITOR_OPTIONS = {"reviewEdits": "review_edits", "searchProgress": "search_progress"}
 
 
 def _initialization_section(options: Any) -> dict[str, Any]:
@@ -212,6 +216,7 @@ def build_server() -> OrpsLanguageServer:
         ls.initialization_options = _initialization_section(params.initialization_options)
         ls.editor_options, problems = _editor_options(params.initialization_options)
         ls.commands.review_edits = ls.editor_options.review_edits
+        ls.commands.search_progress = ls.editor_options.search_progress
         for problem in problems:
             ls.editor.show_message(f"ORPS: {problem}", types.MessageType.Warning)
         ls.apply_settings(ls.initialization_options)
