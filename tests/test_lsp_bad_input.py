@@ -312,6 +312,23 @@ async def test_a_file_that_is_not_utf8_is_refused_in_plain_words(project: Path, 
 
 
 @pytest.mark.asyncio
+async def test_an_editor_that_asks_gets_the_code_of_the_fix_not_only_words(project: Path, tmp_path: Path) -> None:
+    """initializationOptions.problemCodes: what the user can fix comes as orps/problem with a stable
+    code (contract.Problem) for the editor's button, instead of a window/showMessage to parse."""
+    (project / "lonely.py").write_text("def lonely(items):\n    return [x for x in items if x]\n")
+    async with editor_session(project, answers=answers_file(tmp_path / "a.json", [FAST_HAS_DUPLICATES]),
+                              init_options={"problemCodes": True, "orps": {"depth": 0}}) as editor:
+        await wait_until(lambda: editor.problems, what="the settings problem")
+        result = await editor.command("orps.optimize", target(editor.open(project / "lonely.py"), 1))
+        assert result["status"] == "error" and result["problem"] == "tests", result
+        await wait_until(lambda: len(editor.problems) == 2, what="the no-tests problem")
+        settings, tests = [p if isinstance(p, dict) else p._asdict() for p in editor.problems]
+        assert settings["problem"] == "settings" and "orps.depth" in settings["message"] and settings["type"] == 2
+        assert tests["problem"] == "tests" and tests["message"].startswith("ORPS: no tests found for 'lonely'")
+        assert tests["type"] == 1 and not orps_messages(editor)  # no window/showMessage besides
+
+
+@pytest.mark.asyncio
 async def test_a_function_without_tests_is_refused_with_where_it_looked_and_the_setting(project: Path, tmp_path: Path) -> None:
     lonely = project / "lonely.py"
     lonely.write_text("def lonely(items):\n    return [x for x in items if x]\n")

@@ -34,10 +34,11 @@ export function serverOptions(python: string, cwd: string | undefined, env: Node
  * The settings under "orps" (the server ignores the rest), `reviewEdits`:
  * this client shows the diff and asks Apply/Discard itself when the edit
  * arrives, so the server should send it without asking first; and
- * `searchProgress`: this client shows orps/progress in its status bar.
+ * `searchProgress`: this client shows orps/progress in its status bar; and
+ * `problemCodes`: it offers the fix of a problem by the code orps/problem carries.
  */
 export function initializationOptions(settings: Record<string, unknown>): Record<string, unknown> {
-  return { [SECTION]: serverSettings(settings), reviewEdits: true, searchProgress: true };
+  return { [SECTION]: serverSettings(settings), reviewEdits: true, searchProgress: true, problemCodes: true };
 }
 
 export interface MiddlewareHooks {

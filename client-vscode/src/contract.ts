@@ -39,6 +39,22 @@ export const Phase = {
 export type Phase = (typeof Phase)[keyof typeof Phase];
 
 export const PROGRESS_NOTIFICATION = 'orps/progress';
+export const PROBLEM_NOTIFICATION = 'orps/problem';
+
+/** What a message the user can act on is about (orps/problem). */
+export const Problem = {
+  settings: 'settings',
+  model: 'model',
+  tests: 'tests',
+} as const;
+export type Problem = (typeof Problem)[keyof typeof Problem];
+
+/** The params of orps/problem: a message (window/showMessage's `type`) with the code of its fix. */
+export interface ProblemMessage {
+  problem: Problem;
+  message: string;
+  type: number;
+}
 
 /** The params of orps/progress: a search's state as data, beside the $/progress of the same token. */
 export interface SearchProgress {

@@ -12,9 +12,9 @@ import {
   type ApplyWorkspaceEditParams,
 } from 'vscode-languageclient/node';
 import { CLIENT_ID, CLIENT_NAME, RestartPolicy, clientOptions, serverOptions } from './client';
-import { PROGRESS_NOTIFICATION, type SearchProgress } from './contract';
+import { PROBLEM_NOTIFICATION, PROGRESS_NOTIFICATION, type ProblemMessage, type SearchProgress } from './contract';
 import { resolveInterpreter, type Interpreter, type PythonEnvironments } from './interpreter';
-import { type Messages, serverMessageButtons, type Button, type Level } from './messages';
+import { type Messages, problemButtons, type Button, type Level } from './messages';
 import { advice, installCommand, probe, type Action, type Problem } from './problems';
 import { review, staleDocument, type ApplyResult, type ReviewUi } from './review';
 import type { ClientSettings } from './settings';
@@ -79,8 +79,11 @@ export class ServerController {
     // Registered before start, these replace the language client's own handlers.
     client.onRequest(ApplyWorkspaceEditRequest.type, (params) => review(params, this.deps.reviewUi, () => this.apply(client, params)));
     client.onNotification(PROGRESS_NOTIFICATION, (progress: SearchProgress) => status.observeSearch(progress));
+    client.onNotification(PROBLEM_NOTIFICATION, ({ problem, message, type }: ProblemMessage) => {
+      void this.deps.messages.show(LEVELS[type] ?? 'info', message, problemButtons(problem, api.openSettings));
+    });
     client.onNotification(ShowMessageNotification.type, ({ type, message }) => {
-      void this.deps.messages.show(LEVELS[type] ?? 'info', message, serverMessageButtons(message, api.openSettings));
+      void this.deps.messages.show(LEVELS[type] ?? 'info', message);
     });
     client.onDidChangeState(({ newState }) => {
       if (newState === State.Running) status.setServer('ready');

@@ -1,6 +1,7 @@
 // Every message the user sees from ORPS goes through here, so that a
 // repeated problem shows once (not a stack of identical popups) and a message
 // about something the user can fix comes with the button that opens the fix.
+import { type Problem, Problem as ProblemCode } from './contract';
 import * as api from './vscodeapi';
 
 export type Level = 'error' | 'warning' | 'info';
@@ -12,12 +13,18 @@ export interface Button {
 
 export type OpenSettings = (query: string) => unknown;
 
-/** Buttons for a message the server sent (window/showMessage), found by what it is about. */
-export function serverMessageButtons(text: string, openSettings: OpenSettings): Button[] {
-  if (/^ORPS settings:/.test(text)) return [{ title: 'Open Settings', run: () => openSettings('orps') }];
-  if (/\bmodel\b|\.gguf\b/i.test(text)) return [{ title: 'Model Settings', run: () => openSettings('orps.model') }];
-  if (/\bno tests?\b|tests? (were )?found/i.test(text)) return [{ title: 'Test Settings', run: () => openSettings('orps.testPaths') }];
-  return [];
+/** The button that opens the fix of a problem the server named (orps/problem's code, never its wording). */
+export function problemButtons(problem: Problem, openSettings: OpenSettings): Button[] {
+  switch (problem) {
+    case ProblemCode.settings:
+      return [{ title: 'Open Settings', run: () => openSettings('orps') }];
+    case ProblemCode.model:
+      return [{ title: 'Model Settings', run: () => openSettings('orps.model') }];
+    case ProblemCode.tests:
+      return [{ title: 'Test Settings', run: () => openSettings('orps.testPaths') }];
+    default:
+      return [];
+  }
 }
 
 export class Messages {

@@ -6,7 +6,7 @@
 
 export const SECTION = 'orps';
 
-// Both lists are generated from server/orps_lsp/settings_schema.py (`python -m orps_lsp.settings_schema`),
+// Both lists are generated from server/orps_lsp/settings_schema.py (`python -m orps_lsp.codegen`),
 // with package.json's contributions.
 export { CLIENT_KEYS, SERVER_KEYS } from './settingsKeys';
 import { SERVER_KEYS } from './settingsKeys';

@@ -15,7 +15,7 @@ describe('language client setup', () => {
 
   it("sends the server's settings only, and says that the client reviews edits", () => {
     const settings = { beamWidth: 3, depth: 2, interpreter: '/x', autoApply: true };
-    expect(initializationOptions(settings)).toEqual({ orps: { beamWidth: 3, depth: 2 }, reviewEdits: true, searchProgress: true });
+    expect(initializationOptions(settings)).toEqual({ orps: { beamWidth: 3, depth: 2 }, reviewEdits: true, searchProgress: true, problemCodes: true });
     const options = clientOptions(settings, hooks(), new RestartPolicy(() => undefined), undefined);
     expect(options.documentSelector).toEqual([{ scheme: 'file', language: 'python' }]);
     expect(options.synchronize).toEqual({ configurationSection: 'orps' });

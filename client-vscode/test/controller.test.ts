@@ -3,7 +3,7 @@ import { LanguageClient } from 'vscode-languageclient/node';
 import { ServerController, NotRunning } from '../src/controller';
 import { Messages } from '../src/messages';
 import { EditorReview } from '../src/review';
-import { PROGRESS_NOTIFICATION, Phase } from '../src/contract';
+import { PROBLEM_NOTIFICATION, PROGRESS_NOTIFICATION, Phase, Problem as ProblemCode } from '../src/contract';
 import { StatusBar } from '../src/status';
 import type { Problem } from '../src/problems';
 import * as api from './mocks/vscodeapi';
@@ -47,7 +47,7 @@ describe('server controller', () => {
     expect(FakeClient.instances).toHaveLength(1);
     const client = FakeClient.instances[0];
     expect(client.serverOptions).toMatchObject({ command: '/venv/bin/python', args: ['-m', 'orps_lsp.cli', '--stdio'], options: { cwd: '/p' } });
-    expect(client.clientOptions.initializationOptions).toEqual({ orps: { beamWidth: 2 }, reviewEdits: true, searchProgress: true });
+    expect(client.clientOptions.initializationOptions).toEqual({ orps: { beamWidth: 2 }, reviewEdits: true, searchProgress: true, problemCodes: true });
     expect([...client.requestHandlers.keys()]).toEqual(['workspace/applyEdit']);
     expect(controller.running).toBe(true);
     expect(controller.serverVersion).toBe('0.1.0');
@@ -127,15 +127,18 @@ describe('server controller', () => {
     expect(api.applyWorkspaceEdit).not.toHaveBeenCalled();
   });
 
-  it("adds the fix to the server's messages about the model", async () => {
+  it("adds the fix to the server's problems by their code, never by their wording", async () => {
     const { controller } = setup();
     await controller.start();
     api.state.answer = 'Model Settings';
-    const show = FakeClient.instances[0].notificationHandlers.get('window/showMessage')!;
-    show({ type: 1, message: 'ORPS: cannot load the model /m/x.gguf: no such file' });
+    const problem = FakeClient.instances[0].notificationHandlers.get(PROBLEM_NOTIFICATION)!;
+    problem({ problem: ProblemCode.model, message: 'ORPS: the server at http://h/v1 does not answer', type: 1 });
     await vi.waitFor(() => expect(api.openSettings).toHaveBeenCalledWith('orps.model'));
+    const show = FakeClient.instances[0].notificationHandlers.get('window/showMessage')!;
     show({ type: 3, message: 'ORPS: applied to f' });
     expect(api.showInformationMessage).toHaveBeenCalledWith('ORPS: applied to f');
+    show({ type: 1, message: 'ORPS: cannot load the model /m/x.gguf' }); // words about a model, no code: no button
+    expect(api.showErrorMessage).toHaveBeenLastCalledWith('ORPS: cannot load the model /m/x.gguf');
   });
 
   it("shows the server's orps/progress in the status bar", async () => {

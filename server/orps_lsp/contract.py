@@ -44,6 +44,19 @@ class Status(str, Enum):
 
 
 PROGRESS_NOTIFICATION = "orps/progress"
+PROBLEM_NOTIFICATION = "orps/problem"
+
+
+class Problem(str, Enum):
+    """What a message the user can act on is about: a client offers the fix by this code
+    (orps/problem {problem, message, type}), never by the message's wording."""
+
+    SETTINGS = "settings"  # an invalid or unknown setting
+    MODEL = "model"  # the model cannot be loaded or reached
+    TESTS = "tests"  # no tests judge the function, or they do not run
+
+    def __str__(self) -> str:
+        return self.value
 
 
 class Phase(str, Enum):
@@ -109,7 +122,13 @@ def typescript() -> str:
             "/** Where a search is: SearchProgress.phase. */\n"
             f"export const Phase = {{\n{members(Phase)}}} as const;\n"
             "export type Phase = (typeof Phase)[keyof typeof Phase];\n\n"
-            f"export const PROGRESS_NOTIFICATION = '{PROGRESS_NOTIFICATION}';\n\n"
+            f"export const PROGRESS_NOTIFICATION = '{PROGRESS_NOTIFICATION}';\n"
+            f"export const PROBLEM_NOTIFICATION = '{PROBLEM_NOTIFICATION}';\n\n"
+            "/** What a message the user can act on is about (orps/problem). */\n"
+            f"export const Problem = {{\n{members(Problem)}}} as const;\n"
+            "export type Problem = (typeof Problem)[keyof typeof Problem];\n\n"
+            "/** The params of orps/problem: a message (window/showMessage's `type`) with the code of its fix. */\n"
+            "export interface ProblemMessage {\n  problem: Problem;\n  message: string;\n  type: number;\n}\n\n"
             "/** The params of orps/progress: a search's state as data, beside the $/progress of the same token. */\n"
             f"export interface SearchProgress {{\n{_interface(SearchProgress)}}}\n")
 

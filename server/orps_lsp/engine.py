@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .cancel import CancelToken
 from .config import SearchConfig
+from .contract import Problem
 from .discovery import CLI_HINT, NoTestsFound, discover_tests, module_import_name
 from .executor import ExecutionTarget, OracleOptions, SandboxLimits, TestSelection
 from .files import replace_file
@@ -32,9 +33,10 @@ class InputError(Exception):
     `details` (pytest's own output, say) is shown before the sentence, or logged.
     """
 
-    def __init__(self, message: str, details: str = "") -> None:
+    def __init__(self, message: str, details: str = "", problem: Problem | None = None) -> None:
         super().__init__(message)
         self.details = details
+        self.problem = problem  # what the user would fix (contract.Problem), when it is one of those
 
 
 @dataclass
@@ -125,7 +127,7 @@ def prepare(request: SearchRequest, *, no_tests: bool = False) -> PreparedSearch
         try:
             selection = discover_tests(root, file, function.qualname, test_paths=request.tests, keyword=request.keyword)
         except NoTestsFound as exc:
-            raise InputError(str(exc)) from None
+            raise InputError(str(exc), problem=Problem.TESTS) from None
         selection.extra_args = list(request.pytest_args)
         selection.workload = _workload(root, request.workload) if mode == "optimize" else []
         target = ExecutionTarget(project_root=root, file=file, function=function.qualname, tests=selection,
@@ -166,7 +168,7 @@ def run(
         try:
             report = run_search(prepared.task, model, executor, config, progress=progress, cancel=cancel)
         except OriginalDidNotRun as exc:
-            raise InputError(original_did_not_run(prepared, exc.reason), details=exc.output_tail) from None
+            raise InputError(original_did_not_run(prepared, exc.reason), details=exc.output_tail, problem=Problem.TESTS) from None
         report.sandbox = executor.describe_isolation()
     target = prepared.target
     report.missing_test = missing_test(report, module_import_name(target.project_root, target.file))

@@ -25,7 +25,7 @@ from pygls.protocol import default_converter
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 from pytest_lsp.client import register_lsp_features
 
-from orps_lsp.contract import PROGRESS_NOTIFICATION
+from orps_lsp.contract import PROBLEM_NOTIFICATION, PROGRESS_NOTIFICATION
 from orps_lsp.lsp.edits import apply_edits
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,6 +97,7 @@ class SimulatedEditor(LanguageClient):
         self.answers: list[str] = []  # titles picked, in order; empty: "Apply"
         self.lens_refreshes = 0
         self.search_progress: list[Any] = []  # orps/progress params, as received
+        self.problems: list[Any] = []  # orps/problem params, as received
 
     # ------------------------------------------------------------ documents
     def open(self, path: Path) -> str:
@@ -171,6 +172,7 @@ def make_editor() -> SimulatedEditor:
     client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)(lambda params: client.answer_question(params))
     client.feature(types.CLIENT_REGISTER_CAPABILITY)(lambda params: None)
     client.feature(PROGRESS_NOTIFICATION)(lambda params: client.search_progress.append(params))
+    client.feature(PROBLEM_NOTIFICATION)(lambda params: client.problems.append(params))
 
     def count_refresh(params: None) -> None:
         client.lens_refreshes += 1

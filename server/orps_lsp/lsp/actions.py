@@ -22,7 +22,7 @@ from pygls.workspace import Workspace
 
 from .. import __version__, engine
 from ..cancel import Cancelled
-from ..contract import PROGRESS_NOTIFICATION, Command, Phase, SearchProgress, Status
+from ..contract import PROGRESS_NOTIFICATION, Command, Phase, Problem, SearchProgress, Status
 from ..discovery import CLI_HINT as NO_TESTS_CLI_HINT
 from ..model.base import ModelError
 from ..regression import with_test_appended
@@ -195,9 +195,9 @@ class _StatusRelay:
 class _Refusal(Exception):
     """A search that does not start or does not finish: one message for the user."""
 
-    def __init__(self, message: str, status: Status = Status.ERROR) -> None:
+    def __init__(self, message: str, status: Status = Status.ERROR, problem: Problem | None = None) -> None:
         super().__init__(message)
-        self.message, self.status = message, status
+        self.message, self.status, self.problem = message, status, problem
 
 
 class SearchCommands:
@@ -224,9 +224,13 @@ class SearchCommands:
         self.review_edits = review_edits
         self.search_progress = False  # initializationOptions.searchProgress: send orps/progress too
 
-    def _fail(self, message: str, status: Status = Status.ERROR) -> dict[str, Any]:
-        self.client.show_message(f"ORPS: {message}", types.MessageType.Error if status is Status.ERROR else types.MessageType.Info)
-        return {"status": status, "message": message}
+    def _fail(self, message: str, status: Status = Status.ERROR, problem: Problem | None = None) -> dict[str, Any]:
+        self.client.show_message(f"ORPS: {message}", types.MessageType.Error if status is Status.ERROR else types.MessageType.Info,
+                                 problem)
+        answer: dict[str, Any] = {"status": status, "message": message}
+        if problem is not None:
+            answer["problem"] = problem
+        return answer
 
     async def search(self, arguments: Sequence[Any], mode: str) -> dict[str, Any]:
         """Queue a search for the function at the target, follow it, offer the result."""
@@ -241,7 +245,7 @@ class SearchCommands:
             job = self._queue(path, source, info, mode, settings, relay)
             report = await self._follow(job, relay, f"ORPS: {mode} {info.qualname}")
         except _Refusal as refusal:
-            return self._fail(refusal.message, refusal.status)
+            return self._fail(refusal.message, refusal.status, refusal.problem)
         self.store.put(target.uri, report)
         self.on_report(target.uri)
         return await self._offer(report, target.uri, version, source)
@@ -321,7 +325,8 @@ class SearchCommands:
             outcome = str(exc).replace(NO_TESTS_CLI_HINT, NO_TESTS_EDITOR_HINT)
             if getattr(exc, "details", ""):  # pytest's own output: for the log, not the message
                 log.warning("%s: %s\n%s", job.function, outcome, exc.details)
-            raise _Refusal(outcome) from None
+            problem = Problem.MODEL if isinstance(exc, ModelError) else exc.problem
+            raise _Refusal(outcome, problem=problem) from None
         except Exception as exc:
             log.exception("the search for %s failed", job.function)
             raise _Refusal(f"the search for {job.function} failed: {exc}") from None

@@ -19,6 +19,8 @@ from lsprotocol import types
 from lsprotocol.converters import get_converter
 from pygls.lsp.server import LanguageServer
 
+from ..contract import PROBLEM_NOTIFICATION, Problem
+
 log = logging.getLogger("orps_lsp")
 
 
@@ -36,6 +38,7 @@ class EditorClient:
         self.server = server
         self.loop: asyncio.AbstractEventLoop | None = None
         self.name = "unknown"  # the editor's clientInfo.name, set at initialize
+        self.problem_codes = False  # initializationOptions.problemCodes: messages the user can act on go as orps/problem
 
     # ------------------------------------------------------------ threading
     def bind_loop(self) -> None:
@@ -83,7 +86,12 @@ class EditorClient:
         return get_converter().unstructure(self.capabilities)
 
     # -------------------------------------------------------------- messages
-    def show_message(self, text: str, kind: types.MessageType = types.MessageType.Info) -> None:
+    def show_message(self, text: str, kind: types.MessageType = types.MessageType.Info, problem: Problem | None = None) -> None:
+        """window/showMessage; orps/problem instead, with the code of the fix, to an editor that asked
+        (initializationOptions.problemCodes)."""
+        if problem is not None and self.problem_codes:
+            self.notify(PROBLEM_NOTIFICATION, {"problem": problem.value, "message": text, "type": int(kind)})
+            return
         self.server.window_show_message(types.ShowMessageParams(type=kind, message=text))
 
     def notify(self, method: str, params: Any) -> None:

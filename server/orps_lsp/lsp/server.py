@@ -26,6 +26,7 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.workspace import TextDocument
 
 from .. import __version__
+from ..contract import Problem
 from .actions import (
     CANCEL, DEBUG_INFO, GET_REPORT, OPTIMIZE, QUICKFIX, REWRITE, SOLVE, SearchCommands, code_actions,
     regression_test_actions, target_arguments,
@@ -84,7 +85,7 @@ class OrpsLanguageServer(LanguageServer):
         fresh = [p for p in problems if p not in self._reported_problems]
         if fresh:  # each problem once, however often the settings are re-read
             self._reported_problems.update(fresh)
-            self.editor.show_message("ORPS settings: " + "; ".join(fresh), types.MessageType.Warning)
+            self.editor.show_message("ORPS settings: " + "; ".join(fresh), types.MessageType.Warning, Problem.SETTINGS)
         previous, self.settings = self.settings, settings
         self.log_handler.setLevel(settings.logging_level)
         logging.getLogger("orps_lsp").setLevel(settings.logging_level)
@@ -125,7 +126,7 @@ class OrpsLanguageServer(LanguageServer):
                 log.exception("the model check failed")
                 problem = f"the model check failed: {exc}"
             if problem:
-                self.editor.call_soon(self.editor.show_message, f"ORPS: {problem}", types.MessageType.Error)
+                self.editor.call_soon(self.editor.show_message, f"ORPS: {problem}", types.MessageType.Error, Problem.MODEL)
 
         threading.Thread(target=check, name="orps-model-check", daemon=True).start()
 
@@ -175,10 +176,13 @@ class EditorOptions:
     # The editor shows orps/progress (contract.SearchProgress: a search's state as data, beside
     # $/progress); other editors are not sent a notification they do not know.
     search_progress: bool = False
+    # The editor offers the fix of a message by its code (contract.Problem, orps/problem) instead of
+    # reading window/showMessage's text.
+    problem_codes: bool = False
 
 
 # As the editor spells them -> EditorOptions field.
-_EDITOR_OPTIONS = {"reviewEdits": "review_edits", "searchProgress": "search_progress"}
+_EDITOR_OPTIONS = {"reviewEdits": "review_edits", "searchProgress": "search_progress", "problemCodes": "problem_codes"}
 
 
 def _initialization_section(options: Any) -> dict[str, Any]:
@@ -217,8 +221,9 @@ def build_server() -> OrpsLanguageServer:
         ls.editor_options, problems = _editor_options(params.initialization_options)
         ls.commands.review_edits = ls.editor_options.review_edits
         ls.commands.search_progress = ls.editor_options.search_progress
+        ls.editor.problem_codes = ls.editor_options.problem_codes
         for problem in problems:
-            ls.editor.show_message(f"ORPS: {problem}", types.MessageType.Warning)
+            ls.editor.show_message(f"ORPS: {problem}", types.MessageType.Warning, Problem.SETTINGS)
         ls.apply_settings(ls.initialization_options)
 
     @server.feature(types.INITIALIZED)
