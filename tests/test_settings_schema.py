@@ -113,3 +113,13 @@ def test_older_flags_still_work_and_say_what_replaced_them(example_project):
                           "--max-calls", "many"], cwd=example_project, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "argument --max-calls: invalid integer value: 'many'" in bad.stderr, bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_the_cli_keeps_values_as_the_checks_read_them():
+    """What the search receives is the checked value: an old flag's choice in capitals reads as the
+    choice (not as an unknown one, which the search would take for the default), and NaN is no number."""
+    config = config_from(build_parser().parse_args(["optimize", "m.py::f", "--counter", "VALGRIND"]))
+    assert config.instruction_counter == "valgrind"
+    for flag in ("--benchmark-seconds", "--crosshair-seconds", "--alpha"):
+        with pytest.raises(InputError, match="expected a number"):
+            config_from(build_parser().parse_args(["optimize", "m.py::f", flag, "nan"]))

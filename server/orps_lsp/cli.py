@@ -121,8 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from(args: argparse.Namespace) -> SearchConfig:
-    """The search's settings; every setting's value checked against the schema (bad input: one message)."""
+    """The search's settings; every setting's value checked against the schema (bad input: one
+    message) and kept as the check reads it (`--counter VALGRIND` is "valgrind")."""
     problems = invalid({s.name: _given(args, s) for s in SETTINGS if s.cli})
+    if not problems:
+        for setting in SETTINGS:
+            if setting.cli and setting.kind not in ("strings",):
+                setattr(args, setting.name, setting.check(getattr(args, setting.name)))
     config = SearchConfig(**values_for(args, SEARCH), no_tests=args.no_tests)
     problems += [p for p in config.validate() if p not in problems]
     if problems:

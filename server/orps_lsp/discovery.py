@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .executor import TestSelection
-from .files import SKIPPED_DIRS
+from .files import NOT_SEARCHED_FOR_TESTS
 
 
 
@@ -491,7 +491,7 @@ def _python_files_under(directory: Path) -> list[Path]:
     for current, dirnames, filenames in os.walk(directory):
         dirnames[:] = sorted(
             d for d in dirnames
-            if d not in SKIPPED_DIRS and not d.startswith(".")
+            if d not in NOT_SEARCHED_FOR_TESTS and not d.startswith(".")
             and not os.path.isfile(os.path.join(current, d, "pyvenv.cfg"))
         )
         found += [Path(current, f) for f in sorted(filenames) if f.endswith(".py")]

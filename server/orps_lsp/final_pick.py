@@ -107,7 +107,7 @@ def _pick_solution(original: ExecutionReport, guarded: list[Node], tried: int) -
     better = [n for n in guarded if n.execution.passed > original.passed]
     if not better:
         return Decision(None, False, f"nothing offered: none of {tried} candidates passed more tests than the stub")
-    best = min(better, key=lambda n: (-n.execution.passed, n.execution.wall_time or 0.0, -n.scores.step))
+    best = min(better, key=lambda n: (-n.execution.passed, -(measured_speedup(original, n.execution) or 0.0), -n.scores.step))
     r = best.execution
     # A test that skips itself judged nothing: solved only when each one that skipped
     # with the answer skipped with the stub as well, for the same reason (a missing

@@ -14,6 +14,7 @@ command line, `maxLlmCalls` in an editor. Older spellings stay accepted with a m
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -87,7 +88,7 @@ def _integer(setting: Setting, value: Any) -> int:
 
 
 def _number(setting: Setting, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValueError(f"expected a number{' or null' if setting.nullable else ''}")
     return float(value)
 

@@ -155,8 +155,7 @@ class PytestExecutor:
         self._secrets = secret_values(os.environ)
         self._original_source = _read_text(self._snapshot / self._relative_file)
         self._per_call_counts: dict[per_call.CountKey, float] = {}  # the original's (per_call.count)
-        self._slow_calls: dict[float, set[int]] = {}  # benchmark time -> calls too slow for it (oracle indices)
-        self._slow_seconds: dict[int, float] = {}  # the original's time on each such call, one call
+        self._slow_seconds: dict[int, float] = {}  # call left out of a benchmark -> the original's time on it, one call
         self._coverage_rc = self._private / "coveragerc"
         self._coverage_rc.write_text("[run]\n")  # the user's coverage settings must not apply
         self._run_numbers = itertools.count()
@@ -286,17 +285,15 @@ class PytestExecutor:
         refusal = _syntax_error(module_source) or self._import_time_refusal(module_source)
         if refusal:
             return PerCallBenchmark(note=f"no per-call figure: {refusal}")
-        # Calls the original alone was too slow on, with this much time or more: never timed again.
-        skip = set().union(*(calls for budget, calls in self._slow_calls.items() if budget >= seconds))
-        # ... and those whose one call, seen before, already rules out the rounds in this time (their
-        # warm-up alone would cost seconds again).
-        skip |= {index for index, took in self._slow_seconds.items() if speedup.MIN_ROUNDS * took > seconds}
+        # Calls whose one call by the original, seen before, already rules out the rounds in this
+        # time: not warmed up again (seconds each). Only the original's time decides: a call left
+        # out for one candidate (slow on it, or the budget spent) is tried again with the next.
+        skip = {index for index, took in self._slow_seconds.items() if speedup.MIN_ROUNDS * took > seconds}
         if len(skip) == len(oracle.blobs):
             return PerCallBenchmark(note=f"no per-call figure: each captured call takes too long to time in {seconds:g} s")
         self.cancel.raise_if_cancelled()
         bench = per_call.measure(self._launch_with_plan, oracle, self._original_source, module_source, seconds, scaling,
                                  skip)
-        self._slow_calls.setdefault(seconds, set()).update(bench.slow)
         self._slow_seconds.update(zip(bench.slow, bench.slow_seconds))
         bench.slow = sorted(set(bench.slow) | skip)  # left out here too, whichever benchmark found them slow
         bench.slow_seconds = [self._slow_seconds.get(index, 0.0) for index in bench.slow]

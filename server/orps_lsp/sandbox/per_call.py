@@ -259,7 +259,7 @@ def count(launch: Launch, oracle: Oracle, original_source: str, source: str, ben
     chunks = _chunks(bench)
     counts = []
     for code, times in ((original_source, 1), (original_source, passes), (source, passes)):
-        key = (times, tuple(bench.timed), tuple(chunks))
+        key = (times, tuple(bench.timed), tuple(chunks) if times > 1 else ())  # one pass: one call per timing whatever the chunks
         if code is original_source and key in originals:
             counts.append(originals[key])
             continue
