@@ -56,7 +56,8 @@ def test_settings_parse_with_defaults_for_bad_values() -> None:
     remote, problems = parse_settings({"endpoint": "http://gpu-box:8080/v1", "remoteModel": "qwen", "parallel": 0})
     assert (remote.endpoint, remote.remote_model, remote.parallel) == ("http://gpu-box:8080/v1", "qwen", Settings().parallel)
     assert remote.model_key() != Settings().model_key() and len(problems) == 1
-    assert parse_settings({"endpoint": "gpu-box:8080"})[1]
+    assert not parse_settings({"endpoint": "gpu-box:8080"})[1]  # what the backend takes (http://gpu-box:8080/v1), as the CLI
+    assert "is not an http(s) URL" in parse_settings({"endpoint": "ftp://gpu-box:8080"})[1][0]
 
 
 @pytest.fixture

@@ -108,9 +108,16 @@ def _string(setting: Setting, value: Any) -> str | None:
 
 
 def _url(setting: Setting, value: Any) -> str | None:
+    """An endpoint the HTTP backend takes: its own rule (`gpu-box:8080` is http://gpu-box:8080/v1)."""
     url = _string(setting, value)
-    if url is not None and not url.startswith(("http://", "https://")):
-        raise ValueError("expected an http:// or https:// URL")
+    if url is not None:
+        from .model.base import ModelError
+        from .model.http import normalize_endpoint  # here: httpx loads only when an endpoint is given
+
+        try:
+            normalize_endpoint(url)
+        except ModelError as exc:
+            raise ValueError(str(exc).removeprefix("the endpoint ")) from None
     return url
 
 
