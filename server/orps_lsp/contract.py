@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, fields
 from enum import Enum
 from typing import Any
 
+from .settings_schema import camel_case
+
 
 class Command(str, Enum):
     """workspace/executeCommand names the server registers."""
@@ -95,22 +97,13 @@ class SearchProgress:
     fraction: float | None = None  # 0..1 of the budget
 
     def to_json(self) -> dict[str, Any]:
-        return {_camel(key): value.value if isinstance(value, Enum) else value for key, value in asdict(self).items()}
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-def _pascal(name: str) -> str:
-    return "".join(part.title() for part in name.split("_"))
+        return {camel_case(key): value.value if isinstance(value, Enum) else value for key, value in asdict(self).items()}
 
 
 def typescript() -> str:
     """client-vscode/src/contract.ts."""
     def members(enum: type[Enum]) -> str:
-        return "".join(f"  {_pascal(m.name)[0].lower() + _pascal(m.name)[1:]}: '{m.value}',\n" for m in enum)  # type: ignore[attr-defined]
+        return "".join(f"  {camel_case(m.name.lower())}: '{m.value}',\n" for m in enum)  # type: ignore[attr-defined]
 
     return ("// Generated from server/orps_lsp/contract.py by `python -m orps_lsp.codegen`: do not edit.\n\n"
             "/** The commands the server registers (workspace/executeCommand). */\n"
@@ -140,5 +133,5 @@ def _interface(cls: type) -> str:
         text = str(field.type)  # the annotation's text (postponed evaluation)
         kind = "Phase" if text == "Phase" else "number" if ("int" in text or "float" in text) else "string"
         nullable = " | null" if "None" in text else ""
-        lines.append(f"  {_camel(field.name)}: {kind}{nullable};\n")
+        lines.append(f"  {camel_case(field.name)}: {kind}{nullable};\n")
     return "".join(lines)
