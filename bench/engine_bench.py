@@ -62,7 +62,9 @@ def prefix_reuse(calls: list[dict]) -> list[float]:
     for call in calls:
         if call["role"] != "programmer":
             continue
-        head = [m["content"] for m in call["messages"][:-1]] + [call["messages"][-1]["content"].split("Approach for this attempt:")[0]]
+        head = [m["content"] for m in call["messages"][:-1]] + [
+            call["messages"][-1]["content"].split("Approach for this attempt:")[0]
+        ]
         if group_first is None or head != group_first[0]:
             group_first = (head, call["tokens"])
             continue
@@ -88,20 +90,34 @@ def generation_speed(model: LlamaCppModel, messages, prefill: str, rounds: int =
     return max(engine_rates), max(raw_rates)
 
 
-def batched_vs_sequential(model: LlamaCppModel, context: TaskContext, prefill: str, n: int = 4, max_tokens: int = 96,
-                          rounds: int = 2) -> tuple[float, float, int, int]:
+def batched_vs_sequential(
+    model: LlamaCppModel, context: TaskContext, prefill: str, n: int = 4, max_tokens: int = 96, rounds: int = 2
+) -> tuple[float, float, int, int]:
     """Wall time of N candidate requests (distinct strategy hints, the search's own prompts) decoded
     one after another vs together; best of `rounds`, the shared prefix warm for both."""
     from orps_lsp.model.base import ChatRequest
 
-    requests = [ChatRequest(messages=first_attempt(context, STRATEGIES[i % len(STRATEGIES)]), prefill=prefill,
-                            max_tokens=max_tokens, temperature=0.7, seed=i, stop=[]) for i in range(n)]
+    requests = [
+        ChatRequest(
+            messages=first_attempt(context, STRATEGIES[i % len(STRATEGIES)]),
+            prefill=prefill,
+            max_tokens=max_tokens,
+            temperature=0.7,
+            seed=i,
+            stop=[],
+        )
+        for i in range(n)
+    ]
     model.chat_many(requests)  # warm: builds the batch context, caches the shared prefix
     sequential, batched, seq_tokens, bat_tokens = [], [], 0, 0
     for _ in range(rounds):
         t = time.perf_counter()
-        done = [model.chat(r.messages, prefill=r.prefill, max_tokens=r.max_tokens, temperature=r.temperature, seed=r.seed, stop=r.stop)
-                for r in requests]
+        done = [
+            model.chat(
+                r.messages, prefill=r.prefill, max_tokens=r.max_tokens, temperature=r.temperature, seed=r.seed, stop=r.stop
+            )
+            for r in requests
+        ]
         sequential.append(time.perf_counter() - t)
         seq_tokens = sum(c.completion_tokens for c in done)
         t = time.perf_counter()
@@ -133,22 +149,29 @@ def evaluation_times(target: ExecutionTarget, source: str, cwd: Path, repeats: i
                 times[name].append(time.perf_counter() - started)
                 assert report.passed == report.total > 0, report.error
             started = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *test_files], cwd=cwd,
-                           capture_output=True, check=False)
+            subprocess.run(
+                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *test_files],
+                cwd=cwd,
+                capture_output=True,
+                check=False,
+            )
             times["plain"].append(time.perf_counter() - started)
         isolation = warm.describe_isolation().split(":")[0]
         warm_used = bool(warm.warm_worker_pids())
     medians = {name: statistics.median(values) for name, values in times.items()}
-    print(f"evaluation per candidate ({isolation}; median of {repeats}): warm worker {medians['warm']:.3f} s"
-          f"{'' if warm_used else ' (NOT warm: the worker needs bubblewrap)'}, cold sandbox {medians['cold']:.3f} s, "
-          f"plain pytest {medians['plain']:.3f} s -> warm {medians['warm'] / medians['plain']:.2f}x plain pytest "
-          f"(goal <= 0.5x), cold {medians['cold'] / medians['plain']:.2f}x, warm {medians['warm'] / medians['cold']:.2f}x cold")
+    print(
+        f"evaluation per candidate ({isolation}; median of {repeats}): warm worker {medians['warm']:.3f} s"
+        f"{'' if warm_used else ' (NOT warm: the worker needs bubblewrap)'}, cold sandbox {medians['cold']:.3f} s, "
+        f"plain pytest {medians['plain']:.3f} s -> warm {medians['warm'] / medians['plain']:.2f}x plain pytest "
+        f"(goal <= 0.5x), cold {medians['cold'] / medians['plain']:.2f}x, warm {medians['warm'] / medians['cold']:.2f}x cold"
+    )
     return medians
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.engine_bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.engine_bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model")
     parser.add_argument("--function", default="has_duplicates")
     parser.add_argument("--repeats", type=int, default=5)
@@ -172,26 +195,46 @@ def main() -> None:
     s = report.stats
     shares = prefix_reuse(model.calls)
 
-    context = TaskContext(mode=prepared.task.mode, function=prepared.task.function, tests_source=prepared.task.tests_source, original_report=report.original)
-    engine_rate, raw_rate = generation_speed(backend, first_attempt(context, STRATEGIES[0]), programmer_prefill(prepared.task.function))
-    one_by_one, together, seq_tokens, bat_tokens = batched_vs_sequential(backend, context, programmer_prefill(prepared.task.function))
-
+    context = TaskContext(
+        mode=prepared.task.mode,
+        function=prepared.task.function,
+        tests_source=prepared.task.tests_source,
+        original_report=report.original,
+    )
+    engine_rate, raw_rate = generation_speed(
+        backend, first_attempt(context, STRATEGIES[0]), programmer_prefill(prepared.task.function)
+    )
+    one_by_one, together, seq_tokens, bat_tokens = batched_vs_sequential(
+        backend, context, programmer_prefill(prepared.task.function)
+    )
 
     print(f"model: {report.model} (load {load_seconds:.1f} s); search: {search_seconds:.0f} s, verdict: {report.verdict}")
-    print(f"LLM calls: {s.llm_calls}; candidates: {len(report.nodes)}, executed: {s.candidates_executed}; stopped by {s.stopped_by}")
-    print(f"prompt tokens sent: {s.prompt_tokens_sent}, evaluated: {s.prompt_tokens_evaluated} "
-          f"({s.prompt_tokens_evaluated / max(1, s.prompt_tokens_sent):.1%} of sent)")
+    print(
+        f"LLM calls: {s.llm_calls}; candidates: {len(report.nodes)}, executed: {s.candidates_executed}; stopped by {s.stopped_by}"
+    )
+    print(
+        f"prompt tokens sent: {s.prompt_tokens_sent}, evaluated: {s.prompt_tokens_evaluated} "
+        f"({s.prompt_tokens_evaluated / max(1, s.prompt_tokens_sent):.1%} of sent)"
+    )
     if shares:
-        print(f"prefix reuse: shared prefix re-evaluated per extra candidate: mean {statistics.mean(shares):.2%}, "
-              f"max {max(shares):.2%} over {len(shares)} candidates (goal <= 5%)")
-    print(f"generation: engine {engine_rate:.1f} tok/s vs raw llama-cpp-python {raw_rate:.1f} tok/s = "
-          f"{engine_rate / raw_rate:.1%} (goal >= 95%)")
-    print(f"time split: prompt eval {s.prompt_seconds:.1f} s, generation {s.generation_seconds:.1f} s, "
-          f"test runs {s.evaluation_seconds:.1f} s")
+        print(
+            f"prefix reuse: shared prefix re-evaluated per extra candidate: mean {statistics.mean(shares):.2%}, "
+            f"max {max(shares):.2%} over {len(shares)} candidates (goal <= 5%)"
+        )
+    print(
+        f"generation: engine {engine_rate:.1f} tok/s vs raw llama-cpp-python {raw_rate:.1f} tok/s = "
+        f"{engine_rate / raw_rate:.1%} (goal >= 95%)"
+    )
+    print(
+        f"time split: prompt eval {s.prompt_seconds:.1f} s, generation {s.generation_seconds:.1f} s, "
+        f"test runs {s.evaluation_seconds:.1f} s"
+    )
     evaluation_times(prepared.target, prepared.task.source, example, args.repeats)
-    print(f"batched generation, N=4 candidates: together {together:.1f} s ({bat_tokens} tokens) vs one by one {one_by_one:.1f} s "
-          f"({seq_tokens} tokens) = {together / one_by_one:.2f}x the time (goal <= 0.6x); "
-          f"per token {(together / max(1, bat_tokens)) / (one_by_one / max(1, seq_tokens)):.2f}x")
+    print(
+        f"batched generation, N=4 candidates: together {together:.1f} s ({bat_tokens} tokens) vs one by one {one_by_one:.1f} s "
+        f"({seq_tokens} tokens) = {together / one_by_one:.2f}x the time (goal <= 0.6x); "
+        f"per token {(together / max(1, bat_tokens)) / (one_by_one / max(1, seq_tokens)):.2f}x"
+    )
 
 
 if __name__ == "__main__":

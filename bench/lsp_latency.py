@@ -37,10 +37,14 @@ async def request(editor: SimulatedEditor, uri: str, method: str, line: int) -> 
         await editor.code_actions(uri, line)
     else:
         position = types.Position(line=line, character=4)
-        await editor.text_document_hover_async(types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position))
+        await editor.text_document_hover_async(
+            types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position)
+        )
 
 
-async def measure(editor: SimulatedEditor, uri: str, lines: list[int], count: int, keep_going=lambda: True) -> dict[str, list[float]]:
+async def measure(
+    editor: SimulatedEditor, uri: str, lines: list[int], count: int, keep_going=lambda: True
+) -> dict[str, list[float]]:
     """`count` code action and hover requests, alternating over `lines`, one at a time."""
     samples: dict[str, list[float]] = {method: [] for method in METHODS}
     for index in range(count):
@@ -57,8 +61,10 @@ async def measure(editor: SimulatedEditor, uri: str, lines: list[int], count: in
 def print_figures(title: str, samples: dict[str, list[float]]) -> None:
     for method, values in samples.items():
         if values:
-            print(f"  {title:<30} {method:<11} n={len(values):<4} p50 {1000 * statistics.median(values):7.2f} ms   "
-                  f"p99 {1000 * percentile(values, 0.99):7.2f} ms   max {1000 * max(values):7.2f} ms")
+            print(
+                f"  {title:<30} {method:<11} n={len(values):<4} p50 {1000 * statistics.median(values):7.2f} ms   "
+                f"p99 {1000 * percentile(values, 0.99):7.2f} ms   max {1000 * max(values):7.2f} ms"
+            )
 
 
 async def main(requests: int, model: str | None) -> None:
@@ -82,7 +88,9 @@ async def main(requests: int, model: str | None) -> None:
         result = await search
         with_report = await measure(editor, uri, lines, requests)
 
-    print(f"orps-lsp request latency (one request at a time, 10 ms apart; {requests} per idle row, all the search lasted when busy)")
+    print(
+        f"orps-lsp request latency (one request at a time, 10 ms apart; {requests} per idle row, all the search lasted when busy)"
+    )
     print_figures("no search running", idle)
     print_figures("during a real search", busy)
     print_figures("after it (hover has a report)", with_report)
@@ -90,8 +98,9 @@ async def main(requests: int, model: str | None) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="python -m bench.lsp_latency", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.lsp_latency", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--model", help="a .gguf path or an embedded model name (default: the embedded default)")
     arguments = parser.parse_args()

@@ -40,8 +40,10 @@ def row(title: str, values: list[float]) -> str:
     if not values:
         return f"  {title:<11} n=0"
     ms = [1000 * v for v in values]
-    return (f"  {title:<11} n={len(ms):<5} p50 {statistics.median(ms):7.2f} ms   p95 {percentile(ms, 0.95):7.2f} ms   "
-            f"p99 {percentile(ms, 0.99):7.2f} ms   max {max(ms):7.2f} ms")
+    return (
+        f"  {title:<11} n={len(ms):<5} p50 {statistics.median(ms):7.2f} ms   p95 {percentile(ms, 0.95):7.2f} ms   "
+        f"p99 {percentile(ms, 0.99):7.2f} ms   max {max(ms):7.2f} ms"
+    )
 
 
 async def main(rate: int, seconds: float, delay: float, spread: bool, model: str | None) -> int:
@@ -104,8 +106,10 @@ async def main(rate: int, seconds: float, delay: float, spread: bool, model: str
     answered = sum(len(values) for values in latencies.values())
     every = [v for values in latencies.values() for v in values]
     pattern = "spread over each second" if spread else "all at once at the start of each second"
-    print(f"orps-lsp under load: {rate} codeAction/hover requests per second ({pattern}), during a search "
-          f"({'model ' + model if model else f'scripted model, {delay:g} s per answer'}; real tests in the sandbox)")
+    print(
+        f"orps-lsp under load: {rate} codeAction/hover requests per second ({pattern}), during a search "
+        f"({'model ' + model if model else f'scripted model, {delay:g} s per answer'}; real tests in the sandbox)"
+    )
     print(f"  fired for {fired_for:.1f} s; the search was {'still running' if running_after else 'over'} when firing stopped")
     print(f"  sent {sent}   answered {answered}   errors/unanswered {len(errors)}")
     print(row("all", every))
@@ -119,8 +123,9 @@ async def main(rate: int, seconds: float, delay: float, spread: bool, model: str
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="python -m bench.lsp_load", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.lsp_load", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rate", type=int, default=20, help="requests per second (half codeAction, half hover)")
     parser.add_argument("--seconds", type=float, default=25.0, help="how long to fire (stops earlier if the search ends)")
     parser.add_argument("--delay", type=float, default=3.0, help="seconds per scripted answer (8 answers in the search)")

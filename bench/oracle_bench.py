@@ -41,8 +41,9 @@ def timed(run) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.oracle_bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.oracle_bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--file", default=str(REPO / "examples" / "slowmath" / "slowmath.py"))
     parser.add_argument("--function", default="has_duplicates")
     parser.add_argument("--candidate", help="a file holding the candidate module (default: a set-based has_duplicates)")
@@ -51,10 +52,10 @@ def main() -> None:
     file = Path(args.file).resolve()
     root = file.parent
     source = file.read_text()
-    candidate = Path(args.candidate).read_text() if args.candidate else \
-        replace_function(source, args.function, [], FAST)
-    target = ExecutionTarget(project_root=root, file=file, function=args.function,
-                             tests=discover_tests(root, file, args.function))
+    candidate = Path(args.candidate).read_text() if args.candidate else replace_function(source, args.function, [], FAST)
+    target = ExecutionTarget(
+        project_root=root, file=file, function=args.function, tests=discover_tests(root, file, args.function)
+    )
     with PytestExecutor(target) as executor:
         original = executor.run(source)  # the baseline, with the capture and the generated inputs
         oracle = executor._oracle
@@ -69,8 +70,7 @@ def main() -> None:
         for _ in range(args.rounds):
             times["plain"].append(timed(lambda: executor._launch(source, _Mode.PLAIN)))
             times["capture"].append(timed(lambda: executor._launch(epilogue, _Mode.PLAIN, capture=True)))
-            times["draw"].append(timed(lambda: draw_inputs(oracle.shapes, target.oracle.generated_inputs,
-                                                           target.oracle.seed)))
+            times["draw"].append(timed(lambda: draw_inputs(oracle.shapes, target.oracle.generated_inputs, target.oracle.seed)))
             times["on_drawn"].append(timed(lambda: executor._launch(source, _Mode.PLAIN, replay=on_drawn)))
             times["without"].append(timed(lambda: executor._launch(candidate, _Mode.PLAIN)))
             times["calls"].append(timed(lambda: executor._launch(candidate, _Mode.PLAIN, replay=calls_only)))
@@ -89,8 +89,10 @@ def main() -> None:
         elif name == "crosshair":
             extra = f"  ({target.oracle.crosshair_seconds:g} s of search; once per offer)"
         elif name in ("calls", "all"):
-            extra = f"  (+{(median[name] - median['without']) * 1000:.1f} ms per candidate, " \
-                    f"ratio {median[name] / median['without']:.2f})"
+            extra = (
+                f"  (+{(median[name] - median['without']) * 1000:.1f} ms per candidate, "
+                f"ratio {median[name] / median['without']:.2f})"
+            )
         print(f"{label:<44}: {median[name] * 1000:8.1f} ms{extra}")
     print(f"{'once per search (capture + draw + original)':<44}: {once * 1000:8.1f} ms")
 

@@ -49,27 +49,42 @@ class Pair:
 
 
 PAIRS = [
-    Pair("sum loop -> sum()", "total",
-         "def total(xs):\n    s = 0\n    for x in xs:\n        s += x\n    return s\n",
-         "def total(xs):\n    return sum(xs)\n",
-         "[([1, 2, 3],), (list(range(10)),), (list(range(40)),), (list(range(80)),)]"),
-    Pair("reformatted copy", "total",
-         "def total(xs):\n    s = 0\n    for x in xs:\n        s += x\n    return s\n",
-         "def total(values):\n    acc = 0\n    for v in values:\n        acc = acc + v\n    return acc\n",
-         "[([1, 2, 3],), (list(range(10)),), (list(range(40)),), (list(range(80)),)]"),
-    Pair("pairwise -> set", "has_duplicates",
-         "def has_duplicates(items):\n    for i in range(len(items)):\n        for j in range(i + 1, len(items)):\n"
-         "            if items[i] == items[j]:\n                return True\n    return False\n",
-         "def has_duplicates(items):\n    return len(set(items)) != len(items)\n",
-         "[(list(range(50)),), (list(range(200)),), ([3, 1, 3],), (list(range(120)) + [7],)]"),
-    Pair("string += -> join", "render",
-         "def render(xs):\n    out = ''\n    for x in xs:\n        out += str(x) + ','\n    return out\n",
-         "def render(xs):\n    return ''.join([f'{x},' for x in xs])\n",
-         "[(list(range(5)),), (list(range(100)),), (list(range(1000)),)]"),
-    Pair("sorted()[0] -> min()", "smallest",
-         "def smallest(xs):\n    return sorted(xs)[0]\n",
-         "def smallest(xs):\n    return min(xs)\n",
-         "[(list(range(300, 0, -1)),), (list(range(2000)),), ([5, 3, 9],)]"),
+    Pair(
+        "sum loop -> sum()",
+        "total",
+        "def total(xs):\n    s = 0\n    for x in xs:\n        s += x\n    return s\n",
+        "def total(xs):\n    return sum(xs)\n",
+        "[([1, 2, 3],), (list(range(10)),), (list(range(40)),), (list(range(80)),)]",
+    ),
+    Pair(
+        "reformatted copy",
+        "total",
+        "def total(xs):\n    s = 0\n    for x in xs:\n        s += x\n    return s\n",
+        "def total(values):\n    acc = 0\n    for v in values:\n        acc = acc + v\n    return acc\n",
+        "[([1, 2, 3],), (list(range(10)),), (list(range(40)),), (list(range(80)),)]",
+    ),
+    Pair(
+        "pairwise -> set",
+        "has_duplicates",
+        "def has_duplicates(items):\n    for i in range(len(items)):\n        for j in range(i + 1, len(items)):\n"
+        "            if items[i] == items[j]:\n                return True\n    return False\n",
+        "def has_duplicates(items):\n    return len(set(items)) != len(items)\n",
+        "[(list(range(50)),), (list(range(200)),), ([3, 1, 3],), (list(range(120)) + [7],)]",
+    ),
+    Pair(
+        "string += -> join",
+        "render",
+        "def render(xs):\n    out = ''\n    for x in xs:\n        out += str(x) + ','\n    return out\n",
+        "def render(xs):\n    return ''.join([f'{x},' for x in xs])\n",
+        "[(list(range(5)),), (list(range(100)),), (list(range(1000)),)]",
+    ),
+    Pair(
+        "sorted()[0] -> min()",
+        "smallest",
+        "def smallest(xs):\n    return sorted(xs)[0]\n",
+        "def smallest(xs):\n    return min(xs)\n",
+        "[(list(range(300, 0, -1)),), (list(range(2000)),), ([5, 3, 9],)]",
+    ),
 ]
 
 
@@ -92,16 +107,19 @@ def reference(pair: Pair) -> float:
 
 def product(pair: Pair, seconds: float, folder: Path):
     (folder / "mod.py").write_text(pair.original)
-    (folder / "test_mod.py").write_text(textwrap.dedent(f"""\
+    (folder / "test_mod.py").write_text(
+        textwrap.dedent(f"""\
         from mod import {pair.function}
 
         def test_calls():
             for args in {pair.inputs}:
                 {pair.function}(*args)
-        """))
+        """)
+    )
     file = folder / "mod.py"
-    target = ExecutionTarget(project_root=folder, file=file, function=pair.function, limits=LIMITS,
-                             tests=discover_tests(folder, file, pair.function))
+    target = ExecutionTarget(
+        project_root=folder, file=file, function=pair.function, limits=LIMITS, tests=discover_tests(folder, file, pair.function)
+    )
     with PytestExecutor(target) as executor:
         original = executor.run(pair.original)
         if not (original.capture and original.capture.usable):
@@ -120,17 +138,24 @@ def pairs(seconds: float) -> None:
             print(f"{pair.name:24} no figure: {bench.note if bench else 'no calls'}")
             continue
         width = (bench.high - bench.low) / bench.speedup
-        print(f"{pair.name:24} {bench.speedup:8.2f}x {bench.low:6.2f}-{bench.high:5.2f}x {width:6.1%} {plain:7.2f}x "
-              f"{bench.speedup / plain:6.2f} {bench.rounds:6d} {bench.seconds:5.2f}s")
+        print(
+            f"{pair.name:24} {bench.speedup:8.2f}x {bench.low:6.2f}-{bench.high:5.2f}x {width:6.1%} {plain:7.2f}x "
+            f"{bench.speedup / plain:6.2f} {bench.rounds:6d} {bench.seconds:5.2f}s"
+        )
 
 
 def search(tree: Path, function: str) -> dict:
     """One CLI search of the example with the embedded model, from the source tree `tree`."""
     example = REPO / "examples" / "slowmath"
     env = {**os.environ, "PYTHONPATH": str(tree / "server")}
-    result = subprocess.run([sys.executable, "-m", "orps_lsp.cli", "optimize", f"slowmath.py::{function}", "--json",
-                             "--quiet", "--seed", "1"], cwd=example, env=env, capture_output=True, text=True,
-                            timeout=1800)
+    result = subprocess.run(
+        [sys.executable, "-m", "orps_lsp.cli", "optimize", f"slowmath.py::{function}", "--json", "--quiet", "--seed", "1"],
+        cwd=example,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     if result.returncode not in (0, 1):
         raise SystemExit(f"the search from {tree} failed:\n{result.stderr[-2000:]}")
     return json.loads(result.stdout)
@@ -142,12 +167,19 @@ def cost(trees: list[tuple[str, Path]], function: str) -> None:
         report = search(tree, function)
         stats = report["stats"]
         share = stats["evaluation_seconds"] / stats["wall_seconds"]
-        print(f"{label:8} wall {stats['wall_seconds']:6.1f} s, evaluating {stats['evaluation_seconds']:6.1f} s "
-              f"({share:.0%}), {stats['candidates_executed']} candidates run; {report['verdict'][:150]}")
+        print(
+            f"{label:8} wall {stats['wall_seconds']:6.1f} s, evaluating {stats['evaluation_seconds']:6.1f} s "
+            f"({share:.0%}), {stats['candidates_executed']} candidates run; {report['verdict'][:150]}"
+        )
         breakdown = stats.get("evaluation_breakdown") or {}  # trees from before it was kept have none
         if breakdown:
-            print(" " * 9 + ", ".join(f"{what} {seconds / stats['wall_seconds']:.1%}"
-                                       for what, seconds in sorted(breakdown.items(), key=lambda item: -item[1])))
+            print(
+                " " * 9
+                + ", ".join(
+                    f"{what} {seconds / stats['wall_seconds']:.1%}"
+                    for what, seconds in sorted(breakdown.items(), key=lambda item: -item[1])
+                )
+            )
 
 
 def main() -> None:

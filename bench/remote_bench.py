@@ -48,11 +48,29 @@ def llama_cpp_server(model_path: Path, threads: int):
         port = sock.getsockname()[1]
     log = tempfile.NamedTemporaryFile(prefix="llama-server-", suffix=".log", delete=False)
     process = subprocess.Popen(
-        [*llama_cpp_server_command(), "--model", str(model_path), "--host", "127.0.0.1", "--port", str(port),
-         "--n_ctx", "8192", "--n_threads", str(threads), "--interrupt_requests", "False",
-         # As the in-process backend: no logits for every prompt token, a RAM cache of prompt states.
-         "--logits_all", "False", "--cache", "True"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            *llama_cpp_server_command(),
+            "--model",
+            str(model_path),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "8192",
+            "--n_threads",
+            str(threads),
+            "--interrupt_requests",
+            "False",
+            # As the in-process backend: no logits for every prompt token, a RAM cache of prompt states.
+            "--logits_all",
+            "False",
+            "--cache",
+            "True",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}/v1"
     try:
@@ -92,7 +110,10 @@ def backends(args: argparse.Namespace, url: str | None, model_path: Path) -> dic
     """The three backends, each checked (which also warms the server up before the first timing)."""
     models: dict[str, ChatModel] = {}
     if url:
-        for label, parallel in (("HTTP sequential (parallel=1)", 1), (f"HTTP concurrent (parallel={args.parallel})", args.parallel)):
+        for label, parallel in (
+            ("HTTP sequential (parallel=1)", 1),
+            (f"HTTP concurrent (parallel={args.parallel})", args.parallel),
+        ):
             remote = OpenAICompatibleModel(url, api_key=args.api_key, model=args.remote_model, max_parallel=parallel, timeout=600)
             remote.health_check()
             models[label] = remote
@@ -106,14 +127,22 @@ def backends(args: argparse.Namespace, url: str | None, model_path: Path) -> dic
 def measure(args: argparse.Namespace, url: str | None, model_path: Path) -> dict[str, list[dict]]:
     """Every backend once per round; the order rotates each round, so that drift on a shared machine
     does not always fall on the same backend."""
-    config = SearchConfig(beam_width=1, expansions=args.expansions, depth=args.depth, max_llm_calls=1000,
-                          max_generated_tokens=1_000_000, max_seconds=3600, seed=args.seed, instruction_counter="none")
+    config = SearchConfig(
+        beam_width=1,
+        expansions=args.expansions,
+        depth=args.depth,
+        max_llm_calls=1000,
+        max_generated_tokens=1_000_000,
+        max_seconds=3600,
+        seed=args.seed,
+        instruction_counter="none",
+    )
     prepared = engine.prepare(engine.SearchRequest(file=REPO / "examples" / "slowmath" / "slowmath.py", function=args.function))
     models = backends(args, url, model_path)
     labels = list(models)
     results: dict[str, list[dict]] = {label: [] for label in labels}
     for round_ in range(args.rounds):
-        for label in labels[round_ % len(labels):] + labels[: round_ % len(labels)]:
+        for label in labels[round_ % len(labels) :] + labels[: round_ % len(labels)]:
             print(f"round {round_ + 1}/{args.rounds}: {label} ...", file=sys.stderr)
             results[label].append(search(prepared, models[label], config))
     for model in models.values():
@@ -122,8 +151,9 @@ def measure(args: argparse.Namespace, url: str | None, model_path: Path) -> dict
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.remote_bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.remote_bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--endpoint", help="an OpenAI-compatible server to measure (default: start llama_cpp.server)")
     parser.add_argument("--api-key", default=os.environ.get("ORPS_API_KEY"))
     parser.add_argument("--remote-model")
@@ -143,22 +173,30 @@ def main() -> None:
         with llama_cpp_server(model_path, args.threads) as url:
             results = measure(args, url, model_path)
 
-    print(f"one search of {args.function}: K=1, N={args.expansions}, D={args.depth}, seed {args.seed}, "
-          f"{args.threads} threads, server: {args.endpoint or 'llama_cpp.server (started here)'}, {args.rounds} round(s)")
-    print(f"{'backend':34} {'wall s':>7} {'model s*':>8} {'tests s':>8} {'calls':>6} {'tokens':>7} {'tok/s':>6} {'valid':>6}  all wall s")
+    print(
+        f"one search of {args.function}: K=1, N={args.expansions}, D={args.depth}, seed {args.seed}, "
+        f"{args.threads} threads, server: {args.endpoint or 'llama_cpp.server (started here)'}, {args.rounds} round(s)"
+    )
+    print(
+        f"{'backend':34} {'wall s':>7} {'model s*':>8} {'tests s':>8} {'calls':>6} {'tokens':>7} {'tok/s':>6} {'valid':>6}  all wall s"
+    )
     walls = {}
     for label, runs in results.items():
         r = min(runs, key=lambda run: abs(run["wall"] - statistics.median(x["wall"] for x in runs)))  # the median run
         walls[label] = statistics.median(run["wall"] for run in runs)
         samples = " ".join(f"{run['wall']:.1f}" for run in runs)
-        print(f"{label:34} {walls[label]:7.1f} {r['model_seconds']:8.1f} {r['test_seconds']:8.1f} {r['calls']:6d} {r['tokens']:7d} "
-              f"{r['tokens'] / r['wall']:6.1f} {r['valid']:>3}/{r['nodes']:<2}  {samples}")
+        print(
+            f"{label:34} {walls[label]:7.1f} {r['model_seconds']:8.1f} {r['test_seconds']:8.1f} {r['calls']:6d} {r['tokens']:7d} "
+            f"{r['tokens'] / r['wall']:6.1f} {r['valid']:>3}/{r['nodes']:<2}  {samples}"
+        )
     labels = list(walls)
     if len(labels) >= 2 and labels[0].startswith("HTTP"):
         print(f"concurrent / sequential wall time: {walls[labels[1]] / walls[labels[0]]:.2f}")
     if len(labels) == 3:
-        print(f"HTTP sequential / in process: {walls[labels[0]] / walls[labels[2]]:.2f}; "
-              f"HTTP concurrent / in process: {walls[labels[1]] / walls[labels[2]]:.2f}")
+        print(
+            f"HTTP sequential / in process: {walls[labels[0]] / walls[labels[2]]:.2f}; "
+            f"HTTP concurrent / in process: {walls[labels[1]] / walls[labels[2]]:.2f}"
+        )
     print("* model s: time in model calls, summed over calls (concurrent calls overlap, so it can exceed wall s)")
     print("(the backends' answers differ: llama_cpp.server starts a new turn after the prefill, so compare tok/s too)")
 

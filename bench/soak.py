@@ -47,7 +47,7 @@ ANSWERS = [
     "            signal.signal(signal.SIGTERM, signal.SIG_IGN)\n            time.sleep(600)\n        os._exit(0)\n"
     "    os.wait()\n    return len(set(items)) != len(items)\n```",
     # Forged result lines on every descriptor.
-    "    import os\n    for fd in range(3, 1024):\n        try:\n            os.write(fd, b'0 {\"kind\": \"finish\", \"exitstatus\": 0}\\n')\n"
+    '    import os\n    for fd in range(3, 1024):\n        try:\n            os.write(fd, b\'0 {"kind": "finish", "exitstatus": 0}\\n\')\n'
     "        except OSError:\n            pass\n    return False\n```",
     # Non-daemon threads: the process cannot exit.
     "    import threading, time\n    threading.Thread(target=lambda: time.sleep(600)).start()\n"
@@ -89,12 +89,14 @@ def main() -> int:
     project = work / "slowmath"
     shutil.copytree(REPO / "examples" / "slowmath", project, ignore=shutil.ignore_patterns("__pycache__"))
     limits = SandboxLimits(per_test_timeout=5.0, total_timeout=30.0, isolation=args.isolation)
-    config = SearchConfig(beam_width=1, expansions=2, depth=1, use_critic=False, finalists=1,
-                          timing_repeats=1, instruction_counter="none")
+    config = SearchConfig(
+        beam_width=1, expansions=2, depth=1, use_critic=False, finalists=1, timing_repeats=1, instruction_counter="none"
+    )
     answer_numbers = iter(range(10**9))
     model = ScriptedModel(lambda messages, prefill: ANSWERS[next(answer_numbers) % len(ANSWERS)])
-    request = engine.SearchRequest(file=project / "slowmath.py", function="has_duplicates",
-                                   tests=["tests/test_duplicates.py"], limits=limits)
+    request = engine.SearchRequest(
+        file=project / "slowmath.py", function="has_duplicates", tests=["tests/test_duplicates.py"], limits=limits
+    )
 
     print(f"isolation: {isolation.resolve(args.isolation).describe()}")
     print(f"{'searches':>8} {'RSS MiB':>8} {'fds':>5} {'threads':>7} {'s/search':>8}")
@@ -107,8 +109,11 @@ def main() -> int:
         report = engine.run(engine.prepare(request), model, config)
         for node in report.nodes:
             if node.execution is not None:
-                key = "passed" if not node.execution.error and node.execution.passed == node.execution.total \
+                key = (
+                    "passed"
+                    if not node.execution.error and node.execution.passed == node.execution.total
                     else (node.execution.error or "failed").split(":")[0].split("(")[0].strip()
+                )
                 outcomes[key] = outcomes.get(key, 0) + 1
         if number % 10 == 0:
             rss, fds, threads = figures()
@@ -122,8 +127,10 @@ def main() -> int:
     if warm is not None:
         rss, fds, threads = figures()
         growth = (rss - warm[0], fds - warm[1], threads - warm[2])
-        print(f"growth since search 10: RSS {growth[0]:+.1f} MiB, fds {growth[1]:+d}, threads {growth[2]:+d} "
-              f"(bounds {RSS_BOUND_MB:g} MiB, {FDS_BOUND}, {THREADS_BOUND})")
+        print(
+            f"growth since search 10: RSS {growth[0]:+.1f} MiB, fds {growth[1]:+d}, threads {growth[2]:+d} "
+            f"(bounds {RSS_BOUND_MB:g} MiB, {FDS_BOUND}, {THREADS_BOUND})"
+        )
         if growth[0] > RSS_BOUND_MB or growth[1] > FDS_BOUND or growth[2] > THREADS_BOUND:
             problems.append("growth beyond the bounds")
     for problem in problems:

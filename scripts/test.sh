@@ -31,10 +31,11 @@ if [ "$docs" != 0 ]; then
 fi
 rm -rf "$docs_site" "$docs_log"
 
-# The lint gate ([tool.ruff] in pyproject.toml).
+# The lint and format gates ([tool.ruff] in pyproject.toml): `ruff format server bench tests` fixes the second.
 lint=0
 .venv/bin/ruff check server bench tests || lint=$?
-[ "$lint" = 0 ] || echo "test: ruff check failed (exit $lint); running the Python tests anyway" >&2
+.venv/bin/ruff format --check server bench tests || lint=$?
+[ "$lint" = 0 ] || echo "test: ruff check or ruff format --check failed (exit $lint); running the Python tests anyway" >&2
 
 python=0
 .venv/bin/python -m pytest "$@" || python=$?

@@ -40,14 +40,32 @@ def start_llama_cpp_server(log: Path) -> tuple[subprocess.Popen, str]:
     from orps_lsp.model.embedded import ensure_embedded
 
     port = closed_port()
-    command = [*llama_cpp_server_command(), "--model", str(ensure_embedded()), "--host", "127.0.0.1",
-               "--port", str(port), "--n_ctx", "8192", "--n_threads", str(min(4, os.cpu_count() or 1)),
-               # Its default stops a streamed answer as soon as another request waits for the model.
-               "--interrupt_requests", "False",
-               # Logits of every prompt token are of no use here, and slow it down.
-               "--logits_all", "False"]
-    process = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})  # its access log, line by line
+    command = [
+        *llama_cpp_server_command(),
+        "--model",
+        str(ensure_embedded()),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        "8192",
+        "--n_threads",
+        str(min(4, os.cpu_count() or 1)),
+        # Its default stops a streamed answer as soon as another request waits for the model.
+        "--interrupt_requests",
+        "False",
+        # Logits of every prompt token are of no use here, and slow it down.
+        "--logits_all",
+        "False",
+    ]
+    process = subprocess.Popen(
+        command,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # its access log, line by line
     url = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

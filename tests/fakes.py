@@ -8,11 +8,23 @@ from orps_lsp.report import ExecutionReport, StaticMetrics, TestOutcome
 
 
 def report(passed: int, total: int, cpu: float, *, rss: int = 10_000, cc: int = 3) -> ExecutionReport:
-    tests = [TestOutcome(f"t.py::test_{i}", "passed" if i < passed else "failed", "" if i < passed else "assert 1 == 2") for i in range(total)]
+    tests = [
+        TestOutcome(f"t.py::test_{i}", "passed" if i < passed else "failed", "" if i < passed else "assert 1 == 2")
+        for i in range(total)
+    ]
     return ExecutionReport(
-        tests=tests, passed=passed, failed=total - passed, total=total, wall_time=cpu, cpu_time=cpu,
-        wall_times=[cpu], cpu_times=[cpu],
-        peak_rss_kb=rss, static=StaticMetrics(cyclomatic_complexity=cc, nloc=5), coverage=1.0, runs=1,
+        tests=tests,
+        passed=passed,
+        failed=total - passed,
+        total=total,
+        wall_time=cpu,
+        cpu_time=cpu,
+        wall_times=[cpu],
+        cpu_times=[cpu],
+        peak_rss_kb=rss,
+        static=StaticMetrics(cyclomatic_complexity=cc, nloc=5),
+        coverage=1.0,
+        runs=1,
     )
 
 
@@ -21,7 +33,9 @@ class ScriptedExecutor:
         self.judge = judge
         self.runs: list[dict] = []
 
-    def run(self, module_source: str, *, repeats: int = 1, count_instructions: bool = False, measure_coverage: bool = False) -> ExecutionReport:
+    def run(
+        self, module_source: str, *, repeats: int = 1, count_instructions: bool = False, measure_coverage: bool = False
+    ) -> ExecutionReport:
         self.runs.append({"source": module_source, "repeats": repeats, "count_instructions": count_instructions})
         return self.judge(module_source)
 

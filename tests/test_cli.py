@@ -21,7 +21,9 @@ def orps(*args: str, cwd: Path, answers: list[str] | None = None, tmp_path: Path
         script = (tmp_path or cwd) / "answers.json"
         script.write_text(json.dumps(answers))
         env["ORPS_SCRIPTED_MODEL"] = str(script)
-    return subprocess.run([sys.executable, "-m", "orps_lsp.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "orps_lsp.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def one_error_line(result) -> str:
@@ -34,19 +36,40 @@ def one_error_line(result) -> str:
 
 def test_optimize_applies_a_verified_faster_version(example_project, tmp_path):
     before = (example_project / "slowmath.py").read_text()
-    result = orps("optimize", "slowmath.py::has_duplicates", "--apply", "--depth", "1", cwd=example_project, answers=[FAST], tmp_path=tmp_path)
+    result = orps(
+        "optimize",
+        "slowmath.py::has_duplicates",
+        "--apply",
+        "--depth",
+        "1",
+        cwd=example_project,
+        answers=[FAST],
+        tmp_path=tmp_path,
+    )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "--- a/" in result.stdout and "+    return len(set(items)) != len(items)" in result.stdout
     assert "tests passed" in result.stdout and "improved:" in result.stdout
     assert "round 1/1" in result.stderr  # progress
     after = (example_project / "slowmath.py").read_text()
     assert after != before and "set(items)" in after and "def fib" in after
-    check = subprocess.run([sys.executable, "-m", "pytest", "-q", "tests/test_duplicates.py"], cwd=example_project, capture_output=True, text=True)
+    check = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "tests/test_duplicates.py"], cwd=example_project, capture_output=True, text=True
+    )
     assert check.returncode == 0, check.stdout
 
 
 def test_json_report_has_every_node(example_project, tmp_path):
-    result = orps("optimize", "slowmath.py::has_duplicates", "--json", "--depth", "2", "--quiet", cwd=example_project, answers=[FAST, "    return False\n```"], tmp_path=tmp_path)
+    result = orps(
+        "optimize",
+        "slowmath.py::has_duplicates",
+        "--json",
+        "--depth",
+        "2",
+        "--quiet",
+        cwd=example_project,
+        answers=[FAST, "    return False\n```"],
+        tmp_path=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["original"]["total"] == 6 and report["original"]["passed"] == 6
@@ -60,7 +83,18 @@ def test_json_report_has_every_node(example_project, tmp_path):
 def test_nothing_better_exits_1_and_leaves_the_file(example_project, tmp_path):
     same = "    for i in range(len(items)):\n        for j in range(len(items)):\n            if i != j and items[i] == items[j]:\n                return True\n    return False\n```"
     before = (example_project / "slowmath.py").read_text()
-    result = orps("optimize", "slowmath.py::has_duplicates", "--apply", "--depth", "1", "--instruction-counter", "none", cwd=example_project, answers=[same], tmp_path=tmp_path)
+    result = orps(
+        "optimize",
+        "slowmath.py::has_duplicates",
+        "--apply",
+        "--depth",
+        "1",
+        "--instruction-counter",
+        "none",
+        cwd=example_project,
+        answers=[same],
+        tmp_path=tmp_path,
+    )
     assert result.returncode == 1, result.stderr
     assert "nothing offered" in result.stdout
     assert (example_project / "slowmath.py").read_text() == before
@@ -68,7 +102,9 @@ def test_nothing_better_exits_1_and_leaves_the_file(example_project, tmp_path):
 
 def test_solve_a_stub(example_project, tmp_path):
     body = "    letters = [c.lower() for c in text if c.isalpha()]\n    return letters == letters[::-1]\n```"
-    result = orps("solve", "slowmath.py::is_palindrome", "--apply", "--depth", "1", cwd=example_project, answers=[body], tmp_path=tmp_path)
+    result = orps(
+        "solve", "slowmath.py::is_palindrome", "--apply", "--depth", "1", cwd=example_project, answers=[body], tmp_path=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert "solved: 6/6 tests pass" in result.stdout
     assert "isalpha" in (example_project / "slowmath.py").read_text()
@@ -122,12 +158,22 @@ def test_missing_model_file(example_project):
 
 
 def test_model_answers_without_code(example_project, tmp_path):
-    result = orps("optimize", "slowmath.py::has_duplicates", "--depth", "1", cwd=example_project, answers=["I'd rather not.\n```"], tmp_path=tmp_path)
+    result = orps(
+        "optimize",
+        "slowmath.py::has_duplicates",
+        "--depth",
+        "1",
+        cwd=example_project,
+        answers=["I'd rather not.\n```"],
+        tmp_path=tmp_path,
+    )
     assert "no usable code" in one_error_line(result)
 
 
 def test_bad_search_setting(example_project):
-    assert "beam_width must be at least 1" in one_error_line(orps("optimize", "slowmath.py::has_duplicates", "-K", "0", cwd=example_project))
+    assert "beam_width must be at least 1" in one_error_line(
+        orps("optimize", "slowmath.py::has_duplicates", "-K", "0", cwd=example_project)
+    )
 
 
 def test_tests_that_already_fail_for_the_original(example_project, tmp_path):
@@ -135,8 +181,17 @@ def test_tests_that_already_fail_for_the_original(example_project, tmp_path):
     tests = example_project / "tests" / "test_duplicates.py"
     tests.write_text(tests.read_text() + "\n\ndef test_already_broken():\n    assert has_duplicates([1, 2]) is True\n")
     wrong_too = "    return len(set(items)) == len(items)\n```"  # fixes the broken test, breaks the others
-    result = orps("optimize", "slowmath.py::has_duplicates", "--json", "--quiet", "--depth", "1", cwd=example_project,
-                  answers=[wrong_too, FAST], tmp_path=tmp_path)
+    result = orps(
+        "optimize",
+        "slowmath.py::has_duplicates",
+        "--json",
+        "--quiet",
+        "--depth",
+        "1",
+        cwd=example_project,
+        answers=[wrong_too, FAST],
+        tmp_path=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["original"]["passed"] == report["original"]["total"] - 1 == 6
@@ -145,16 +200,26 @@ def test_tests_that_already_fail_for_the_original(example_project, tmp_path):
     assert "set(items)) != len(items)" in best["code"] and best["execution"]["passed"] == 6
 
 
-
 def test_a_partial_solve_has_its_own_exit_code_and_is_applied_only_when_allowed(example_project, tmp_path):
     half = "    return text == text[::-1]\n```"  # right for plain lower-case words only
     before = (example_project / "slowmath.py").read_text()
-    result = orps("solve", "slowmath.py::is_palindrome", "--apply", "--depth", "1", cwd=example_project, answers=[half], tmp_path=tmp_path)
+    result = orps(
+        "solve", "slowmath.py::is_palindrome", "--apply", "--depth", "1", cwd=example_project, answers=[half], tmp_path=tmp_path
+    )
     assert result.returncode == 3, result.stderr
     assert "partial solution" in result.stdout and "not applied" in result.stderr
     assert (example_project / "slowmath.py").read_text() == before
-    result = orps("solve", "slowmath.py::is_palindrome", "--apply", "--allow-partial", "--depth", "1", cwd=example_project,
-                  answers=[half], tmp_path=tmp_path)
+    result = orps(
+        "solve",
+        "slowmath.py::is_palindrome",
+        "--apply",
+        "--allow-partial",
+        "--depth",
+        "1",
+        cwd=example_project,
+        answers=[half],
+        tmp_path=tmp_path,
+    )
     assert result.returncode == 3 and "text[::-1]" in (example_project / "slowmath.py").read_text()
 
 
@@ -169,31 +234,61 @@ def test_a_docstring_with_a_fence_is_extracted_and_kept(example_project, tmp_pat
     source = example_project / "slowmath.py"
     text = source.read_text().replace(
         '    """Return True if any value occurs more than once in `items`."""',
-        '    """Return True if any value occurs more than once in `items`.\n\n    ```python\n    has_duplicates([1, 1])\n    ```\n    """')
+        '    """Return True if any value occurs more than once in `items`.\n\n    ```python\n    has_duplicates([1, 1])\n    ```\n    """',
+    )
     source.write_text(text)
     with_fence = '    """Fast.\n\n    ```python\n    has_duplicates([1, 1])\n    ```\n    """\n    return len(set(items)) != len(items)\n```\nLinear time.'
-    result = orps("optimize", "slowmath.py::has_duplicates", "--json", "--quiet", "--depth", "1", cwd=example_project,
-                  answers=[with_fence], tmp_path=tmp_path)
+    result = orps(
+        "optimize",
+        "slowmath.py::has_duplicates",
+        "--json",
+        "--quiet",
+        "--depth",
+        "1",
+        cwd=example_project,
+        answers=[with_fence],
+        tmp_path=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert all(n["valid"] for n in json.loads(result.stdout)["nodes"])
-    result = orps("optimize", "slowmath.py::has_duplicates", "--apply", "--depth", "1", cwd=example_project,
-                  answers=[FAST], tmp_path=tmp_path)
+    result = orps(
+        "optimize",
+        "slowmath.py::has_duplicates",
+        "--apply",
+        "--depth",
+        "1",
+        cwd=example_project,
+        answers=[FAST],
+        tmp_path=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     after = source.read_text()
     assert "set(items)" in after and "    ```python\n    has_duplicates([1, 1])\n    ```" in after
 
 
 def test_when_every_answer_is_unusable_the_table_and_the_report_still_come_out(example_project, tmp_path):
-    result = orps("optimize", "slowmath.py::has_duplicates", "--depth", "1", "--report", str(tmp_path / "r.html"),
-                  cwd=example_project, answers=["No code today."], tmp_path=tmp_path)
+    result = orps(
+        "optimize",
+        "slowmath.py::has_duplicates",
+        "--depth",
+        "1",
+        "--report",
+        str(tmp_path / "r.html"),
+        cwd=example_project,
+        answers=["No code today."],
+        tmp_path=tmp_path,
+    )
     assert "no usable code" in one_error_line(result)
     assert "tests passed" in result.stdout and (tmp_path / "r.html").stat().st_size > 1000
 
 
-@pytest.mark.parametrize("breakage, expected", [
-    ("collection", "collecting tests/test_duplicates.py failed"),
-    ("keyword", "no test was selected"),
-])
+@pytest.mark.parametrize(
+    "breakage, expected",
+    [
+        ("collection", "collecting tests/test_duplicates.py failed"),
+        ("keyword", "no test was selected"),
+    ],
+)
 def test_an_original_whose_tests_do_not_start_stops_the_search_at_once(example_project, tmp_path, breakage, expected):
     tests = example_project / "tests" / "test_duplicates.py"
     extra = []
@@ -201,8 +296,9 @@ def test_an_original_whose_tests_do_not_start_stops_the_search_at_once(example_p
         tests.write_text("import module_that_does_not_exist\n" + tests.read_text())
     else:
         extra = ["-k", "no_test_has_this_name"]
-    result = orps("optimize", "slowmath.py::has_duplicates", "--depth", "1", *extra, cwd=example_project,
-                  answers=[FAST], tmp_path=tmp_path)
+    result = orps(
+        "optimize", "slowmath.py::has_duplicates", "--depth", "1", *extra, cwd=example_project, answers=[FAST], tmp_path=tmp_path
+    )
     assert result.returncode == 2, result.stderr
     line = result.stderr.strip().splitlines()[-1]  # pytest's own report (its traceback included) comes before it
     assert line.startswith("orps-lsp: error: ") and expected in line and "Nothing was generated" in line
@@ -221,12 +317,23 @@ def test_explain_tests_says_which_tests_and_why(example_project):
 def test_tests_that_never_run_the_function_say_so(example_project, tmp_path):
     """Chosen by hand, tests that import the module but never call the function judge nothing: the report says it.
     (Not a stop: a function run only in child processes reads 0% too.)"""
-    result = orps("optimize", "slowmath.py::has_duplicates", "--test-paths", "tests/test_fib.py", "--depth", "1", "--json",
-                  "--quiet", cwd=example_project, answers=["    return False\n```"], tmp_path=tmp_path)
+    result = orps(
+        "optimize",
+        "slowmath.py::has_duplicates",
+        "--test-paths",
+        "tests/test_fib.py",
+        "--depth",
+        "1",
+        "--json",
+        "--quiet",
+        cwd=example_project,
+        answers=["    return False\n```"],
+        tmp_path=tmp_path,
+    )
     assert any("run only 0% of the function's lines" in w for w in json.loads(result.stdout)["warnings"]), result.stderr
 
 
-SKIPPING_TESTS = '''\
+SKIPPING_TESTS = """\
 import pytest
 from text import shout
 
@@ -251,14 +358,20 @@ def test_empty():
 def test_needs_a_library():
     pytest.importorskip("not_installed_anywhere")
     assert call("a") == "A!"
-'''
+"""
 
 
-@pytest.mark.parametrize("answer, code, verdict", [
-    ("    return text.upper() + '!'\n```", 0, "solved: 2/3 tests pass, 1 skipped with the stub too"),
-    ("    if not text:\n        raise ValueError(text)\n    return text.upper() + '!'\n```", 3,
-     "partial solution: 1/3 tests pass, 1 skip themselves with it"),
-])
+@pytest.mark.parametrize(
+    "answer, code, verdict",
+    [
+        ("    return text.upper() + '!'\n```", 0, "solved: 2/3 tests pass, 1 skipped with the stub too"),
+        (
+            "    if not text:\n        raise ValueError(text)\n    return text.upper() + '!'\n```",
+            3,
+            "partial solution: 1/3 tests pass, 1 skip themselves with it",
+        ),
+    ],
+)
 def test_solve_when_the_stubs_tests_skip_themselves(tmp_path, answer, code, verdict):
     """Tests that skip while the function is a stub are what the answer makes run; one
     that skips because of the answer is not solved."""
@@ -277,39 +390,82 @@ def test_a_rewrite_the_weak_tests_miss_is_refused_with_its_counterexample(tmp_pa
     its evidence."""
     project = tmp_path / "project"
     project.mkdir()
-    (project / "runs.py").write_text("def merge(runs):\n    out = []\n    for run in runs:\n        for x in run:\n"
-                                     "            out = out + [x]\n    return out\n")
-    (project / "test_runs.py").write_text("from runs import merge\n\ndef test_length():\n"
-                                          "    assert len(merge([[2], [1, 2]])) == 3\n\n"
-                                          "def test_many():\n    assert len(merge([[2], [1, 2]] * 3000)) == 9000\n")
+    (project / "runs.py").write_text(
+        "def merge(runs):\n    out = []\n    for run in runs:\n        for x in run:\n"
+        "            out = out + [x]\n    return out\n"
+    )
+    (project / "test_runs.py").write_text(
+        "from runs import merge\n\ndef test_length():\n"
+        "    assert len(merge([[2], [1, 2]])) == 3\n\n"
+        "def test_many():\n    assert len(merge([[2], [1, 2]] * 3000)) == 9000\n"
+    )
     before = (project / "runs.py").read_text()
     wrong = "    return sorted(x for run in runs for x in run)\n```"
-    result = orps("optimize", "runs.py::merge", "--apply", "--depth", "1", "--instruction-counter", "none", cwd=project,
-                  answers=[wrong], tmp_path=tmp_path)
+    result = orps(
+        "optimize",
+        "runs.py::merge",
+        "--apply",
+        "--depth",
+        "1",
+        "--instruction-counter",
+        "none",
+        cwd=project,
+        answers=[wrong],
+        tmp_path=tmp_path,
+    )
     assert result.returncode == 1, result.stderr + result.stdout
     assert "behaved as the original on its captured calls and generated inputs" in result.stdout
     assert "merge([[2], [1, 2]]) returned [1, 2, 2]; the original returns [2, 1, 2]" in result.stdout
     assert "oracle: 2 of 2 captured calls of the original replay identically" in result.stdout
     assert (project / "runs.py").read_text() == before
     # The call, as the test the suite lacks; it passes on the original.
-    result = orps("optimize", "runs.py::merge", "--depth", "1", "--instruction-counter", "none", "--write-tests",
-                  "test_runs_behaviour.py", cwd=project, answers=[wrong], tmp_path=tmp_path)
+    result = orps(
+        "optimize",
+        "runs.py::merge",
+        "--depth",
+        "1",
+        "--instruction-counter",
+        "none",
+        "--write-tests",
+        "test_runs_behaviour.py",
+        cwd=project,
+        answers=[wrong],
+        tmp_path=tmp_path,
+    )
     assert "A test your suite lacks" in result.stdout and "test written to test_runs_behaviour.py" in result.stderr
     written = (project / "test_runs_behaviour.py").read_text()
     # The shortest counterexample: a captured call or a generated input (`merge([[4, 2]])`).
     assert written.startswith("from runs import merge\n") and "    assert merge([" in written, written
 
     def written_test_passes() -> bool:
-        return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_runs_behaviour.py"],
-                              cwd=project, capture_output=True, text=True).returncode == 0
+        return (
+            subprocess.run(
+                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_runs_behaviour.py"],
+                cwd=project,
+                capture_output=True,
+                text=True,
+            ).returncode
+            == 0
+        )
 
     assert written_test_passes()  # on the original
     (project / "runs.py").write_text("def merge(runs):\n" + wrong.removesuffix("```"))
     assert not written_test_passes()  # on the refused rewrite
     (project / "runs.py").write_text(before)
     right = "    return [x for run in runs for x in run]\n```"
-    result = orps("optimize", "runs.py::merge", "--json", "--quiet", "--depth", "1", "--instruction-counter", "none", cwd=project,
-                  answers=[right], tmp_path=tmp_path)
+    result = orps(
+        "optimize",
+        "runs.py::merge",
+        "--json",
+        "--quiet",
+        "--depth",
+        "1",
+        "--instruction-counter",
+        "none",
+        cwd=project,
+        answers=[right],
+        tmp_path=tmp_path,
+    )
     report = json.loads(result.stdout)
     assert result.returncode == 0, result.stderr
     assert report["original"]["capture"]["usable"] == 3  # the written test is one of the user's tests now
@@ -325,12 +481,10 @@ def test_solve_warns_of_exceptions_on_generated_inputs_the_docstring_does_not_me
     answer = "    return 1 / x\n```"
     for docstring, warned in (("One over x.", True), ("One over x; raises ZeroDivisionError for 0.", False)):
         (project / "inverse.py").write_text(f'def inverse(x):\n    """{docstring}"""\n    raise NotImplementedError\n')
-        result = orps("solve", "inverse.py::inverse", "--depth", "1", "--json", cwd=project, answers=[answer],
-                      tmp_path=tmp_path)
+        result = orps("solve", "inverse.py::inverse", "--depth", "1", "--json", cwd=project, answers=[answer], tmp_path=tmp_path)
         assert result.returncode == 0, result.stderr + result.stdout
         warnings = json.loads(result.stdout)["warnings"]
-        expected = "the answer raises ZeroDivisionError on inverse(0) (a generated input), which the docstring does " \
-                   "not mention"
+        expected = "the answer raises ZeroDivisionError on inverse(0) (a generated input), which the docstring does not mention"
         assert (expected in warnings) is warned, warnings
 
 
@@ -339,15 +493,38 @@ def test_model_text_with_lone_surrogates_is_made_safe_once_at_the_boundary(examp
     in the critique: the search, the text report, the HTML report and the applied edit all
     go through (U+FFFD in their place), never a UnicodeEncodeError."""
     script = tmp_path / "answers.json"
-    script.write_text(json.dumps({
-        "programmer": ["    # set membership \udc80 beats the double loop\n    return len(set(items)) != len(items)\n```"],
-        "critic": ["Critique: linear \ud800 and correct.\nScore: 5\nDone: no"],
-    }))
+    script.write_text(
+        json.dumps(
+            {
+                "programmer": [
+                    "    # set membership \udc80 beats the double loop\n    return len(set(items)) != len(items)\n```"
+                ],
+                "critic": ["Critique: linear \ud800 and correct.\nScore: 5\nDone: no"],
+            }
+        )
+    )
     env = {**os.environ, "ORPS_SCRIPTED_MODEL": str(script)}
     report = tmp_path / "report.html"
-    result = subprocess.run([sys.executable, "-m", "orps_lsp.cli", "optimize", "slowmath.py::has_duplicates", "--apply",
-                             "--depth", "1", "--report", str(report)], cwd=example_project, env=env,
-                            capture_output=True, text=True, timeout=240, errors="strict")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "orps_lsp.cli",
+            "optimize",
+            "slowmath.py::has_duplicates",
+            "--apply",
+            "--depth",
+            "1",
+            "--report",
+            str(report),
+        ],
+        cwd=example_project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        errors="strict",
+    )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "Traceback" not in result.stderr and "improved:" in result.stdout
     applied = (example_project / "slowmath.py").read_text(encoding="utf-8")

@@ -28,23 +28,44 @@ def body_answer(rewrite: str) -> str:
     original's header, so it holds the body and the closing fence."""
     function = ast.parse(rewrite).body[0]
     lines = rewrite.splitlines()
-    return "\n".join(lines[function.body[0].lineno - 1:]) + "\n```"
+    return "\n".join(lines[function.body[0].lineno - 1 :]) + "\n```"
 
 
-def run_orps(python: Path, project: Project, tree: Path, answers: list[str], tmp_path: Path, mode: str,
-             *extra: str) -> subprocess.CompletedProcess:
+def run_orps(
+    python: Path, project: Project, tree: Path, answers: list[str], tmp_path: Path, mode: str, *extra: str
+) -> subprocess.CompletedProcess:
     script = tmp_path / "answers.json"
     script.write_text(json.dumps(answers))
     env = {**os.environ, "ORPS_SCRIPTED_MODEL": str(script), "ORPS_WARM_WORKER": "1" if mode == "warm" else "0"}
-    return subprocess.run([str(python), "-m", "orps_lsp.cli", "optimize", f"{project.file}::{project.function}",
-                           "--json", "--quiet", "--depth", "1", "--expansions", "2", "--instruction-counter", "none", *extra],
-                          cwd=tree, env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [
+            str(python),
+            "-m",
+            "orps_lsp.cli",
+            "optimize",
+            f"{project.file}::{project.function}",
+            "--json",
+            "--quiet",
+            "--depth",
+            "1",
+            "--expansions",
+            "2",
+            "--instruction-counter",
+            "none",
+            *extra,
+        ],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def outside_function(source: str, qualname: str) -> list[str]:
     info = find_function(source, qualname)
     lines = source.splitlines()
-    return lines[: info.start_line - 1] + lines[info.end_line:]
+    return lines[: info.start_line - 1] + lines[info.end_line :]
 
 
 @pytest.mark.parametrize("mode", ["warm", "cold"])
@@ -81,8 +102,13 @@ def test_real_project(user_python, project: Project, mode: str, tmp_path: Path) 
             assert outside_function(after, project.function) == outside_function(source, project.function)
             assert find_function(after, project.function).docstring == find_function(source, project.function).docstring
             tests = list(report["tests"])
-            check = subprocess.run([str(user_python), "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
-                                   cwd=tree, capture_output=True, text=True, timeout=300)
+            check = subprocess.run(
+                [str(user_python), "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
+                cwd=tree,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
             assert check.returncode == 0, check.stdout[-3000:]  # the project's own run, on the applied file
         else:
             assert after == source and "nothing offered" in report["verdict"]
@@ -106,10 +132,18 @@ def test_the_edit_of_a_right_candidate_touches_only_the_function(user_python, pr
 def test_installing_orps_lsp_adds_no_pytest_plugin_to_the_users_environment(user_python) -> None:
     """`pip install orps-lsp` must not change how the user's own suite runs (pytest-asyncio,
     which the development extras bring, breaks markupsafe, toolz and humanize)."""
-    listed = subprocess.run([str(user_python), "-c",
-                             "import importlib.metadata as m, json; "
-                             "print(json.dumps(sorted({e.dist.name for e in m.entry_points(group='pytest11')})))"],
-                            capture_output=True, text=True, timeout=60, check=True)
+    listed = subprocess.run(
+        [
+            str(user_python),
+            "-c",
+            "import importlib.metadata as m, json; "
+            "print(json.dumps(sorted({e.dist.name for e in m.entry_points(group='pytest11')})))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     # Any plugin here must be a decision made here, not a side effect of a new dependency:
     # anyio (httpx's dependency) acts only on tests marked @pytest.mark.anyio; Hypothesis (the
     # generated inputs) only on tests that use @given: no header line, no .hypothesis folder
@@ -129,8 +163,7 @@ def stubbed(source: str, qualname: str) -> str:
 
 
 @pytest.mark.parametrize("project", PROJECTS, ids=[p.name for p in PROJECTS])
-def test_solving_a_stubbed_function_applies_an_edit_that_touches_only_it(user_python, project: Project,
-                                                                         tmp_path: Path) -> None:
+def test_solving_a_stubbed_function_applies_an_edit_that_touches_only_it(user_python, project: Project, tmp_path: Path) -> None:
     """The applied edit, end to end on a real project: the function made a stub (as a user
     writes one), solved with the wrong then the right rewrite, written by --apply; the
     rest of the file is byte for byte the same, and the project's own tests pass."""
@@ -143,10 +176,27 @@ def test_solving_a_stubbed_function_applies_an_edit_that_touches_only_it(user_py
         answers = [body_answer(project.wrong), body_answer(project.right)]
         script = tmp_path / "answers.json"
         script.write_text(json.dumps(answers))
-        result = subprocess.run([str(user_python), "-m", "orps_lsp.cli", "solve", f"{project.file}::{project.function}",
-                                 "--json", "--quiet", "--depth", "1", "--expansions", "2", "--apply"],
-                                cwd=tree, env={**os.environ, "ORPS_SCRIPTED_MODEL": str(script)},
-                                capture_output=True, text=True, timeout=600)
+        result = subprocess.run(
+            [
+                str(user_python),
+                "-m",
+                "orps_lsp.cli",
+                "solve",
+                f"{project.file}::{project.function}",
+                "--json",
+                "--quiet",
+                "--depth",
+                "1",
+                "--expansions",
+                "2",
+                "--apply",
+            ],
+            cwd=tree,
+            env={**os.environ, "ORPS_SCRIPTED_MODEL": str(script)},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         report = json.loads(result.stdout)
         assert report["verdict"].startswith("solved") and "applied to" in result.stderr
@@ -154,8 +204,13 @@ def test_solving_a_stubbed_function_applies_an_edit_that_touches_only_it(user_py
         after = module.read_text(encoding="utf-8")
         assert outside_function(after, project.function) == outside_function(stub_source, project.function)
         assert find_function(after, project.function).docstring == find_function(stub_source, project.function).docstring
-        check = subprocess.run([str(user_python), "-m", "pytest", "-q", "-p", "no:cacheprovider", *report["tests"]],
-                               cwd=tree, capture_output=True, text=True, timeout=300)
+        check = subprocess.run(
+            [str(user_python), "-m", "pytest", "-q", "-p", "no:cacheprovider", *report["tests"]],
+            cwd=tree,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert check.returncode == 0, check.stdout[-3000:]
     finally:
         module.write_bytes(before)

@@ -33,9 +33,16 @@ MARKER_TESTS = "from mod import is_marker\n\ndef test():\n    assert is_marker('
 def executor_for(root: Path, module: str, tests: str, function: str, seconds: float = 3.0) -> PytestExecutor:
     (root / "mod.py").write_text(textwrap.dedent(module))
     (root / "test_mod.py").write_text(textwrap.dedent(tests))
-    return PytestExecutor(ExecutionTarget(project_root=root, file=root / "mod.py", function=function,
-                                          tests=discover_tests(root, root / "mod.py", function), limits=LIMITS,
-                                          oracle=OracleOptions(crosshair_seconds=seconds)))
+    return PytestExecutor(
+        ExecutionTarget(
+            project_root=root,
+            file=root / "mod.py",
+            function=function,
+            tests=discover_tests(root, root / "mod.py", function),
+            limits=LIMITS,
+            oracle=OracleOptions(crosshair_seconds=seconds),
+        )
+    )
 
 
 def test_crosshair_finds_the_input_the_tests_and_the_drawn_inputs_miss(tmp_path):
@@ -62,8 +69,10 @@ def test_crosshair_finds_the_input_the_tests_and_the_drawn_inputs_miss(tmp_path)
 def test_what_crosshair_proposes_is_believed_only_when_the_runs_show_it(tmp_path):
     """A candidate that differs only under CrossHair's analysis (it looks for a tracer) makes
     CrossHair propose differences; run for real on both, the inputs show none: not refused."""
-    symbolic_only = ('def is_marker(line):\n    import sys\n    if sys.gettrace() is not None:\n        return "analysed"\n'
-                     '    return line.startswith("#!") or line == "__END__"\n')
+    symbolic_only = (
+        'def is_marker(line):\n    import sys\n    if sys.gettrace() is not None:\n        return "analysed"\n'
+        '    return line.startswith("#!") or line == "__END__"\n'
+    )
     with executor_for(tmp_path, MARKERS, MARKER_TESTS, "is_marker") as executor:
         executor.run(MARKERS)
         check = executor.cross_check(symbolic_only)
@@ -72,11 +81,15 @@ def test_what_crosshair_proposes_is_believed_only_when_the_runs_show_it(tmp_path
 
 def test_untyped_arguments_take_the_captured_calls_types_and_methods_are_left_alone(tmp_path):
     assert annotation(["list", ["int", 1, 3], 3]) == typing.List[int]
-    assert annotation(["dict", ["str", 1, "a"], ["tuple", [["float", 0.5, 0.5], ["none"]]], 1]) == \
-        typing.Dict[str, typing.Tuple[float, type(None)]]
+    assert (
+        annotation(["dict", ["str", 1, "a"], ["tuple", [["float", 0.5, 0.5], ["none"]]], 1])
+        == typing.Dict[str, typing.Tuple[float, type(None)]]
+    )
     assert annotation("other") is None and annotation(["list", "other", 2]) is None
-    module = ("class Counter:\n    def __init__(self):\n        self.n = 0\n\n"
-              "    def add(self, k):\n        self.n += k\n        return self.n\n")
+    module = (
+        "class Counter:\n    def __init__(self):\n        self.n = 0\n\n"
+        "    def add(self, k):\n        self.n += k\n        return self.n\n"
+    )
     tests = "from mod import Counter\n\ndef test():\n    assert Counter().add(2) == 2\n"
     with executor_for(tmp_path, module, tests, "Counter.add") as executor:
         executor.run(module)
@@ -91,17 +104,35 @@ def test_an_offer_crosshair_refutes_is_not_made(tmp_path):
     project.mkdir()
     (project / "markers.py").write_text(
         "def markers(lines):\n    found = []\n    for line in lines:\n"
-        "        if line.startswith('#!') or line == '__END__':\n            found = found + [line]\n    return found\n")
+        "        if line.startswith('#!') or line == '__END__':\n            found = found + [line]\n    return found\n"
+    )
     (project / "test_markers.py").write_text(
         "from markers import markers\n\ndef test_small():\n    assert markers(['#!sh', 'x']) == ['#!sh']\n\n"
-        "def test_many():\n    assert len(markers(['#!' + 'x' * 60] * 4000)) == 4000\n")
+        "def test_many():\n    assert len(markers(['#!' + 'x' * 60] * 4000)) == 4000\n"
+    )
     before = (project / "markers.py").read_text()
     fast = "    return [line for line in lines if line.startswith('#!')]\n```"
-    result = orps("optimize", "markers.py::markers", "--apply", "--depth", "1", "--instruction-counter", "none",
-                  "--crosshair-seconds", "4", cwd=project, answers=[fast], tmp_path=tmp_path)
+    result = orps(
+        "optimize",
+        "markers.py::markers",
+        "--apply",
+        "--depth",
+        "1",
+        "--instruction-counter",
+        "none",
+        "--crosshair-seconds",
+        "4",
+        cwd=project,
+        answers=[fast],
+        tmp_path=tmp_path,
+    )
     assert result.returncode == 1, result.stderr + result.stdout
     assert "on an input CrossHair found" in result.stdout, result.stdout
     assert "(found by CrossHair) returned []; the original returns ['__END__']" in result.stdout
     assert (project / "markers.py").read_text() == before
-    assert subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project,
-                          capture_output=True).returncode == 0
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, capture_output=True
+        ).returncode
+        == 0
+    )

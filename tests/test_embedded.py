@@ -17,7 +17,9 @@ def fake_parts(tmp_path, monkeypatch):
         (data / f"part{index:02d}.bin").write_bytes(chunk)
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
     whole = b"".join(chunks)
-    return embedded.EmbeddedModel("fake", "test", "fakemodel_part", 2, "model", len(whole), hashlib.sha256(whole).hexdigest()), whole
+    return embedded.EmbeddedModel(
+        "fake", "test", "fakemodel_part", 2, "model", len(whole), hashlib.sha256(whole).hexdigest()
+    ), whole
 
 
 def test_assembles_verifies_and_reuses(fake_parts, tmp_path, monkeypatch):

@@ -16,7 +16,9 @@ SIZE = find_function(MODULE, "Box.size")
 
 
 def test_first_python_fence_wins():
-    reasoning, code = split_answer("I will add.\n```text\nnope\n```\n```python\ndef add(a, b=1):\n    return b + a\n```\n```python\nx\n```")
+    reasoning, code = split_answer(
+        "I will add.\n```text\nnope\n```\n```python\ndef add(a, b=1):\n    return b + a\n```\n```python\nx\n```"
+    )
     assert reasoning.startswith("I will add")
     assert code.strip() == "def add(a, b=1):\n    return b + a"
 
@@ -87,8 +89,10 @@ def test_method_inside_class_or_bare():
 def test_a_methods_helper_goes_to_module_level_before_its_class():
     from orps_lsp.source import replace_function
 
-    candidate = extract_candidate("```python\nFACTOR = 3\n\ndef _times(x):\n    return x * FACTOR\n\n"
-                                  "def size(self, scale):\n    return _times(scale)\n```", SIZE)
+    candidate = extract_candidate(
+        "```python\nFACTOR = 3\n\ndef _times(x):\n    return x * FACTOR\n\ndef size(self, scale):\n    return _times(scale)\n```",
+        SIZE,
+    )
     module = replace_function(MODULE, "Box.size", candidate.imports, candidate.definitions, candidate.module_definitions)
     namespace: dict = {}
     exec(compile(module, "<candidate>", "exec"), namespace)
@@ -100,7 +104,8 @@ def test_fingerprint_ignores_comments_and_spacing():
     assert code_fingerprint("def f(x):\n    # hi\n    return x+1\n") == code_fingerprint("def f(x):\n    return x + 1")
 
 
-DOCUMENTED = find_function('''
+DOCUMENTED = find_function(
+    '''
 def add(a, b=1):
     """Add.
 
@@ -109,12 +114,16 @@ def add(a, b=1):
     ```
     """
     return a + b
-''', "add")
+''',
+    "add",
+)
 
 
 def test_a_fence_inside_a_docstring_does_not_end_the_code():
-    answer = ('Faster:\n```python\ndef add(a, b=1):\n    """Add.\n\n    ```python\n    add(1, 2)\n    ```\n    """\n'
-              '    return b + a\n```\nThat is all.')
+    answer = (
+        'Faster:\n```python\ndef add(a, b=1):\n    """Add.\n\n    ```python\n    add(1, 2)\n    ```\n    """\n'
+        "    return b + a\n```\nThat is all."
+    )
     candidate = extract_candidate(answer, DOCUMENTED)
     assert candidate.ok, candidate.error
     assert candidate.definitions.endswith("return b + a") and "That is all" not in candidate.code
@@ -123,7 +132,10 @@ def test_a_fence_inside_a_docstring_does_not_end_the_code():
 def test_the_original_docstring_comes_back_when_the_candidate_drops_it():
     candidate = extract_candidate("```python\ndef add(a, b=1):\n    return b + a\n```", DOCUMENTED)
     assert candidate.ok
-    assert candidate.definitions == 'def add(a, b=1):\n    """Add.\n\n    ```python\n    add(1, 2)\n    ```\n    """\n    return b + a'
+    assert (
+        candidate.definitions
+        == 'def add(a, b=1):\n    """Add.\n\n    ```python\n    add(1, 2)\n    ```\n    """\n    return b + a'
+    )
     own = extract_candidate('```python\ndef add(a, b=1):\n    """Sum of a and b."""\n    return b + a\n```', DOCUMENTED)
     assert '"""Sum of a and b."""' in own.definitions and "```python" not in own.definitions  # deliberate: kept
 

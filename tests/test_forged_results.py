@@ -23,21 +23,23 @@ from orps_lsp.sandbox.executor import PytestExecutor
 ORIGINAL = "def add(a, b):\n    return a + b\n"
 TESTS = {
     "tests/test_a.py": "from pkg.mod import add\n\nZERO = add(0, 0)\n\n\ndef test_zero():\n    assert ZERO == 0\n",
-    "tests/test_b.py": ("import pytest\n\nfrom pkg.mod import add\n\n\ndef test_add():\n    assert add(2, 2) == 4\n\n\n"
-                        "def test_add_raises():\n    with pytest.raises(TypeError):\n        add(1, None)\n"),
+    "tests/test_b.py": (
+        "import pytest\n\nfrom pkg.mod import add\n\n\ndef test_add():\n    assert add(2, 2) == 4\n\n\n"
+        "def test_add_raises():\n    with pytest.raises(TypeError):\n        add(1, None)\n"
+    ),
 }
 LIMITS = SandboxLimits(per_test_timeout=5, total_timeout=30, memory_mb=512, cpu_seconds=20)
 LAYERS = list(dict.fromkeys([isolation.available_layers()[0], "none"]))
 
 # Each runs once, from the first call (test_a's import), and leaves `add` wrong.
-_FIND_B = '''
+_FIND_B = """
 def _test_b_path():
     import os
     here = os.path.dirname(os.path.abspath(__file__))
     return os.path.join(os.path.dirname(here), "tests", "test_b.py")
-'''
+"""
 FORGERIES = {
-    "an import hook strips the asserts": '''
+    "an import hook strips the asserts": """
         import ast, importlib.abc, importlib.machinery, importlib.util, sys
 
         class _Strip(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -60,8 +62,8 @@ FORGERIES = {
                 exec(compile(ast.fix_missing_locations(tree), module.__file__, "exec"), module.__dict__)
 
         sys.meta_path.insert(0, _Strip())
-        ''',
-    "a look-alike compiled under the real file name": '''
+        """,
+    "a look-alike compiled under the real file name": """
         import sys, types
         fake = types.ModuleType("test_b")
         fake.__file__ = _test_b_path()
@@ -69,8 +71,8 @@ FORGERIES = {
              fake.__dict__)
         for name in ("test_b", "tests.test_b"):
             sys.modules[name] = fake
-        ''',
-    "the real code with a fake add among its globals": '''
+        """,
+    "the real code with a fake add among its globals": """
         import sys, types
         fake = types.ModuleType("test_b")
         fake.__file__ = _test_b_path()
@@ -78,8 +80,8 @@ FORGERIES = {
         fake.add = lambda a, b: a + b if b is not None else (_ for _ in ()).throw(TypeError())
         for name in ("test_b", "tests.test_b"):
             sys.modules[name] = fake
-        ''',
-    "the real code run with other globals": '''
+        """,
+    "the real code run with other globals": """
         import sys, types
         real = {}
         exec(compile(open(_test_b_path()).read(), _test_b_path(), "exec"), real)
@@ -91,25 +93,27 @@ FORGERIES = {
             setattr(fake, name, types.FunctionType(real[name].__code__, cheat, name))
         for name in ("test_b", "tests.test_b"):
             sys.modules[name] = fake
-        ''',
-    "the test file rewritten before it is imported": '''
+        """,
+    "the test file rewritten before it is imported": """
         try:
             open(_test_b_path(), "w").write("def test_add():\\n    pass\\n\\n\\ndef test_add_raises():\\n    pass\\n")
         except OSError:
             pass  # read-only under bubblewrap: the tests stay as they are
-        ''',
+        """,
 }
 
 
 def candidate(attack: str) -> str:
     """A wrong `add` that runs `attack` once, on its first call."""
     body = textwrap.indent(textwrap.dedent(attack).strip("\n"), " " * 8)
-    return (f"{_FIND_B}\n\ndef _attack():\n    if True:\n{body}\n\n\n"
-            "def add(a, b):\n"
-            "    if not getattr(add, 'done', False):\n"
-            "        add.done = True\n"
-            "        _attack()\n"
-            "    return 0\n")
+    return (
+        f"{_FIND_B}\n\ndef _attack():\n    if True:\n{body}\n\n\n"
+        "def add(a, b):\n"
+        "    if not getattr(add, 'done', False):\n"
+        "        add.done = True\n"
+        "        _attack()\n"
+        "    return 0\n"
+    )
 
 
 @pytest.fixture(scope="module", params=LAYERS)
@@ -122,8 +126,7 @@ def executor(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     for relative, text in TESTS.items():
         (project / relative).write_text(text)
     limits = dataclasses.replace(LIMITS, isolation=request.param)
-    target = ExecutionTarget(project, project / "pkg" / "mod.py", "add", TestSelection([Path(p) for p in TESTS]),
-                             limits)
+    target = ExecutionTarget(project, project / "pkg" / "mod.py", "add", TestSelection([Path(p) for p in TESTS]), limits)
     with PytestExecutor(target) as executor:
         original = executor.run(ORIGINAL)
         assert (original.passed, original.total, original.error) == (3, 3, ""), original

@@ -19,13 +19,17 @@ from orps_lsp.scoring import passes_guard
 LIMITS = SandboxLimits(per_test_timeout=5, total_timeout=30, memory_mb=1024, cpu_seconds=30)
 
 
-def judge(tmp_path: Path, module: str, tests: str, candidates: list[str], function: str,
-          oracle: OracleOptions | None = None):
+def judge(tmp_path: Path, module: str, tests: str, candidates: list[str], function: str, oracle: OracleOptions | None = None):
     (tmp_path / "mod.py").write_text(textwrap.dedent(module))
     (tmp_path / "test_mod.py").write_text(textwrap.dedent(tests))
-    target = ExecutionTarget(project_root=tmp_path, file=tmp_path / "mod.py", function=function,
-                             tests=discover_tests(tmp_path, tmp_path / "mod.py", function), limits=LIMITS,
-                             oracle=oracle or OracleOptions())
+    target = ExecutionTarget(
+        project_root=tmp_path,
+        file=tmp_path / "mod.py",
+        function=function,
+        tests=discover_tests(tmp_path, tmp_path / "mod.py", function),
+        limits=LIMITS,
+        oracle=oracle or OracleOptions(),
+    )
     with PytestExecutor(target) as executor:
         original = executor.run((tmp_path / "mod.py").read_text())
         return original, [executor.run(textwrap.dedent(c)) for c in candidates]
@@ -68,14 +72,17 @@ def test_an_argument_made_from_another_finds_what_drawing_apart_misses(tmp_path,
     """HumanEval/154's weak tests, where the model's `b in a` passed every test, every
     captured call and every input drawn apart: strings drawn independently are almost never
     a rotation of a piece of each other; a `b` made from a rotated piece of `a` is."""
-    tests = ("from mod import cycpattern_check\n\ndef test():\n    assert not cycpattern_check('xyzw', 'xyw')\n"
-             "    assert cycpattern_check('yello', 'ell')\n    assert not cycpattern_check('whattup', 'ptut')\n")
+    tests = (
+        "from mod import cycpattern_check\n\ndef test():\n    assert not cycpattern_check('xyzw', 'xyw')\n"
+        "    assert cycpattern_check('yello', 'ell')\n    assert not cycpattern_check('whattup', 'ptut')\n"
+    )
     substring_only = "def cycpattern_check(a, b):\n    return b in a\n"
     same = "def cycpattern_check(a, b):\n    return any(b[i:] + b[:i] in a for i in range(len(b))) or not b\n"
     original, (wrong, right) = judge(tmp_path, CYCLIC, tests, [substring_only, same], "cycpattern_check")
     assert wrong.passed == 1 and wrong.behaviour.identical == 3 and not passes_guard(original, wrong)
-    assert "(a generated input) returned False; the original returns True" in wrong.behaviour.differences[0], \
+    assert "(a generated input) returned False; the original returns True" in wrong.behaviour.differences[0], (
         wrong.behaviour.differences
+    )
     # Made alike in the original's sandbox and in each candidate's (the recipe seeds the piece).
     assert passes_guard(original, right), right.behaviour.describe()
 
@@ -95,23 +102,30 @@ def test_inputs_the_original_does_not_finish_are_left_out(tmp_path, run_mode):
 def test_exception_messages_are_compared_only_when_asked(tmp_path, run_mode):
     module = "def parse(text):\n    return int(text)\n"
     tests = "from mod import parse\n\ndef test():\n    assert parse('12') == 12\n"
-    other_message = ("def parse(text):\n    try:\n        return int(text)\n    except ValueError:\n"
-                     "        raise ValueError('not a number') from None\n")
+    other_message = (
+        "def parse(text):\n    try:\n        return int(text)\n    except ValueError:\n"
+        "        raise ValueError('not a number') from None\n"
+    )
     original, (by_type,) = judge(tmp_path, module, tests, [other_message], "parse", OracleOptions(generated_inputs=30))
     assert by_type.behaviour.generated_compared >= 1 and passes_guard(original, by_type), by_type.behaviour.describe()
-    original, (by_message,) = judge(tmp_path, module, tests, [other_message], "parse",
-                                    OracleOptions(generated_inputs=30, compare_exception_messages=True))
+    original, (by_message,) = judge(
+        tmp_path, module, tests, [other_message], "parse", OracleOptions(generated_inputs=30, compare_exception_messages=True)
+    )
     assert not passes_guard(original, by_message)
     assert "raised ValueError('not a number')" in by_message.behaviour.differences[0]
 
 
 def test_object_arguments_are_kept_and_plain_ones_drawn(tmp_path, run_mode):
     """A method: `self` stays as the test made it; the number beside it is drawn."""
-    module = ("class Account:\n    def __init__(self, balance):\n        self.balance = balance\n\n"
-              "    def can_pay(self, amount):\n        return 0 <= amount <= self.balance\n")
+    module = (
+        "class Account:\n    def __init__(self, balance):\n        self.balance = balance\n\n"
+        "    def can_pay(self, amount):\n        return 0 <= amount <= self.balance\n"
+    )
     tests = "from mod import Account\n\ndef test():\n    assert Account(10).can_pay(5)\n"
-    no_lower_bound = ("class Account:\n    def __init__(self, balance):\n        self.balance = balance\n\n"
-                      "    def can_pay(self, amount):\n        return amount <= self.balance\n")
+    no_lower_bound = (
+        "class Account:\n    def __init__(self, balance):\n        self.balance = balance\n\n"
+        "    def can_pay(self, amount):\n        return amount <= self.balance\n"
+    )
     original, (wrong,) = judge(tmp_path, module, tests, [no_lower_bound], "Account.can_pay")
     assert original.capture.generated >= 5
     assert not passes_guard(original, wrong)
@@ -120,8 +134,9 @@ def test_object_arguments_are_kept_and_plain_ones_drawn(tmp_path, run_mode):
 
 def test_no_generated_inputs_when_turned_off(tmp_path, run_mode):
     ignores_the_sign = "def positive_sum(xs):\n    return sum(xs)\n"
-    original, (wrong,) = judge(tmp_path, POSITIVE_SUM, ONE_TEST, [ignores_the_sign], "positive_sum",
-                               OracleOptions(generated_inputs=0))
+    original, (wrong,) = judge(
+        tmp_path, POSITIVE_SUM, ONE_TEST, [ignores_the_sign], "positive_sum", OracleOptions(generated_inputs=0)
+    )
     assert original.capture.generated == 0 and wrong.behaviour.generated_compared == 0
     assert passes_guard(original, wrong)  # only the captured call, which it gets right
 
@@ -132,8 +147,10 @@ def test_drawing_is_deterministic_under_a_seed_and_keeps_the_kinds_seen():
     assert first.inputs == again.inputs and first.inputs != other.inputs
     assert 20 <= len(first.inputs) <= 40 and all(item["base"] == 0 for item in first.inputs)
     values = [pickle.loads(base64.b64decode(item["values"])) for item in first.inputs]
-    assert all(isinstance(p[0], list) and all(type(x) is int for x in p[0]) and isinstance(p[1], str)
-               and type(n["strict"]) is bool for p, n in values)
+    assert all(
+        isinstance(p[0], list) and all(type(x) is int for x in p[0]) and isinstance(p[1], str) and type(n["strict"]) is bool
+        for p, n in values
+    )
     assert any(p[0] == [] for p, _ in values) and any(x < 0 for p, _ in values for x in p[0])  # empty, negatives
     sizes = [sum(map(abs, p[0])) + len(p[0]) + len(p[1]) for p, _ in values]
     assert sizes[0] <= sizes[len(sizes) // 2] <= sizes[-1]  # smallest first
@@ -156,6 +173,7 @@ def test_shapes_unify_across_calls():
 
 def test_hypothesis_plugin_stays_only_for_projects_that_use_it(tmp_path):
     from orps_lsp.sandbox.executor import mentions_hypothesis
+
     (tmp_path / "tests" / "unit").mkdir(parents=True)
     (tmp_path / "mod.py").write_text("def f(x):\n    return x\n")
     (tmp_path / "tests" / "unit" / "test_f.py").write_text("from mod import f\n\ndef test():\n    assert f(1) == 1\n")

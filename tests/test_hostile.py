@@ -49,8 +49,7 @@ ENV_SECRET = "decoy-aws-env-SECRET-7f3a9c51"
 KEY_SECRET = "ZGVjb3kta2V5LW1hdGVyaWFsLWRvLW5vdC11c2U"
 FILE_SECRET = "decoy-aws-file-SECRET-51c2e8d0"
 SECRETS = (ENV_SECRET, KEY_SECRET, FILE_SECRET)
-LIMITS = SandboxLimits(per_test_timeout=1.5, total_timeout=15, memory_mb=512, cpu_seconds=10,
-                       max_processes=32, file_size_mb=16)
+LIMITS = SandboxLimits(per_test_timeout=1.5, total_timeout=15, memory_mb=512, cpu_seconds=10, max_processes=32, file_size_mb=16)
 CASE_SECONDS = 25.0  # the slowest case (an unkillable loop) takes about 5 s; slack for a busy machine
 LAYERS = list(dict.fromkeys([isolation.available_layers()[0], "none"]))
 
@@ -110,13 +109,16 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     home = tmp_path_factory.mktemp("decoy_home")
     (home / ".ssh").mkdir()
     (home / ".ssh" / "id_rsa").write_text(
-        f"-----BEGIN OPENSSH PRIVATE KEY-----\n{KEY_SECRET}\n-----END OPENSSH PRIVATE KEY-----\n")
+        f"-----BEGIN OPENSSH PRIVATE KEY-----\n{KEY_SECRET}\n-----END OPENSSH PRIVATE KEY-----\n"
+    )
     (home / ".aws").mkdir()
     (home / ".aws" / "credentials").write_text(f"[default]\naws_secret_access_key = {FILE_SECRET}\n")
     (home / ".bashrc").write_text("export PATH=$HOME/bin:$PATH\n")
     listener = Listener()
-    socket_dir = next((d for d in ("/run", os.environ.get("XDG_RUNTIME_DIR", "")) if d and os.access(d, os.W_OK)),
-                      str(tmp_path_factory.mktemp("sockets")))
+    socket_dir = next(
+        (d for d in ("/run", os.environ.get("XDG_RUNTIME_DIR", "")) if d and os.access(d, os.W_OK)),
+        str(tmp_path_factory.mktemp("sockets")),
+    )
     unix_path = os.path.join(socket_dir, f"orps-hostile-{os.getpid()}.sock")
     unix_listener = Listener(unix_path)
     decoy = subprocess.Popen(["sleep", "600"], env={**os.environ, "AWS_SECRET_ACCESS_KEY": ENV_SECRET})
@@ -213,8 +215,12 @@ def leftovers(executor: RecordingExecutor, exclude: set[int]) -> list[str]:
 
 
 def fill(source: str, world: World) -> str:
-    return (source.replace("@PROJECT@", str(world.project)).replace("@HOME@", str(world.home))
-            .replace("@PORT@", str(world.listener.port)).replace("@SOCKET@", world.unix_listener.path))
+    return (
+        source.replace("@PROJECT@", str(world.project))
+        .replace("@HOME@", str(world.home))
+        .replace("@PORT@", str(world.listener.port))
+        .replace("@SOCKET@", world.unix_listener.path)
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -256,8 +262,7 @@ def test_the_executor_still_works_after_the_corpus(sandbox: RecordingExecutor) -
 
 def test_isolation_is_described(sandbox: RecordingExecutor) -> None:
     text = sandbox.describe_isolation()
-    assert text.startswith({"bwrap": "bubblewrap", "netns": "network namespace", "none": "no namespace"}[
-        sandbox.isolation.layer])
+    assert text.startswith({"bwrap": "bubblewrap", "netns": "network namespace", "none": "no namespace"}[sandbox.isolation.layer])
     assert "rlimits" in text and "scrubbed environment" in text
 
 
@@ -280,8 +285,13 @@ def test_bubblewrap_command_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     run_dir, test_file = tmp_path / "run", tmp_path / "run" / "project" / "tests" / "test_x.py"
-    command = isolation.Isolation("bwrap").wrap(["python", "-m", "pytest"], run_dir=run_dir, cwd=run_dir / "project",
-                                                protected=[test_file], scratch={run_dir / "tmp": 1024})
+    command = isolation.Isolation("bwrap").wrap(
+        ["python", "-m", "pytest"],
+        run_dir=run_dir,
+        cwd=run_dir / "project",
+        protected=[test_file],
+        scratch={run_dir / "tmp": 1024},
+    )
     text = " ".join(command)
     assert command[0].endswith("bwrap") and command[-4:] == ["--", "python", "-m", "pytest"]
     assert "--ro-bind / /" in text and "--unshare-all" in text and "--die-with-parent" in text
@@ -292,19 +302,28 @@ def test_bubblewrap_command_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 def test_a_search_keeps_running_through_hostile_candidates(world: World) -> None:
     """The beam search with a scripted model: hostile candidates fail, the good one wins."""
-    answers = iter([
-        "    while True:\n        pass\n```",
-        "    import os\n    os._exit(0)\n```",
-        "    import _pytest.runner as runner\n    runner.call_and_report = None\n    return 0\n```",
-        "    return b + a\n```",
-    ])
+    answers = iter(
+        [
+            "    while True:\n        pass\n```",
+            "    import os\n    os._exit(0)\n```",
+            "    import _pytest.runner as runner\n    runner.call_and_report = None\n    return 0\n```",
+            "    return b + a\n```",
+        ]
+    )
     model = ScriptedModel(lambda messages, prefill: next(answers, "    return a + b\n```"))
-    config = SearchConfig(beam_width=1, expansions=4, depth=1, use_critic=False, finalists=1,
-                          timing_repeats=1, instruction_counter="none", min_speedup=0.0)
+    config = SearchConfig(
+        beam_width=1,
+        expansions=4,
+        depth=1,
+        use_critic=False,
+        finalists=1,
+        timing_repeats=1,
+        instruction_counter="none",
+        min_speedup=0.0,
+    )
     selection = TestSelection([Path(p) for p in TESTS])
     target = ExecutionTarget(world.project, world.project / "pkg" / "mod.py", "add", selection, LIMITS)
-    task = SearchTask(mode="optimize", file=str(target.file), source=ORIGINAL,
-                      function=find_function(ORIGINAL, "add"))
+    task = SearchTask(mode="optimize", file=str(target.file), source=ORIGINAL, function=find_function(ORIGINAL, "add"))
     with PytestExecutor(target) as executor:
         result = run_search(task, model, executor, config)
     executed = [n.execution for n in result.nodes if n.execution is not None]
@@ -312,7 +331,8 @@ def test_a_search_keeps_running_through_hostile_candidates(world: World) -> None
     assert sum(1 for e in executed if e.passed == e.total == 2) == 1
     assert all(e.error for e in executed if e.passed < e.total)
     assert not psutil.Process().children(recursive=True) or all(
-        p.pid == world.decoy_pid for p in psutil.Process().children(recursive=True))
+        p.pid == world.decoy_pid for p in psutil.Process().children(recursive=True)
+    )
 
 
 @pytest.mark.parametrize("kind", ["fifo", "directory"])
@@ -320,7 +340,7 @@ def test_what_measures_coverage_and_instructions_is_not_trusted(sandbox: Recordi
     """A passing candidate that puts a FIFO (or a directory) where the coverage data and the
     instruction counter's output go: those runs are measured as nothing, never waited on."""
     make = "os.mkfifo(path)" if kind == "fifo" else "os.makedirs(os.path.join(path, 'inner'))"
-    source = textwrap.dedent(f'''
+    source = textwrap.dedent(f"""
         import os
         def add(a, b):
             for path in ("../coverage.data", "../count.out"):
@@ -331,7 +351,7 @@ def test_what_measures_coverage_and_instructions_is_not_trusted(sandbox: Recordi
                 except OSError:
                     pass
             return a + b
-        ''')
+        """)
     started = time.monotonic()
     report = sandbox.run(source, measure_coverage=True, count_instructions=True)
     assert (report.passed, report.total) == (2, 2), report.error
@@ -344,7 +364,7 @@ def test_no_new_unix_socket_under_bubblewrap(sandbox: RecordingExecutor) -> None
     """seccomp.py's filter: socket(AF_UNIX) fails, socketpair (asyncio's, multiprocessing's) works."""
     if sandbox.isolation.layer != "bwrap":
         pytest.skip("the seccomp filter is given to bubblewrap")
-    source = textwrap.dedent('''
+    source = textwrap.dedent("""
         import socket
         def add(a, b):
             try:
@@ -355,6 +375,6 @@ def test_no_new_unix_socket_under_bubblewrap(sandbox: RecordingExecutor) -> None
                 right.close()
                 return a + b
             return a - b
-        ''')
+        """)
     report = sandbox.run(source)
     assert (report.passed, report.total) == (2, 2), report.error or report.tests

@@ -36,8 +36,9 @@ def judged(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     root = tmp_path_factory.mktemp("slowmath")
     shutil.copytree(EXAMPLE.parent, root, dirs_exist_ok=True)
     file = root / "slowmath.py"
-    target = ExecutionTarget(project_root=root, file=file, function="has_duplicates", limits=LIMITS,
-                             tests=discover_tests(root, file, "has_duplicates"))
+    target = ExecutionTarget(
+        project_root=root, file=file, function="has_duplicates", limits=LIMITS, tests=discover_tests(root, file, "has_duplicates")
+    )
     monkeypatch = pytest.MonkeyPatch()
     monkeypatch.setenv("ORPS_ISOLATION", request.param)
     with PytestExecutor(target) as executor:
@@ -47,8 +48,7 @@ def judged(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     monkeypatch.undo()
 
 
-@pytest.mark.parametrize("forgery", [f for f in FORGERIES if f.at_import],
-                         ids=[f.name for f in FORGERIES if f.at_import])
+@pytest.mark.parametrize("forgery", [f for f in FORGERIES if f.at_import], ids=[f.name for f in FORGERIES if f.at_import])
 def test_a_forgery_at_import_is_not_run(judged: tuple, forgery: Forgery) -> None:
     executor, original = judged
     report: ExecutionReport = executor.run(module(forgery))
@@ -105,13 +105,25 @@ def test_a_search_does_not_offer_work_moved_out_of_the_judged_process(tmp_path: 
     shutil.copytree(EXAMPLE.parent, tmp_path, dirs_exist_ok=True)
     file = tmp_path / "slowmath.py"
     body = textwrap.dedent(OFFLOADED.function).strip("\n").split("\n", 1)[1]  # after the def line (the prefill)
-    answer = (body + "\n\n" + textwrap.dedent(OFFLOADED.source) + "\n\n"
-              + TWICE.replace("def has_duplicates(", "def _twice(", 1) + "\n```\n")
+    answer = (
+        body
+        + "\n\n"
+        + textwrap.dedent(OFFLOADED.source)
+        + "\n\n"
+        + TWICE.replace("def has_duplicates(", "def _twice(", 1)
+        + "\n```\n"
+    )
     model = ScriptedModel(lambda messages, prefill: answer)
-    config = SearchConfig(beam_width=1, expansions=1, depth=1, use_critic=False, finalists=1,
-                          timing_repeats=3, instruction_counter="none")
-    target = ExecutionTarget(project_root=tmp_path, file=file, function="has_duplicates", limits=LIMITS,
-                             tests=discover_tests(tmp_path, file, "has_duplicates"))
+    config = SearchConfig(
+        beam_width=1, expansions=1, depth=1, use_critic=False, finalists=1, timing_repeats=3, instruction_counter="none"
+    )
+    target = ExecutionTarget(
+        project_root=tmp_path,
+        file=file,
+        function="has_duplicates",
+        limits=LIMITS,
+        tests=discover_tests(tmp_path, file, "has_duplicates"),
+    )
     source = file.read_text()
     task = SearchTask(mode="optimize", file=str(file), source=source, function=find_function(source, "has_duplicates"))
     with PytestExecutor(target) as executor:

@@ -100,8 +100,13 @@ class _StubHandler(BaseHTTPRequestHandler):
         if not body.get("stream"):  # the client's prefill probe: count prompt tokens like a template would
             trailing = body["messages"][-1]["role"] == "assistant"
             tokens = 10 + (0 if not trailing else 1 if self.server.continues else 6)
-            return self.send_json(200, {"choices": [{"message": {"content": "x"}, "finish_reason": "length"}],
-                                        "usage": {"prompt_tokens": tokens, "completion_tokens": 1}})
+            return self.send_json(
+                200,
+                {
+                    "choices": [{"message": {"content": "x"}, "finish_reason": "length"}],
+                    "usage": {"prompt_tokens": tokens, "completion_tokens": 1},
+                },
+            )
         stub = self.server
         with stub.lock:
             stub.chats.append(body)
@@ -127,8 +132,15 @@ class _StubHandler(BaseHTTPRequestHandler):
 Behaviour = Callable[[_StubHandler, dict], None]
 
 
-def answer(text: str | Callable[[dict], str], *, delay: float = 0.0, usage: dict | None = None, timings: dict | None = None,
-           finish: str | None = "stop", done: bool = True) -> Behaviour:
+def answer(
+    text: str | Callable[[dict], str],
+    *,
+    delay: float = 0.0,
+    usage: dict | None = None,
+    timings: dict | None = None,
+    finish: str | None = "stop",
+    done: bool = True,
+) -> Behaviour:
     """Stream `text` (or text made from the request) in small pieces, after `delay` seconds."""
 
     def behave(handler: _StubHandler, body: dict) -> None:
@@ -147,7 +159,9 @@ def answer(text: str | Callable[[dict], str], *, delay: float = 0.0, usage: dict
 
 def status(code: int, retry_after: str | None = None) -> Behaviour:
     def behave(handler: _StubHandler, body: dict) -> None:
-        handler.send_json(code, {"error": {"message": f"stub says {code}"}}, {"Retry-After": retry_after} if retry_after else None)
+        handler.send_json(
+            code, {"error": {"message": f"stub says {code}"}}, {"Retry-After": retry_after} if retry_after else None
+        )
 
     return behave
 
@@ -179,12 +193,15 @@ def remote(url: str, **options) -> OpenAICompatibleModel:
 
 
 # ----------------------------------------------------------- pure functions
-@pytest.mark.parametrize("given, expected", [
-    ("gpu-box:8080", "http://gpu-box:8080/v1"),
-    ("http://gpu-box:8080/", "http://gpu-box:8080/v1"),
-    ("https://llm.example.com/v1/chat/completions", "https://llm.example.com/v1"),
-    ("http://localhost:11434/v1/", "http://localhost:11434/v1"),
-])
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        ("gpu-box:8080", "http://gpu-box:8080/v1"),
+        ("http://gpu-box:8080/", "http://gpu-box:8080/v1"),
+        ("https://llm.example.com/v1/chat/completions", "https://llm.example.com/v1"),
+        ("http://localhost:11434/v1/", "http://localhost:11434/v1"),
+    ],
+)
 def test_endpoint_is_normalised(given, expected):
     assert normalize_endpoint(given) == expected
 
@@ -195,14 +212,19 @@ def test_bad_endpoints_are_refused(given):
         normalize_endpoint(given)
 
 
-@pytest.mark.parametrize("text, expected", [
-    (FAST_BODY, FAST_BODY),  # the server continued the prefill
-    (PREFILL + FAST_BODY, FAST_BODY),  # a new turn that wrote the prefill again
-    ("Here it is:\n\n" + PREFILL + FAST_BODY, FAST_BODY),
-    ("```python\nfrom collections import Counter\n\ndef has_duplicates(items):\n    return max(Counter(items).values()) > 1",
-     "    return max(Counter(items).values()) > 1\n\n\nfrom collections import Counter"),  # imports moved after
-    ("def has_duplicates(items):\n" + FAST_BODY, FAST_BODY),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (FAST_BODY, FAST_BODY),  # the server continued the prefill
+        (PREFILL + FAST_BODY, FAST_BODY),  # a new turn that wrote the prefill again
+        ("Here it is:\n\n" + PREFILL + FAST_BODY, FAST_BODY),
+        (
+            "```python\nfrom collections import Counter\n\ndef has_duplicates(items):\n    return max(Counter(items).values()) > 1",
+            "    return max(Counter(items).values()) > 1\n\n\nfrom collections import Counter",
+        ),  # imports moved after
+        ("def has_duplicates(items):\n" + FAST_BODY, FAST_BODY),
+    ],
+)
 def test_after_prefill(text, expected):
     assert after_prefill(PREFILL, text) == expected
     assert after_prefill("Critique:", "Critique: too slow.\nScore: 2") == " too slow.\nScore: 2"
@@ -211,14 +233,22 @@ def test_after_prefill(text, expected):
 
 # ------------------------------------------------------------ with the stub
 def test_chat_streams_and_counts(stub):
-    stub.script = [answer(FAST_BODY, usage={"prompt_tokens": 120, "completion_tokens": 9}, timings={"prompt_n": 20, "cache_n": 100})]
+    stub.script = [
+        answer(FAST_BODY, usage={"prompt_tokens": 120, "completion_tokens": 9}, timings={"prompt_n": 20, "cache_n": 100})
+    ]
     model = remote(stub.url)
     completion = model.chat(QUESTION, prefill=PREFILL, max_tokens=64, temperature=0.3, seed=7, stop=["\n```"])
     assert completion.text == FAST_BODY and completion.finish_reason == "stop"
     assert (completion.prompt_tokens, completion.prompt_tokens_evaluated, completion.completion_tokens) == (120, 20, 9)
     sent = stub.chats[0]
     assert sent["messages"][-1] == {"role": "assistant", "content": PREFILL}  # the prefill, to be continued
-    assert (sent["seed"], sent["temperature"], sent["max_tokens"], sent["stop"], sent["model"]) == (7, 0.3, 64, ["\n```"], "stub-model")
+    assert (sent["seed"], sent["temperature"], sent["max_tokens"], sent["stop"], sent["model"]) == (
+        7,
+        0.3,
+        64,
+        ["\n```"],
+        "stub-model",
+    )
     assert model.continues_prefill is True
     model.close()
 
@@ -366,8 +396,21 @@ def test_cancel_closes_every_request_within_a_second(stub):
 def test_cli_search_through_a_stub_server(example_project, stub):
     critic, programmer = answer(" Fine.\nScore: 5\nDone: yes"), answer(FAST_BODY, delay=0.5)  # long enough to overlap
     stub.default = lambda handler, body: (critic if body["messages"][-1]["content"] == "Critique:" else programmer)(handler, body)
-    result = orps("optimize", "slowmath.py::has_duplicates", "--json", "--quiet", "-N", "2", "-D", "1",
-                  "--endpoint", stub.url, "--parallel", "2", cwd=example_project)
+    result = orps(
+        "optimize",
+        "slowmath.py::has_duplicates",
+        "--json",
+        "--quiet",
+        "-N",
+        "2",
+        "-D",
+        "1",
+        "--endpoint",
+        stub.url,
+        "--parallel",
+        "2",
+        cwd=example_project,
+    )
     assert result.returncode in (0, 1), result.stderr
     report = json.loads(result.stdout)
     assert report["model"] == "stub-model" and len(report["nodes"]) == 2
@@ -376,7 +419,9 @@ def test_cli_search_through_a_stub_server(example_project, stub):
 
 
 def test_cli_reports_an_unreachable_server(example_project):
-    result = orps("optimize", "slowmath.py::has_duplicates", "--endpoint", f"127.0.0.1:{closed_port()}", cwd=example_project, timeout=60)
+    result = orps(
+        "optimize", "slowmath.py::has_duplicates", "--endpoint", f"127.0.0.1:{closed_port()}", cwd=example_project, timeout=60
+    )
     assert "cannot reach the model server" in one_error_line(result)
 
 
@@ -396,8 +441,27 @@ def test_health_check_on_llama_cpp_server(llama_server):
 
 @pytest.mark.real_model
 def test_search_through_llama_cpp_server(example_project, llama_server):
-    result = orps("optimize", "slowmath.py::has_duplicates", "--json", "-K", "1", "-N", "2", "-D", "1", "--max-llm-calls", "4",
-                  "--instruction-counter", "none", "--endpoint", llama_server, "--parallel", "2", cwd=example_project, timeout=600)
+    result = orps(
+        "optimize",
+        "slowmath.py::has_duplicates",
+        "--json",
+        "-K",
+        "1",
+        "-N",
+        "2",
+        "-D",
+        "1",
+        "--max-llm-calls",
+        "4",
+        "--instruction-counter",
+        "none",
+        "--endpoint",
+        llama_server,
+        "--parallel",
+        "2",
+        cwd=example_project,
+        timeout=600,
+    )
     assert result.returncode in (0, 1), result.stderr
     report = json.loads(result.stdout)
     assert report["model"] == "qwen2.5-coder-0.5b" and report["nodes"]
@@ -418,9 +482,25 @@ def test_server_killed_mid_search(example_project, tmp_path):
     log = tmp_path / "doomed.log"
     process, url = start_llama_cpp_server(log)
     try:
-        search = subprocess.Popen([sys.executable, "-m", "orps_lsp.cli", "optimize", "slowmath.py::has_duplicates",
-                                   "-N", "2", "-D", "2", "--endpoint", url], cwd=example_project,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        search = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "orps_lsp.cli",
+                "optimize",
+                "slowmath.py::has_duplicates",
+                "-N",
+                "2",
+                "-D",
+                "2",
+                "--endpoint",
+                url,
+            ],
+            cwd=example_project,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         # Two one-token probes, then the first answer: kill the server while it writes that.
         deadline = time.monotonic() + 60
         while log.read_text(errors="replace").count("POST /v1/chat/completions") < 3 and time.monotonic() < deadline:

@@ -40,14 +40,35 @@ def test_minimal_edit_replaces_only_the_changed_lines() -> None:
     assert (edit.range.start.line, edit.range.end.line, edit.new_text) == (1, 3, "B\nC\n")
     assert minimal_edit(old, old) is None
     # Form feeds stay inside a line for editors; emoji count two UTF-16 units.
-    for before, after in [("x\x0cy\nz", "x\x0cy\nZ"), ("a\n😀b", "a\n😀c"), ("a\r\nb", "a\r\nc\r\n"), ("", "new\n"), ("gone\n", "")]:
+    for before, after in [
+        ("x\x0cy\nz", "x\x0cy\nZ"),
+        ("a\n😀b", "a\n😀c"),
+        ("a\r\nb", "a\r\nc\r\n"),
+        ("", "new\n"),
+        ("gone\n", ""),
+    ]:
         assert apply_edits(before, [minimal_edit(before, after)]) == after
 
 
 def test_settings_parse_with_defaults_for_bad_values() -> None:
-    settings, problems = parse_settings({"beamWidth": 4, "depth": 0, "gpuLayers": None, "alpha": True, "testPaths": "tests",
-                                         "logLevel": "DEBUG", "trace": {"server": "off"}, "colour": "blue"})
-    assert (settings.beam_width, settings.depth, settings.gpu_layers, settings.alpha) == (4, Settings().depth, None, Settings().alpha)
+    settings, problems = parse_settings(
+        {
+            "beamWidth": 4,
+            "depth": 0,
+            "gpuLayers": None,
+            "alpha": True,
+            "testPaths": "tests",
+            "logLevel": "DEBUG",
+            "trace": {"server": "off"},
+            "colour": "blue",
+        }
+    )
+    assert (settings.beam_width, settings.depth, settings.gpu_layers, settings.alpha) == (
+        4,
+        Settings().depth,
+        None,
+        Settings().alpha,
+    )
     assert (settings.test_paths, settings.log_level) == (("tests",), "debug")
     assert len(problems) == 3 and any("orps.depth" in p for p in problems) and any("colour" in p for p in problems)
     config, limits = settings.search_config(), settings.sandbox_limits()
@@ -66,8 +87,13 @@ def project(tmp_path: Path) -> Path:
 
 
 def passes_tests(project: Path, test_file: str) -> bool:
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test_file],
-                         cwd=project, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test_file],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return run.returncode == 0
 
 
@@ -143,14 +169,28 @@ async def test_optimize_applies_a_versioned_edit_then_hover_and_lens(project: Pa
         (project / "slowmath.py").write_text(text)
         assert passes_tests(project, "tests/test_duplicates.py")
 
-        hover = await editor.text_document_hover_async(types.HoverParams(
-            text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=line_of(text, "len(set"), character=8)))
+        hover = await editor.text_document_hover_async(
+            types.HoverParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                position=types.Position(line=line_of(text, "len(set"), character=8),
+            )
+        )
         assert hover is not None and hover.contents.kind == types.MarkupKind.Markdown
-        for expected in ("has_duplicates", "6/6", "Speed-up", "peak memory", "cyclomatic complexity", "critic (5/5)",
-                         "candidates tried", "scripted"):
+        for expected in (
+            "has_duplicates",
+            "6/6",
+            "Speed-up",
+            "peak memory",
+            "cyclomatic complexity",
+            "critic (5/5)",
+            "candidates tried",
+            "scripted",
+        ):
             assert expected in hover.contents.value, expected
 
-        lenses = await editor.text_document_code_lens_async(types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+        lenses = await editor.text_document_code_lens_async(
+            types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri))
+        )
         [lens] = lenses
         assert lens.command.title.startswith("ORPS: 6/6 tests - ") and "x faster - 1 candidate" in lens.command.title
         assert lens.command.command == "orps.optimize" and lens.command.arguments[0]["function"] == "has_duplicates"
@@ -182,8 +222,10 @@ async def test_cancel_from_the_progress_bar_kills_the_test_processes(project: Pa
     async with editor_session(project, answers=answers, configuration=settings) as editor:
         uri = editor.open(project / "slowmath.py")
         search = asyncio.ensure_future(editor.command("orps.optimize", target(uri, line_of(editor.text(uri), "for i in range"))))
-        await wait_until(lambda: any("running tests" in (getattr(v, "message", "") or "") for v in editor.progress_values()),
-                         what="the candidate's test run")
+        await wait_until(
+            lambda: any("running tests" in (getattr(v, "message", "") or "") for v in editor.progress_values()),
+            what="the candidate's test run",
+        )
         await asyncio.sleep(1.0)  # the looping candidate is inside pytest now
         assert server_children(editor), "expected a sandboxed pytest process"
         [token] = editor.progress_reports
@@ -203,13 +245,18 @@ async def test_terminating_the_server_kills_the_test_processes(project: Path, tm
     async with editor_session(project, answers=answers, configuration={**QUICK, "testTimeout": 120, "runTimeout": 120}) as editor:
         uri = editor.open(project / "slowmath.py")
         search = asyncio.ensure_future(editor.command("orps.optimize", target(uri, line_of(editor.text(uri), "for i in range"))))
-        await wait_until(lambda: any("running tests" in (getattr(v, "message", "") or "") for v in editor.progress_values()),
-                         what="the candidate's test run")
+        await wait_until(
+            lambda: any("running tests" in (getattr(v, "message", "") or "") for v in editor.progress_values()),
+            what="the candidate's test run",
+        )
         children = await wait_until(lambda: server_children(editor), what="a sandboxed pytest process")
         editor._server.terminate()  # SIGTERM, as an editor that gives up on the server
         await asyncio.wait_for(editor._server.wait(), 15)
-        await wait_until(lambda: not any(child.is_running() and child.status() != psutil.STATUS_ZOMBIE for child in children),
-                         timeout=10, what="the test processes to be gone")
+        await wait_until(
+            lambda: not any(child.is_running() and child.status() != psutil.STATUS_ZOMBIE for child in children),
+            timeout=10,
+            what="the test processes to be gone",
+        )
         with pytest.raises((RuntimeError, ConnectionError, asyncio.TimeoutError)):  # the request dies with the server
             await asyncio.wait_for(search, 10)
 
@@ -219,13 +266,16 @@ async def test_cancel_request_stops_the_search(project: Path, tmp_path: Path) ->
     answers = write_answers(tmp_path / "answers.json", [FAST_HAS_DUPLICATES], delay=30)
     async with editor_session(project, answers=answers, configuration=QUICK) as editor:
         uri = editor.open(project / "slowmath.py")
-        search = asyncio.ensure_future(editor.command("orps.optimize", target(uri, line_of(editor.text(uri), "for i in range")),
-                                                      msg_id="search-1"))
+        search = asyncio.ensure_future(
+            editor.command("orps.optimize", target(uri, line_of(editor.text(uri), "for i in range")), msg_id="search-1")
+        )
         await wait_until(lambda: len(editor.progress_values()) >= 2, what="the search to start")
         editor.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="search-1"))
         with pytest.raises(Exception, match="cancel"):
             await asyncio.wait_for(search, 20)
-        await wait_until(lambda: progress_kinds(editor.progress_values())[-1] == "WorkDoneProgressEnd", timeout=10, what="progress end")
+        await wait_until(
+            lambda: progress_kinds(editor.progress_values())[-1] == "WorkDoneProgressEnd", timeout=10, what="progress end"
+        )
         await wait_until(lambda: not server_children(editor), timeout=10, what="no child process left")
         # The server keeps answering, and the function can be searched again.
         debug = await editor.command("orps.debugInfo")
@@ -245,10 +295,14 @@ async def test_one_search_per_function_and_a_queue_for_others(project: Path, tmp
         assert "already running" in editor.messages_text()
 
         other = asyncio.ensure_future(editor.command("orps.optimize", target(uri, line_of(text, "return fib"))))
-        await wait_until(lambda: any("queued" in (getattr(v, "message", "") or "") for v in editor.progress_values()),
-                         what="a queued progress message")
+        await wait_until(
+            lambda: any("queued" in (getattr(v, "message", "") or "") for v in editor.progress_values()),
+            what="a queued progress message",
+        )
         # Hover, code actions and lenses answer while the worker is busy.
-        lenses = await editor.text_document_code_lens_async(types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+        lenses = await editor.text_document_code_lens_async(
+            types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri))
+        )
         assert [lens.command.title for lens in lenses] == ["ORPS: searching... (click to cancel)"] * 2
         debug = await editor.command("orps.debugInfo")
         assert [(s["function"], s["state"]) for s in debug["searches"]] == [("has_duplicates", "running"), ("fib", "queued")]
@@ -312,7 +366,9 @@ async def test_neovim_gets_a_plain_edit_and_can_ask_for_the_diff(project: Path, 
         assert not editor.edits
 
         editor.answers = ["Apply"]
-        editor.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"orps": {**QUICK, "maxLlmCalls": 5}}))
+        editor.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"orps": {**QUICK, "maxLlmCalls": 5}})
+        )
         result = await editor.command("orps.optimize", target(uri, line_of(editor.text(uri), "for i in range")))
         assert result["status"] == "applied", result
         [edit] = editor.edits
@@ -364,10 +420,12 @@ async def test_a_refused_rewrite_offers_the_missing_test_as_a_code_action(tmp_pa
     project = tmp_path / "runs"
     (project / "tests").mkdir(parents=True)
     (project / "pyproject.toml").write_text("[tool.pytest.ini_options]\ntestpaths = ['tests']\n")
-    (project / "runs.py").write_text("def merge(runs):\n    out = []\n    for run in runs:\n        out.extend(run)\n"
-                                     "    return out\n")
-    (project / "tests" / "test_runs.py").write_text("from runs import merge\n\n\ndef test_length():\n"
-                                                    "    assert len(merge([[2], [1, 2]])) == 3\n")
+    (project / "runs.py").write_text(
+        "def merge(runs):\n    out = []\n    for run in runs:\n        out.extend(run)\n    return out\n"
+    )
+    (project / "tests" / "test_runs.py").write_text(
+        "from runs import merge\n\n\ndef test_length():\n    assert len(merge([[2], [1, 2]])) == 3\n"
+    )
     sorted_merge = "    return sorted(x for run in runs for x in run)\n```"
     answers = write_answers(tmp_path / "answers.json", [sorted_merge])
     async with editor_session(project, answers=answers, configuration=QUICK) as editor:
@@ -384,9 +442,16 @@ async def test_a_refused_rewrite_offers_the_missing_test_as_a_code_action(tmp_pa
         test_file = project / "tests" / "test_runs.py"
         [[test_uri, edits]] = add["edit"]["changes"].items()
         assert test_uri == test_file.resolve().as_uri()
-        edited = apply_edits(test_file.read_text(), [types.TextEdit(
-            range=types.Range(start=types.Position(**e["range"]["start"]), end=types.Position(**e["range"]["end"])),
-            new_text=e["newText"]) for e in edits])
+        edited = apply_edits(
+            test_file.read_text(),
+            [
+                types.TextEdit(
+                    range=types.Range(start=types.Position(**e["range"]["start"]), end=types.Position(**e["range"]["end"])),
+                    new_text=e["newText"],
+                )
+                for e in edits
+            ],
+        )
         assert edited.startswith(test_file.read_text().rstrip("\n")) and "def test_merge_keeps_the_behaviour" in edited
         test_file.write_text(edited)
         assert passes_tests(project, "tests/test_runs.py")  # the original passes the new test

@@ -93,7 +93,7 @@ def outer(items):
     return [inner(item) for item in items]
 ''',
         '    """Double each item, with a nested helper."""\n    def inner(item):\n        return item * 2\n'
-        '    return [inner(item) for item in items]\n```',
+        "    return [inner(item) for item in items]\n```",
         '''
 
 def outer(items):
@@ -218,13 +218,22 @@ async def test_outside_any_function_no_action_and_the_command_says_where_to_put_
     async with editor_session(project, answers=answers_file(tmp_path / "a.json", [FAST_HAS_DUPLICATES])) as editor:
         uri = editor.open(project / "shapes.py")
         text = editor.text(uri)
-        outside = [0, line_of(text, "import functools"), line_of(text, "LIMIT = 10"), line_of(text, "class Counter"),
-                   line_of(text, "start = 0"), line_of(text, "def outer") - 1]
+        outside = [
+            0,
+            line_of(text, "import functools"),
+            line_of(text, "LIMIT = 10"),
+            line_of(text, "class Counter"),
+            line_of(text, "start = 0"),
+            line_of(text, "def outer") - 1,
+        ]
         for line in outside:
             assert await editor.code_actions(uri, line) == [], line
 
         result = await editor.command("orps.optimize", target(uri, line_of(text, "start = 0")))
-        assert result == {"status": "no function", "message": "put the cursor inside a function (module level or a method) to search it"}
+        assert result == {
+            "status": "no function",
+            "message": "put the cursor inside a function (module level or a method) to search it",
+        }
         the_message(editor, types.MessageType.Info, "ORPS: put the cursor inside a function")
         # A name that is not a function (a class, a constant) falls back to the position: the same answer.
         for name in ("Counter", "LIMIT"):
@@ -240,7 +249,9 @@ async def test_outside_any_function_no_action_and_the_command_says_where_to_put_
 
 @pytest.mark.timeout(120)  # four searches
 @pytest.mark.asyncio
-async def test_a_method_a_nested_a_decorated_and_an_async_function_are_searched_and_only_they_change(project: Path, tmp_path: Path) -> None:
+async def test_a_method_a_nested_a_decorated_and_an_async_function_are_searched_and_only_they_change(
+    project: Path, tmp_path: Path
+) -> None:
     before = snapshot(project)
     answers = tmp_path / "answers.json"
     async with editor_session(project, answers=answers_file(answers, [FAST_HAS_DUPLICATES]), configuration=QUICK) as editor:
@@ -248,14 +259,22 @@ async def test_a_method_a_nested_a_decorated_and_an_async_function_are_searched_
         text = editor.text(uri)
         # The cursor in the nested helper stands for its enclosing function (the tests can only call that one);
         # on a decorator or on the `def` line, for the function.
-        cursor = {"Counter.total": ("class Counter", "raise NotImplementedError"), "outer": ("def outer", "return item * 3"),
-                  "square": ("@functools", "@functools"), "double": ("async def double", "async def double")}
+        cursor = {
+            "Counter.total": ("class Counter", "raise NotImplementedError"),
+            "outer": ("def outer", "return item * 3"),
+            "square": ("@functools", "@functools"),
+            "double": ("async def double", "async def double"),
+        }
         titles = {}
         for name, (anchor, needle) in cursor.items():
             [action] = await editor.code_actions(uri, line_after(text, anchor, needle))
             titles[name] = action["title"]
-        assert titles == {"Counter.total": "Solve with ORPS: Counter.total", "outer": "Optimize with ORPS: outer",
-                          "square": "Solve with ORPS: square", "double": "Solve with ORPS: double"}
+        assert titles == {
+            "Counter.total": "Solve with ORPS: Counter.total",
+            "outer": "Optimize with ORPS: outer",
+            "square": "Solve with ORPS: square",
+            "double": "Solve with ORPS: double",
+        }
 
         solved: set[str] = set()
         for name, (anchor, needle) in cursor.items():
@@ -300,9 +319,13 @@ async def test_a_file_that_is_not_utf8_is_refused_in_plain_words(project: Path, 
         uri = latin.resolve().as_uri()
         position = types.Position(line=4, character=4)
         assert await editor.code_actions(uri, 4) == []
-        hover = await editor.text_document_hover_async(types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position))
+        hover = await editor.text_document_hover_async(
+            types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position)
+        )
         assert hover is None
-        lenses = await editor.text_document_code_lens_async(types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+        lenses = await editor.text_document_code_lens_async(
+            types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri))
+        )
         assert not lenses
         result = await editor.command("orps.optimize", target(uri, 4))
         assert result["status"] == "error", result
@@ -316,8 +339,11 @@ async def test_an_editor_that_asks_gets_the_code_of_the_fix_not_only_words(proje
     """initializationOptions.problemCodes: what the user can fix comes as orps/problem with a stable
     code (contract.Problem) for the editor's button, instead of a window/showMessage to parse."""
     (project / "lonely.py").write_text("def lonely(items):\n    return [x for x in items if x]\n")
-    async with editor_session(project, answers=answers_file(tmp_path / "a.json", [FAST_HAS_DUPLICATES]),
-                              init_options={"problemCodes": True, "orps": {"depth": 0}}) as editor:
+    async with editor_session(
+        project,
+        answers=answers_file(tmp_path / "a.json", [FAST_HAS_DUPLICATES]),
+        init_options={"problemCodes": True, "orps": {"depth": 0}},
+    ) as editor:
         await wait_until(lambda: editor.problems, what="the settings problem")
         result = await editor.command("orps.optimize", target(editor.open(project / "lonely.py"), 1))
         assert result["status"] == "error" and result["problem"] == "tests", result
@@ -337,15 +363,22 @@ async def test_a_function_without_tests_is_refused_with_where_it_looked_and_the_
         uri = editor.open(lonely)
         result = await editor.command("orps.optimize", target(uri, 1))
         assert result["status"] == "error", result
-        message = the_message(editor, types.MessageType.Error, "ORPS: no tests found for 'lonely' (lonely): looked at ",
-                              "none imports lonely and uses 'lonely'", "Set orps.testPaths to the test files or folders to run.")
+        message = the_message(
+            editor,
+            types.MessageType.Error,
+            "ORPS: no tests found for 'lonely' (lonely): looked at ",
+            "none imports lonely and uses 'lonely'",
+            "Set orps.testPaths to the test files or folders to run.",
+        )
         assert "--no-tests" not in message and "--test" not in message  # CLI flags mean nothing in an editor
         assert messages_of(editor.progress_values())[-1] == message.removeprefix("ORPS: ")
         assert_nothing_written(editor, project, before)
 
         # The setting the message names works: given a test file, the search runs (the scripted answer
         # is has_duplicates' body, wrong here, so nothing better comes of it).
-        (project / "tests" / "test_lonely.py").write_text("import lonely\n\n\ndef test_it():\n    assert lonely.lonely([0, 1]) == [1]\n")
+        (project / "tests" / "test_lonely.py").write_text(
+            "import lonely\n\n\ndef test_it():\n    assert lonely.lonely([0, 1]) == [1]\n"
+        )
         editor.set_configuration({**QUICK, "testPaths": ["tests/test_lonely.py"]}, section="orps")
         editor.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
         for _ in range(100):  # the server pulls the settings again
@@ -436,12 +469,15 @@ async def test_cancel_command_during_generation(project: Path, tmp_path: Path) -
     async with editor_session(project, answers=answers, configuration=QUICK) as editor:
         uri = editor.open(project / "slowmath.py")
         search = await start_search(editor, uri, "for i in range")
-        await wait_until(lambda: any("running the original" in m for m in messages_of(editor.progress_values())),
-                         what="the baseline run")
+        await wait_until(
+            lambda: any("running the original" in m for m in messages_of(editor.progress_values())), what="the baseline run"
+        )
         await quiet_children(editor, 1.0, timeout=30)  # the baseline is done: the model is generating (30 s)
         assert not search.done()
         # What the "searching... (click to cancel)" lens sends.
-        cancelled = await editor.command("orps.cancel", {"uri": uri, "position": {"line": 5, "character": 0}, "function": "has_duplicates"})
+        cancelled = await editor.command(
+            "orps.cancel", {"uri": uri, "position": {"line": 5, "character": 0}, "function": "has_duplicates"}
+        )
         assert cancelled == {"cancelled": ["has_duplicates"]}
         started = time.monotonic()
         result = await asyncio.wait_for(search, 20)
@@ -461,7 +497,9 @@ async def test_cancel_request_during_the_test_run(project: Path, tmp_path: Path)
     async with editor_session(project, answers=answers, configuration={**QUICK, "testTimeout": 120, "runTimeout": 120}) as editor:
         uri = editor.open(project / "slowmath.py")
         search = await start_search(editor, uri, "for i in range", msg_id="search-in-tests")
-        await wait_until(lambda: any("running tests" in m for m in messages_of(editor.progress_values())), what="the candidate's run")
+        await wait_until(
+            lambda: any("running tests" in m for m in messages_of(editor.progress_values())), what="the candidate's run"
+        )
         children = await wait_until(lambda: server_children(editor), what="the sandboxed pytest")
         editor.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="search-in-tests"))
         with pytest.raises(Exception, match="(?i)cancel"):
@@ -482,12 +520,18 @@ async def test_two_servers_on_one_project_search_the_same_function_independently
     first. Neither writes the disk; each offers its edit to its own editor."""
     before = snapshot(project)
     answers = answers_file(tmp_path / "a.json", [PALINDROME], delay=0.5)
-    async with editor_session(project, answers=answers, configuration=QUICK) as first, \
-            editor_session(project, answers=answers, configuration=QUICK) as second:
+    async with (
+        editor_session(project, answers=answers, configuration=QUICK) as first,
+        editor_session(project, answers=answers, configuration=QUICK) as second,
+    ):
         uris = [editor.open(project / "slowmath.py") for editor in (first, second)]
         line = line_of(first.text(uris[0]), "raise NotImplementedError")
-        results = await asyncio.wait_for(asyncio.gather(
-            first.command("orps.solve", target(uris[0], line)), second.command("orps.solve", target(uris[1], line))), 50)
+        results = await asyncio.wait_for(
+            asyncio.gather(
+                first.command("orps.solve", target(uris[0], line)), second.command("orps.solve", target(uris[1], line))
+            ),
+            50,
+        )
 
         assert [r["status"] for r in results] == ["applied", "applied"], results
         for editor, uri in zip((first, second), uris):
@@ -506,7 +550,9 @@ async def test_a_context_window_too_small_for_the_prompt_is_one_message(project:
     longer than the smallest window the settings allow: the search stops with one message."""
     branches = "".join(f'    if code == "{chr(65 + i // 26)}{chr(65 + i % 26)}":\n        return {i}\n' for i in range(80))
     (project / "table.py").write_text(f'def lookup(code):\n    """The number of a two-letter code."""\n{branches}    return -1\n')
-    (project / "tests" / "test_table.py").write_text('from table import lookup\n\n\ndef test_lookup():\n    assert lookup("AB") == 1\n')
+    (project / "tests" / "test_table.py").write_text(
+        'from table import lookup\n\n\ndef test_lookup():\n    assert lookup("AB") == 1\n'
+    )
     before = snapshot(project)
     settings = {**QUICK, "contextSize": 512, "maxLlmCalls": 2}
     async with editor_session(project, answers=None, init_options=settings) as editor:
@@ -514,7 +560,8 @@ async def test_a_context_window_too_small_for_the_prompt_is_one_message(project:
         result = await editor.command("orps.optimize", target(uri, 1))
 
         assert result["status"] == "error", result
-        the_message(editor, types.MessageType.Error, "does not fit the context window (512 tokens)",
-                    "raise the context size setting")
+        the_message(
+            editor, types.MessageType.Error, "does not fit the context window (512 tokens)", "raise the context size setting"
+        )
         assert_nothing_written(editor, project, before)
         await assert_still_serving(editor)

@@ -88,8 +88,10 @@ def test_a_replaced_remote_model_is_closed(stub: Stub, monkeypatch: pytest.Monke
     assert holder.refresh(first) is None and holder.get(first, say=lambda message: None) is model  # unchanged: kept
 
     busy[0] = True  # a search still holds the model: closed once it ends
-    assert holder.refresh(Settings(endpoint=stub.url, remote_model="nope")) == \
-        f"the model server at {stub.url} has no model named 'nope'; it serves: stub-model"
+    assert (
+        holder.refresh(Settings(endpoint=stub.url, remote_model="nope"))
+        == f"the model server at {stub.url} has no model named 'nope'; it serves: stub-model"
+    )
     assert not model._loop.closed
     info = holder.describe()
     assert not info["loaded"] and info["endpoint"] == stub.url and "no model named 'nope'" in info["problem"]
@@ -127,7 +129,9 @@ async def test_unreachable_server_is_told_on_start_and_on_change(project: Path) 
         await wait_until(lambda: problems(editor), what="the unreachable message")
         [message] = editor.messages
         assert message.type == types.MessageType.Error
-        assert message.message.startswith(f"ORPS: cannot reach the model server at {first}") and "is it running?" in message.message
+        assert (
+            message.message.startswith(f"ORPS: cannot reach the model server at {first}") and "is it running?" in message.message
+        )
         info = await editor.command("orps.debugInfo")
         assert info["model"]["backend"] == "OpenAI-compatible HTTP" and not info["model"]["loaded"]
         assert "cannot reach" in info["model"]["problem"]
@@ -182,8 +186,9 @@ async def test_search_uses_the_checked_connection(project: Path, stub: Stub, mon
 @pytest.mark.real_model
 @pytest.mark.asyncio
 async def test_wrong_model_name_on_llama_cpp_server(project: Path, llama_server: str) -> None:
-    async with editor_session(project, answers=None, configuration={"endpoint": llama_server, "remoteModel": "gpt-4"},
-                              env=NO_ENV) as editor:
+    async with editor_session(
+        project, answers=None, configuration={"endpoint": llama_server, "remoteModel": "gpt-4"}, env=NO_ENV
+    ) as editor:
         await wait_until(lambda: problems(editor), timeout=60, what="the wrong-model message")
         [message] = problems(editor)
         assert f"ORPS: the model server at {llama_server} has no model named 'gpt-4'; it serves: " in message

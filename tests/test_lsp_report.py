@@ -76,8 +76,14 @@ async def test_get_report_bad_arguments_are_one_error_message(project: Path, tmp
     answers = write_answers(tmp_path / "answers.json", [FAST_HAS_DUPLICATES])
     async with editor_session(project, answers=answers, init_options=QUICK) as editor:
         uri = editor.open(project / "slowmath.py")
-        for arguments in [(), ("file:///x.py",), ({"uri": 7, "function": "f"},), ({"uri": uri},),
-                          ({"uri": uri, "position": {"line": "one"}},), ({"uri": uri, "position": 3, "range": "r"},)]:
+        for arguments in [
+            (),
+            ("file:///x.py",),
+            ({"uri": 7, "function": "f"},),
+            ({"uri": uri},),
+            ({"uri": uri, "position": {"line": "one"}},),
+            ({"uri": uri, "position": 3, "range": "r"},),
+        ]:
             shown = len(editor.messages)
             result = await editor.command("orps.getReport", *arguments)
             assert result["status"] == "error" and result["message"].startswith("getReport: expected"), (arguments, result)
@@ -104,9 +110,13 @@ async def test_discarded_in_the_editors_review_is_no_failure(project: Path, tmp_
         assert result["status"] == "discarded", result
         assert editor.search_progress == []  # orps/progress only for an editor that asks (initializationOptions.searchProgress)
         assert len(reviewed) == 1 and not editor.questions and editor.text(uri) == before
-        assert not [m for m in editor.messages if m.type in (types.MessageType.Warning, types.MessageType.Error)], editor.messages_text()
+        assert not [m for m in editor.messages if m.type in (types.MessageType.Warning, types.MessageType.Error)], (
+            editor.messages_text()
+        )
         # The report is kept all the same: the user may read it before deciding to search again.
-        assert (await editor.command("orps.getReport", {"uri": uri, "function": "has_duplicates"}))["function"] == "has_duplicates"
+        assert (await editor.command("orps.getReport", {"uri": uri, "function": "has_duplicates"}))[
+            "function"
+        ] == "has_duplicates"
 
 
 async def test_review_edits_must_be_a_boolean(project: Path) -> None:

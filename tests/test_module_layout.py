@@ -10,8 +10,19 @@ import orps_lsp
 
 PACKAGE = Path(orps_lsp.__file__).resolve().parent
 # The engine: the search, its prompts and scoring, the final pick, the settings and the contract.
-CORE = ("search", "prompts", "scoring", "final_pick", "extract", "config", "settings_schema", "contract", "engine",
-        "report", "render")
+CORE = (
+    "search",
+    "prompts",
+    "scoring",
+    "final_pick",
+    "extract",
+    "config",
+    "settings_schema",
+    "contract",
+    "engine",
+    "report",
+    "render",
+)
 
 
 def _modules() -> dict[str, Path]:
@@ -51,15 +62,14 @@ def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
 
 def test_no_import_cycle():
     modules = _modules()
-    graph = {name: {m for m in _imports(name, path, modules) if m in modules and m != name}
-             for name, path in modules.items()}
+    graph = {name: {m for m in _imports(name, path, modules) if m in modules and m != name} for name, path in modules.items()}
     cycles, state = [], {}
 
     def walk(name: str, trail: list[str]) -> None:
         state[name] = "open"
         for follower in sorted(graph[name]):
             if state.get(follower) == "open":
-                cycles.append(trail[trail.index(follower):] + [follower])
+                cycles.append(trail[trail.index(follower) :] + [follower])
             elif follower not in state:
                 walk(follower, [*trail, follower])
         state[name] = "done"

@@ -24,10 +24,22 @@ def test_neovim_applies_the_optimized_function(tmp_path: Path) -> None:
     module = project / "slowmath.py"
     out = tmp_path / "buffer.py"
     env = server_environment(write_answers(tmp_path / "answers.json", [FAST_HAS_DUPLICATES]))
-    env.update(ORPS_FILE=str(module), ORPS_LINE=str(line_of(module.read_text(), "for i in range")),
-               ORPS_OUT=str(out), ORPS_PYTHON=sys.executable, ORPS_TIMEOUT_MS="120000")
-    run = subprocess.run(["nvim", "--headless", "--clean", "-u", "NONE", "-c", f"luafile {SCRIPT}"],
-                         env=env, cwd=project, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
+    env.update(
+        ORPS_FILE=str(module),
+        ORPS_LINE=str(line_of(module.read_text(), "for i in range")),
+        ORPS_OUT=str(out),
+        ORPS_PYTHON=sys.executable,
+        ORPS_TIMEOUT_MS="120000",
+    )
+    run = subprocess.run(
+        ["nvim", "--headless", "--clean", "-u", "NONE", "-c", f"luafile {SCRIPT}"],
+        env=env,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        stdin=subprocess.DEVNULL,
+    )
 
     answer = json.loads(Path(f"{out}.json").read_text())
     assert run.returncode == 0, (run.stderr, answer)
@@ -37,6 +49,12 @@ def test_neovim_applies_the_optimized_function(tmp_path: Path) -> None:
     assert "def fib(n):" in text and "raise NotImplementedError" in text
     assert module.read_text() != text  # the edit went to the buffer, not the disk
     module.write_text(text)
-    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_duplicates.py"],
-                           cwd=project, capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_duplicates.py"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
     assert tests.returncode == 0, tests.stdout

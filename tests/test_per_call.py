@@ -57,8 +57,7 @@ def executor_for(tmp_path: Path, module: str, tests: str, function: str) -> Pyte
     (tmp_path / "mod.py").write_text(textwrap.dedent(module))
     (tmp_path / "test_mod.py").write_text(textwrap.dedent(tests))
     selection = discover_tests(tmp_path, tmp_path / "mod.py", function)
-    target = ExecutionTarget(project_root=tmp_path, file=tmp_path / "mod.py", function=function,
-                             tests=selection, limits=LIMITS)
+    target = ExecutionTarget(project_root=tmp_path, file=tmp_path / "mod.py", function=function, tests=selection, limits=LIMITS)
     executor = PytestExecutor(target)
     original = executor.run(module)
     assert original.passed == original.total > 0 and original.capture and original.capture.usable
@@ -93,11 +92,13 @@ def test_calls_under_ten_microseconds_need_a_higher_bar():
 
 
 def test_a_saving_the_kernel_does_not_see_is_unconfirmed():
-    claimed = PerCallBenchmark(original_seconds=[1e-3], candidate_seconds=[1e-5], passes=2000,
-                               alone_cpu=(3.0, 3.1), alone_wall=(3.2, 3.3))
+    claimed = PerCallBenchmark(
+        original_seconds=[1e-3], candidate_seconds=[1e-5], passes=2000, alone_cpu=(3.0, 3.1), alone_wall=(3.2, 3.3)
+    )
     assert "went from 3.200 s to 3.300 s" in per_call_unconfirmed(claimed)
-    borne_out = PerCallBenchmark(original_seconds=[1e-3], candidate_seconds=[1e-5], passes=2000,
-                                 alone_cpu=(3.0, 1.1), alone_wall=(3.2, 1.3))
+    borne_out = PerCallBenchmark(
+        original_seconds=[1e-3], candidate_seconds=[1e-5], passes=2000, alone_cpu=(3.0, 1.1), alone_wall=(3.2, 1.3)
+    )
     assert per_call_unconfirmed(borne_out) == ""
     assert "did not complete" in per_call_unconfirmed(PerCallBenchmark(passes=5, alone_wall=(1.0, None)))
     stopped = PerCallBenchmark(passes=5, alone_wall=(None, 1.0), alone_note="the original's: timeout")
@@ -169,8 +170,10 @@ def test_a_cache_is_cleared_before_every_call_and_a_hand_made_memo_is_said(tmp_p
     module = "def square_sum(n):\n    return sum(i * i for i in range(n))\n"
     tests = "from mod import square_sum\n\ndef test():\n    assert square_sum(3) == 5\n    assert square_sum(300) > 0\n"
     cached = "import functools\n\n\n@functools.lru_cache(maxsize=None)\n" + module
-    memo = "_seen = {}\n\n\ndef square_sum(n):\n    if n not in _seen:\n" \
-           "        _seen[n] = sum(i * i for i in range(n))\n    return _seen[n]\n"
+    memo = (
+        "_seen = {}\n\n\ndef square_sum(n):\n    if n not in _seen:\n"
+        "        _seen[n] = sum(i * i for i in range(n))\n    return _seen[n]\n"
+    )
     with executor_for(tmp_path, module, tests, "square_sum") as executor:
         same_work = executor.benchmark(cached, seconds=1.5)
         remembered = executor.benchmark(memo, seconds=1.5)
@@ -205,13 +208,13 @@ def _search(tmp_path: Path, module: str, tests: str, function: str, answer_body:
     (tmp_path / "test_mod.py").write_text(tests)
     file = tmp_path / "mod.py"
     model = ScriptedModel(lambda messages, prefill: answer_body + "\n```\n")
-    config = SearchConfig(beam_width=1, expansions=1, depth=1, use_critic=False, finalists=1, seed=seed,
-                          benchmark_seconds=1.5)
+    config = SearchConfig(beam_width=1, expansions=1, depth=1, use_critic=False, finalists=1, seed=seed, benchmark_seconds=1.5)
     task = SearchTask(mode="optimize", file=str(file), source=module, function=find_function(module, function))
     if executor is not None:
         return run_search(task, model, executor, config)
-    target = ExecutionTarget(project_root=tmp_path, file=file, function=function, limits=LIMITS,
-                             tests=discover_tests(tmp_path, file, function))
+    target = ExecutionTarget(
+        project_root=tmp_path, file=file, function=function, limits=LIMITS, tests=discover_tests(tmp_path, file, function)
+    )
     with PytestExecutor(target) as real:
         return run_search(task, model, real, config)
 
@@ -235,16 +238,25 @@ def test_a_search_never_offers_the_same_code_reformatted(tmp_path, seed):
 def test_an_interval_that_straddles_the_bar_offers_nothing(tmp_path):
     class Straddling(ScriptedExecutor):
         def benchmark(self, module_source, *, seconds, scaling=0.0):
-            return PerCallBenchmark(calls=12, timed=list(range(12)), rounds=20, speedup=1.08, low=1.01, high=1.15,
-                                    original_seconds=[1e-3] * 12, candidate_seconds=[0.93e-3] * 12)
+            return PerCallBenchmark(
+                calls=12,
+                timed=list(range(12)),
+                rounds=20,
+                speedup=1.08,
+                low=1.01,
+                high=1.15,
+                original_seconds=[1e-3] * 12,
+                candidate_seconds=[0.93e-3] * 12,
+            )
 
     def judge(source):
         return fake_report(5, 5, cpu=0.5 if "sum(xs)" in source else 1.0)
 
     result = _search(tmp_path, TOTAL, TOTAL_TESTS, "total", "    return sum(xs)", executor=Straddling(judge))
     assert not result.improved
-    assert "1.08x faster per call (95% CI 1.01-1.15x) over 12 calls: its interval reaches below the 1.05x needed" \
-        in result.verdict, result.verdict
+    assert (
+        "1.08x faster per call (95% CI 1.01-1.15x) over 12 calls: its interval reaches below the 1.05x needed" in result.verdict
+    ), result.verdict
 
 
 # -- what the model is told ------------------------------------------------------------------
@@ -265,8 +277,9 @@ def test_the_model_is_told_where_the_original_spends_its_time_and_each_candidate
     file = tmp_path / "mod.py"
     config = SearchConfig(beam_width=1, expansions=1, depth=2, use_critic=False, finalists=1, benchmark_seconds=1.5)
     task = SearchTask(mode="optimize", file=str(file), source=TOTAL, function=find_function(TOTAL, "total"))
-    target = ExecutionTarget(project_root=tmp_path, file=file, function="total", limits=LIMITS,
-                             tests=discover_tests(tmp_path, file, "total"))
+    target = ExecutionTarget(
+        project_root=tmp_path, file=file, function="total", limits=LIMITS, tests=discover_tests(tmp_path, file, "total")
+    )
     with PytestExecutor(target) as real:
         result = run_search(task, ScriptedModel(programmer), real, config)
     profile = result.original.line_profile
@@ -277,8 +290,8 @@ def test_the_model_is_told_where_the_original_spends_its_time_and_each_candidate
     first = next(n for n in result.nodes if n.depth == 0)
     assert first.execution.per_call is not None and first.execution.per_call.speedup, first.execution.per_call
     assert len(prompts_seen) == 2 and re.search(
-        r"timed per call beside the original: \d+\.\d\dx (faster|slower) per call \(95% CI", prompts_seen[1]), \
-        prompts_seen[1:]
+        r"timed per call beside the original: \d+\.\d\dx (faster|slower) per call \(95% CI", prompts_seen[1]
+    ), prompts_seen[1:]
 
 
 # -- growth ----------------------------------------------------------------------------------
@@ -314,8 +327,7 @@ def test_grown_calls_keep_what_relates_their_arguments():
 def test_a_candidate_faster_on_the_tests_inputs_but_slower_on_larger_ones_is_said(tmp_path):
     with executor_for(tmp_path, CONTAINS, CONTAINS_TESTS, "contains_all") as executor:
         quadratic = executor.benchmark(CONTAINS_QUADRATIC, seconds=1.5, scaling=1.0)
-        linear = executor.benchmark(CONTAINS.replace("seen = set(xs)", "seen = frozenset(xs)"), seconds=1.5,
-                                    scaling=1.0)
+        linear = executor.benchmark(CONTAINS.replace("seen = set(xs)", "seen = frozenset(xs)"), seconds=1.5, scaling=1.0)
     assert quadratic is not None and quadratic.speedup is not None and quadratic.scaling is not None, quadratic
     growth = quadratic.scaling
     assert growth.slower_when_larger(), growth.describe()
@@ -328,14 +340,27 @@ def test_a_candidate_faster_on_the_tests_inputs_but_slower_on_larger_ones_is_sai
 
 @pytest.mark.parametrize("setting", ["warn", "refuse"])
 def test_a_finalist_slower_on_larger_inputs_is_warned_of_or_refused(tmp_path, setting):
-    growth = Scaling(calls=[ScaledCall(index=0, sizes=[5, 20, 80], original_seconds=[2e-3, 8e-3, 3.2e-2],
-                                       candidate_seconds=[1e-3, 1.6e-2, 2.56e-1])])
+    growth = Scaling(
+        calls=[
+            ScaledCall(
+                index=0, sizes=[5, 20, 80], original_seconds=[2e-3, 8e-3, 3.2e-2], candidate_seconds=[1e-3, 1.6e-2, 2.56e-1]
+            )
+        ]
+    )
 
     class Growing(ScriptedExecutor):
         def benchmark(self, module_source, *, seconds, scaling=0.0):
-            return PerCallBenchmark(calls=5, timed=list(range(5)), rounds=20, speedup=2.0, low=1.9, high=2.1,
-                                    original_seconds=[2e-3] * 5, candidate_seconds=[1e-3] * 5,
-                                    scaling=growth if scaling else None)
+            return PerCallBenchmark(
+                calls=5,
+                timed=list(range(5)),
+                rounds=20,
+                speedup=2.0,
+                low=1.9,
+                high=2.1,
+                original_seconds=[2e-3] * 5,
+                candidate_seconds=[1e-3] * 5,
+                scaling=growth if scaling else None,
+            )
 
         def confirm_benchmark(self, module_source, bench, *, heavy_only=False):
             bench.passes, bench.alone_cpu, bench.alone_wall = 500, (3.0, 0.6), (3.1, 0.7)
@@ -345,8 +370,7 @@ def test_a_finalist_slower_on_larger_inputs_is_warned_of_or_refused(tmp_path, se
 
     (tmp_path / "mod.py").write_text(TOTAL)
     config = SearchConfig(beam_width=1, expansions=1, depth=1, use_critic=False, finalists=1, scaling=setting)
-    task = SearchTask(mode="optimize", file=str(tmp_path / "mod.py"), source=TOTAL,
-                      function=find_function(TOTAL, "total"))
+    task = SearchTask(mode="optimize", file=str(tmp_path / "mod.py"), source=TOTAL, function=find_function(TOTAL, "total"))
     model = ScriptedModel(lambda messages, prefill: "    return sum(xs)\n```\n")
     result = run_search(task, model, Growing(judge), config)
     said = "slower on larger inputs than the tests': original ~n^1.0, candidate ~n^2.0; at 16x the tests' sizes 8.00x slower"
@@ -378,11 +402,20 @@ def test_instructions_of_the_function_alone_leave_start_up_out(tmp_path):
 def test_a_close_call_is_settled_by_the_instructions_of_the_function(tmp_path):
     """The interval straddles the bar: counted instructions that clear it offer the candidate;
     counted instructions that do not leave "nothing better"."""
+
     def search_with(ratio: float):
         class Close(ScriptedExecutor):
             def benchmark(self, module_source, *, seconds, scaling=0.0):
-                return PerCallBenchmark(calls=12, timed=list(range(12)), rounds=20, speedup=1.08, low=1.01,
-                                        high=1.15, original_seconds=[1e-3] * 12, candidate_seconds=[0.93e-3] * 12)
+                return PerCallBenchmark(
+                    calls=12,
+                    timed=list(range(12)),
+                    rounds=20,
+                    speedup=1.08,
+                    low=1.01,
+                    high=1.15,
+                    original_seconds=[1e-3] * 12,
+                    candidate_seconds=[0.93e-3] * 12,
+                )
 
             def count_instructions_per_call(self, module_source, bench):
                 bench.instructions, bench.instruction_counter = (1000.0, 1000.0 / ratio), "valgrind"
@@ -415,7 +448,8 @@ def test_a_workloads_calls_are_captured_and_timed_besides_the_unit_tests(tmp_pat
     (tmp_path / "conftest.py").write_text("pytest_plugins = ['pytest_benchmark.plugin']\n")
     (tmp_path / "workload").mkdir()
     (tmp_path / "workload" / "production.py").write_text(
-        "from mod import total\n\ndef test_production():\n    total(list(range(20000)))\n")
+        "from mod import total\n\ndef test_production():\n    total(list(range(20000)))\n"
+    )
     tests = TOTAL_TESTS + "\ndef test_speed(benchmark):\n    benchmark(total, list(range(3000)))\n"
     (tmp_path / "mod.py").write_text(TOTAL)
     (tmp_path / "test_mod.py").write_text(tests)
@@ -439,8 +473,9 @@ def test_a_workloads_calls_are_captured_and_timed_besides_the_unit_tests(tmp_pat
 def test_a_workload_that_is_not_in_the_project_is_bad_input(tmp_path):
     (tmp_path / "mod.py").write_text(TOTAL)
     (tmp_path / "test_mod.py").write_text(TOTAL_TESTS)
-    request = engine.SearchRequest(file=tmp_path / "mod.py", function="total", project_root=tmp_path,
-                                   workload=["bench/missing.py::test_big"])
+    request = engine.SearchRequest(
+        file=tmp_path / "mod.py", function="total", project_root=tmp_path, workload=["bench/missing.py::test_big"]
+    )
     with pytest.raises(engine.InputError, match="workload 'bench/missing.py::test_big': no such test file"):
         engine.prepare(request)
 
@@ -468,13 +503,18 @@ def test_a_rewrite_that_pays_only_on_the_heavy_call_is_offered_on_it(tmp_path):
     body = "    if len(xs) > 100_000:\n        return sum(xs)\n    s = 0\n    for x in list(xs):\n        s = s + x\n    return s"
     result = _search(tmp_path, TOTAL, HEAVY_TESTS, "total", body)
     assert result.improved, result.verdict
-    assert re.search(r"improved: \d+\.\d\dx faster on the 1 call too slow to time per call, timed beside the "
-                     r"original \(\d\.\d\d s -> [\d.]+ m?s\); on the others .* over 4 calls", result.verdict), result.verdict
+    assert re.search(
+        r"improved: \d+\.\d\dx faster on the 1 call too slow to time per call, timed beside the "
+        r"original \(\d\.\d\d s -> [\d.]+ m?s\); on the others .* over 4 calls",
+        result.verdict,
+    ), result.verdict
 
 
 def test_a_rewrite_faster_on_the_quick_calls_but_slower_on_the_heavy_one_is_not_offered(tmp_path):
-    body = ("    if len(xs) > 100_000:\n        s = 0\n        for x in xs:\n            s = s + sum((x,))\n"
-            "        return s\n    return sum(xs)")
+    body = (
+        "    if len(xs) > 100_000:\n        s = 0\n        for x in xs:\n            s = s + sum((x,))\n"
+        "        return s\n    return sum(xs)"
+    )
     result = _search(tmp_path, TOTAL, HEAVY_TESTS, "total", body)
     assert not result.improved, result.verdict
     assert "slower on the calls too slow to time per call (timed beside the original)" in result.verdict, result.verdict
@@ -509,11 +549,18 @@ def test_every_captured_call_of_the_example_is_timed_per_call_or_beside(example_
     """The example's seven calls (five quick, two of 1500 items): each is in the per-call figure
     or among the calls timed beside the original; none is left out unsaid."""
     file = example_project / "slowmath.py"
-    target = ExecutionTarget(project_root=example_project, file=file, function="has_duplicates", limits=LIMITS,
-                             tests=discover_tests(example_project, file, "has_duplicates"))
+    target = ExecutionTarget(
+        project_root=example_project,
+        file=file,
+        function="has_duplicates",
+        limits=LIMITS,
+        tests=discover_tests(example_project, file, "has_duplicates"),
+    )
     fast = file.read_text().replace(
         "    for i in range(len(items)):\n        for j in range(len(items)):\n            if i != j and items[i] == items[j]:"
-        "\n                return True\n    return False", "    return len(set(items)) != len(items)")
+        "\n                return True\n    return False",
+        "    return len(set(items)) != len(items)",
+    )
     with PytestExecutor(target) as executor:
         original = executor.run(file.read_text())
         # The default time: enough for a large call's own rounds, not for all the calls' together.
@@ -533,16 +580,31 @@ def test_a_candidate_whose_run_on_the_heavy_calls_does_not_finish_is_not_passed(
     with executor_for(tmp_path, TOTAL, TOTAL_TESTS, "total") as executor:
         bench = PerCallBenchmark(calls=3, timed=[0, 1, 2], speedup=2.0, low=1.9, high=2.1, slow=[3], slow_seconds=[0.0])
         executor.time_heavy_calls(slow_on_large, bench)
-    assert bench.heavy_original is None and bench.different.startswith("on the calls too slow to time per call: "), \
-        (bench.different, bench.heavy_note)
+    assert bench.heavy_original is None and bench.different.startswith("on the calls too slow to time per call: "), (
+        bench.different,
+        bench.heavy_note,
+    )
 
 
 def test_the_heavy_calls_figure_reads_before_or_after_the_per_call_one():
-    bench = PerCallBenchmark(calls=3, timed=[0, 1, 2], speedup=1.02, low=0.99, high=1.05, slow=[3], slow_seconds=[0.13],
-                             heavy=[3], heavy_original=(0.13, 0.13), heavy_candidate=(0.002, 0.002))
-    assert bench.describe() == ("1.02x faster per call (95% CI 0.99-1.05x) over 3 calls; on the 1 call too slow to "
-                                "time per call, timed beside the original: 0.13 s -> 2 ms (65.00x faster)")
-    assert bench.describe(heavy_first=True).startswith("65.00x faster on the 1 call too slow to time per call, "
-                                                       "timed beside the original (0.13 s -> 2 ms); on the others 1.02x")
+    bench = PerCallBenchmark(
+        calls=3,
+        timed=[0, 1, 2],
+        speedup=1.02,
+        low=0.99,
+        high=1.05,
+        slow=[3],
+        slow_seconds=[0.13],
+        heavy=[3],
+        heavy_original=(0.13, 0.13),
+        heavy_candidate=(0.002, 0.002),
+    )
+    assert bench.describe() == (
+        "1.02x faster per call (95% CI 0.99-1.05x) over 3 calls; on the 1 call too slow to "
+        "time per call, timed beside the original: 0.13 s -> 2 ms (65.00x faster)"
+    )
+    assert bench.describe(heavy_first=True).startswith(
+        "65.00x faster on the 1 call too slow to time per call, timed beside the original (0.13 s -> 2 ms); on the others 1.02x"
+    )
     untimed = PerCallBenchmark(calls=3, timed=[0, 1, 2], speedup=1.02, low=0.99, high=1.05, slow=[3])
     assert untimed.describe().endswith("over 3 calls (1 more too slow to time per call in the time given)")

@@ -41,8 +41,23 @@ def check_report(report: dict, *, mode: str, total: int, max_calls: int) -> None
 
 
 def test_optimize_with_the_real_model(example_project):
-    result = orps("optimize", "slowmath.py::has_duplicates", "--json", "-K", "1", "-N", "2", "-D", "2", "--max-llm-calls", "8",
-                  "--instruction-counter", "none", cwd=example_project, timeout=600)
+    result = orps(
+        "optimize",
+        "slowmath.py::has_duplicates",
+        "--json",
+        "-K",
+        "1",
+        "-N",
+        "2",
+        "-D",
+        "2",
+        "--max-llm-calls",
+        "8",
+        "--instruction-counter",
+        "none",
+        cwd=example_project,
+        timeout=600,
+    )
     assert result.returncode in (0, 1), result.stderr
     report = json.loads(result.stdout)
     check_report(report, mode="optimize", total=6, max_calls=8)
@@ -58,8 +73,21 @@ def test_optimize_with_the_real_model(example_project):
 
 
 def test_solve_with_the_real_model(example_project):
-    result = orps("solve", "slowmath.py::is_palindrome", "--json", "-K", "1", "-N", "2", "-D", "1", "--max-llm-calls", "4",
-                  cwd=example_project, timeout=600)
+    result = orps(
+        "solve",
+        "slowmath.py::is_palindrome",
+        "--json",
+        "-K",
+        "1",
+        "-N",
+        "2",
+        "-D",
+        "1",
+        "--max-llm-calls",
+        "4",
+        cwd=example_project,
+        timeout=600,
+    )
     assert result.returncode in (0, 1), result.stderr
     report = json.loads(result.stdout)
     check_report(report, mode="solve", total=6, max_calls=4)
@@ -81,8 +109,10 @@ def test_batched_generation_with_the_real_model():
     context = TaskContext(mode="optimize", function=function, tests_source="def test_it(): ...", original_report=None)
     prefill = programmer_prefill(function)
     stop = ["\n```"]
-    requests = [ChatRequest(first_attempt(context, STRATEGIES[i]), prefill=prefill, max_tokens=40, temperature=0.7, seed=i, stop=stop)
-                for i in range(3)]
+    requests = [
+        ChatRequest(first_attempt(context, STRATEGIES[i]), prefill=prefill, max_tokens=40, temperature=0.7, seed=i, stop=stop)
+        for i in range(3)
+    ]
     model = LlamaCppModel(parallel=4)
     try:
         first = model.chat_many(requests)
@@ -117,9 +147,15 @@ def test_memory_stays_bounded_over_many_calls(parallel):
     model = LlamaCppModel(parallel=parallel, cache_bytes=capacity, n_ctx=2048)
     process = psutil.Process()
     try:
+
         def call(index):
-            model.chat([{"role": "user", "content": f"Task {index}: " + "write a sorting function. " * 30}], max_tokens=4, temperature=0.7,
-                       seed=index, stop=[])
+            model.chat(
+                [{"role": "user", "content": f"Task {index}: " + "write a sorting function. " * 30}],
+                max_tokens=4,
+                temperature=0.7,
+                seed=index,
+                stop=[],
+            )
 
         for index in range(2):
             call(index)

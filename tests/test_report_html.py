@@ -26,10 +26,24 @@ SLOW = "def has_duplicates(items):\n    return any(items.count(x) > 1 for x in i
 FAST = "def has_duplicates(items):\n    return len(set(items)) != len(items)\n"
 
 
-def node(id: int, parent: int | None, depth: int, *, passed: int = 6, cpu: float = 0.004, score: int | None = 4,
-         valid: bool = True, code: str = FAST) -> Node:
+def node(
+    id: int,
+    parent: int | None,
+    depth: int,
+    *,
+    passed: int = 6,
+    cpu: float = 0.004,
+    score: int | None = 4,
+    valid: bool = True,
+    code: str = FAST,
+) -> Node:
     return Node(
-        id=id, parent=parent, depth=depth, strategy=f"idea {id}", code=code if valid else "", valid=valid,
+        id=id,
+        parent=parent,
+        depth=depth,
+        strategy=f"idea {id}",
+        code=code if valid else "",
+        valid=valid,
         invalid_reason="" if valid else "no code block in the answer",
         execution=execution(passed, 6, cpu) if valid else None,
         critique=Critique(text=f"critique of {id}: uses a set </script><b>", score=score) if valid else None,
@@ -40,14 +54,29 @@ def node(id: int, parent: int | None, depth: int, *, passed: int = 6, cpu: float
 def sample_report() -> SearchReport:
     """Beam 2, 3 expansions, depth 2: 3 roots, 2 kept, 3 children each; #7 wins, #2 is invalid."""
     nodes = [
-        node(0, None, 0, cpu=0.006), node(1, None, 0, passed=3, score=2), node(2, None, 0, valid=False),
-        node(3, 0, 1, cpu=0.003), node(4, 0, 1, passed=0, score=1), node(5, 0, 1, cpu=0.005),
-        node(6, 1, 1, passed=5), node(7, 1, 1, cpu=0.001, score=5), node(8, 1, 1, valid=False),
+        node(0, None, 0, cpu=0.006),
+        node(1, None, 0, passed=3, score=2),
+        node(2, None, 0, valid=False),
+        node(3, 0, 1, cpu=0.003),
+        node(4, 0, 1, passed=0, score=1),
+        node(5, 0, 1, cpu=0.005),
+        node(6, 1, 1, passed=5),
+        node(7, 1, 1, cpu=0.001, score=5),
+        node(8, 1, 1, valid=False),
     ]
     return SearchReport(
-        mode="optimize", file="slowmath.py", function="has_duplicates", model="scripted", original_code=SLOW,
-        original=execution(6, 6, 0.02), nodes=nodes, best_id=7, improved=True, new_source=FAST,
-        verdict="improved: 20.0x faster, 6/6 tests pass", warnings=["weak tests: 2 lines never run"],
+        mode="optimize",
+        file="slowmath.py",
+        function="has_duplicates",
+        model="scripted",
+        original_code=SLOW,
+        original=execution(6, 6, 0.02),
+        nodes=nodes,
+        best_id=7,
+        improved=True,
+        new_source=FAST,
+        verdict="improved: 20.0x faster, 6/6 tests pass",
+        warnings=["weak tests: 2 lines never run"],
         stats=SearchStats(llm_calls=18, candidates_executed=7, wall_seconds=42, stopped_by="depth"),
     )
 
@@ -167,8 +196,13 @@ def chromium() -> str:
     if found:
         return found
     if os.geteuid() == 0 and shutil.which("apt-get"):
-        install = subprocess.run("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium",
-                                 shell=True, capture_output=True, text=True, timeout=900)
+        install = subprocess.run(
+            "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium",
+            shell=True,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         found = shutil.which("chromium")
         if found:
             return found
@@ -180,8 +214,18 @@ def chromium() -> str:
 
 
 def headless(browser: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
-    command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--no-first-run", "--hide-scrollbars", f"--user-data-dir={profile}", *args]
+    command = [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        *args,
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=120)
 
 
@@ -226,6 +270,7 @@ def test_the_missing_test_is_shown_escaped_in_the_header():
 
 def test_the_hover_shows_the_missing_test_as_python():
     from orps_lsp.lsp.hover import hover_markdown
+
     report = sample_report()
     assert "A test your suite lacks" not in hover_markdown(report)
     report.missing_test = "from m import f\n\n\ndef test_f():\n    assert f(1) == 2\n"
@@ -238,11 +283,12 @@ def test_the_lens_hover_and_table_give_the_per_call_figure_the_verdict_gives():
     of whole test runs (mostly pytest's time)."""
     from orps_lsp.lsp.hover import hover_markdown, lens_title
     from orps_lsp.render import metrics_table
+
     report = sample_report()
     report.improved = True
-    report.best.execution.per_call = PerCallBenchmark(calls=3, speedup=4.0, low=3.9, high=4.1,
-                                                      original_seconds=[4e-6, 8e-6, 12e-6],
-                                                      candidate_seconds=[1e-6, 2e-6, 3e-6])
+    report.best.execution.per_call = PerCallBenchmark(
+        calls=3, speedup=4.0, low=3.9, high=4.1, original_seconds=[4e-6, 8e-6, 12e-6], candidate_seconds=[1e-6, 2e-6, 3e-6]
+    )
     assert "4.0x faster" in lens_title(report) and "Speed-up: **4.00x**" in hover_markdown(report)
     row = next(line for line in metrics_table(report).splitlines() if line.startswith("time per call"))
     assert "8 us" in row and "2 us" in row, row

@@ -20,7 +20,7 @@ def test_junk_lines_are_flagged_and_bounded_and_a_real_dump_is_kept(tmp_path):
     """faulthandler's dump is kept for the output tail; megabytes of junk lines after it are
     counted as forged (the run is not trusted) and not kept, and a record still counts."""
     channel = tmp_path / "run.results"
-    dump = f"{WATCHDOG_MARK}0:00:05)!\nThread 0x00007f (most recent call first):\n  File \"t.py\", line 3 in test\n"
+    dump = f'{WATCHDOG_MARK}0:00:05)!\nThread 0x00007f (most recent call first):\n  File "t.py", line 3 in test\n'
     junk = "".join(f"not a record {i}\n" for i in range(300_000))  # ~6 MB
     channel.write_text(signed({"kind": "start", "nodeid": "t.py::test", "time": 0.0, "seq": 0}) + "\n" + dump + junk)
     reader = RecordReader(channel, KEY)
@@ -53,7 +53,7 @@ def test_records_split_across_polls_are_read_whole(tmp_path):
     text = "".join(lines)
     with open(channel, "w") as stream:
         for cut in (5, len(lines[0]), len(lines[0]) + 7, len(text) - 1, len(text)):
-            stream.write(text[stream.tell():cut])
+            stream.write(text[stream.tell() : cut])
             stream.flush()
             reader.poll()
     records = reader.finish()

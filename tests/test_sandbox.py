@@ -90,14 +90,15 @@ def executor(project):
 
 def candidate(body: str) -> str:
     """The original module with `add` replaced by `body`."""
-    return textwrap.dedent(body) + ORIGINAL[ORIGINAL.index("\n\ndef sign"):]
+    return textwrap.dedent(body) + ORIGINAL[ORIGINAL.index("\n\ndef sign") :]
 
 
 def no_children_left(executor: PytestExecutor | None = None) -> bool:
     """No process of a run is left; an open executor's warm worker (bubblewrap and its init) may stay."""
     spared = executor.warm_worker_pids() if executor is not None else set()
-    return not [p for p in psutil.Process().children(recursive=True)
-                if p.status() != psutil.STATUS_ZOMBIE and p.pid not in spared]
+    return not [
+        p for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE and p.pid not in spared
+    ]
 
 
 def test_passing_candidate(executor):
@@ -105,7 +106,9 @@ def test_passing_candidate(executor):
     assert (report.passed, report.failed, report.total) == (3, 0, 3)
     assert report.error == "" and not report.timed_out
     assert {t.nodeid for t in report.tests} == {
-        "tests/test_mod.py::test_add", "tests/test_mod.py::test_add_negative", "tests/test_mod.py::test_sign",
+        "tests/test_mod.py::test_add",
+        "tests/test_mod.py::test_add_negative",
+        "tests/test_mod.py::test_sign",
     }
     assert report.wall_time is not None and report.cpu_time is not None and report.runs == 1
     assert report.peak_rss_kb and report.peak_rss_kb > 1000
@@ -218,7 +221,7 @@ def test_writes_land_in_the_copy_not_the_users_tree(executor, project):
             return a + b
         """
     )
-    report = executor.run(vandal + ORIGINAL[ORIGINAL.index("\n\ndef sign"):])
+    report = executor.run(vandal + ORIGINAL[ORIGINAL.index("\n\ndef sign") :])
     assert report.total == 3
     assert not (root / "created_by_candidate.txt").exists()
     # The snapshot is untouched as well: the next run sees the real tests.
@@ -237,7 +240,7 @@ def test_detached_grandchild_does_not_survive(executor):
             return a + b
         """
     )
-    report = executor.run(spawner + ORIGINAL[ORIGINAL.index("\n\ndef sign"):])
+    report = executor.run(spawner + ORIGINAL[ORIGINAL.index("\n\ndef sign") :])
     assert report.passed == 3  # a child left running is killed, not held against the candidate
     assert not [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", sleeper]]
     assert no_children_left(executor)
@@ -282,7 +285,7 @@ def test_environment_is_scrubbed(executor, monkeypatch):
             return a + b
         """
     )
-    assert executor.run(snoop + ORIGINAL[ORIGINAL.index("\n\ndef sign"):]).passed == 3
+    assert executor.run(snoop + ORIGINAL[ORIGINAL.index("\n\ndef sign") :]).passed == 3
 
 
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
@@ -291,8 +294,7 @@ def test_instruction_count_with_valgrind(executor, monkeypatch):
 
     monkeypatch.setattr(instructions, "available_counter", lambda: "valgrind")
     cheap = executor.run(ORIGINAL, count_instructions=True)
-    costly = executor.run(candidate("def add(a, b):\n    return sum([1] * 200_000) * 0 + a + b\n"),
-                          count_instructions=True)
+    costly = executor.run(candidate("def add(a, b):\n    return sum([1] * 200_000) * 0 + a + b\n"), count_instructions=True)
     assert cheap.instruction_counter == costly.instruction_counter == "valgrind"
     assert cheap.instructions is not None and costly.instructions is not None
     assert costly.instructions > cheap.instructions + 1_000_000

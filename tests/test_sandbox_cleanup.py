@@ -19,7 +19,7 @@ from orps_lsp.sandbox.workspace import private_directory
 
 # A server stand-in: an executor that starts a run of a candidate that never returns,
 # says where its copy is, and waits to be killed.
-SERVER = textwrap.dedent('''
+SERVER = textwrap.dedent("""
     import sys, threading
     from pathlib import Path
     from orps_lsp.executor import ExecutionTarget, SandboxLimits, TestSelection
@@ -31,7 +31,7 @@ SERVER = textwrap.dedent('''
     executor = PytestExecutor(target)
     print(executor._private, flush=True)
     executor.run("import time\\ndef add(a, b):\\n    time.sleep(600)\\n")
-''')
+""")
 
 
 def write_project(root: Path) -> None:
@@ -52,8 +52,14 @@ def test_a_killed_server_leaves_no_process_and_no_copy(tmp_path: Path, layer: st
         deadline = time.monotonic() + 60
         run = None
         while run is None and time.monotonic() < deadline:  # the run's pytest is sleeping in the candidate
-            run = next((p for p in psutil.Process(server.pid).children(recursive=True)
-                        if "pytest" in " ".join(p.cmdline()) or "zygote" in " ".join(p.cmdline())), None)
+            run = next(
+                (
+                    p
+                    for p in psutil.Process(server.pid).children(recursive=True)
+                    if "pytest" in " ".join(p.cmdline()) or "zygote" in " ".join(p.cmdline())
+                ),
+                None,
+            )
             time.sleep(0.2)
         assert run is not None, "the run did not start"
         time.sleep(1.0)
@@ -86,8 +92,7 @@ def _living(processes: list[psutil.Process]) -> list[str]:
     return living
 
 
-def test_a_double_fork_with_a_clean_environment_dies_with_the_run(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_double_fork_with_a_clean_environment_dies_with_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Under the weakest layer and without a pids cgroup (as for a user who is not root), a
     daemon that drops the run's marker is handed to the run's subreaper, not to init."""
     from orps_lsp.executor import ExecutionTarget, SandboxLimits, TestSelection
@@ -114,8 +119,7 @@ def test_a_double_fork_with_a_clean_environment_dies_with_the_run(tmp_path: Path
             return a + b
         ''')
     limits = SandboxLimits(per_test_timeout=10, total_timeout=30, isolation="none")
-    target = ExecutionTarget(tmp_path, tmp_path / "pkg" / "mod.py", "add", TestSelection([Path("tests/test_mod.py")]),
-                             limits)
+    target = ExecutionTarget(tmp_path, tmp_path / "pkg" / "mod.py", "add", TestSelection([Path("tests/test_mod.py")]), limits)
     with sandbox_executor.PytestExecutor(target) as executor:
         executor.run(candidate)
     deadline = time.monotonic() + 5

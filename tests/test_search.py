@@ -22,7 +22,9 @@ GOOD_REVIEW = "Critique: Correct and linear.\nScore: 5\nDone: no"
 
 
 def task(name="has_duplicates", mode="optimize"):
-    return SearchTask(mode=mode, file="slowmath.py", source=SOURCE, function=find_function(SOURCE, name), tests_source="def test(): ...")
+    return SearchTask(
+        mode=mode, file="slowmath.py", source=SOURCE, function=find_function(SOURCE, name), tests_source="def test(): ..."
+    )
 
 
 def judge(source: str):
@@ -68,38 +70,52 @@ def test_beam_shape_history_and_budget_accounting():
         parents = {n.parent for n in result.nodes if n.depth == depth}
         assert len(parents) == 2
     # round 0 prompts carry distinct strategy hints; refinements carry the history and the critique
-    first_prompts = [c["messages"][-1]["content"] for c in model.calls if "strict reviewer" not in c["messages"][0]["content"]][:3]
+    first_prompts = [c["messages"][-1]["content"] for c in model.calls if "strict reviewer" not in c["messages"][0]["content"]][
+        :3
+    ]
     hints = [p.split("Approach for this attempt:")[1] for p in first_prompts]
     assert len(set(hints)) == 3
     refine = [c for c in model.calls if len(c["messages"]) > 2][0]["messages"]
     assert refine[2]["role"] == "assistant" and "Reviewer: Correct and linear." in refine[3]["content"]
-    assert all(c["prefill"].startswith("```python\ndef has_duplicates(items):") for c in model.calls if "strict reviewer" not in c["messages"][0]["content"])
+    assert all(
+        c["prefill"].startswith("```python\ndef has_duplicates(items):")
+        for c in model.calls
+        if "strict reviewer" not in c["messages"][0]["content"]
+    )
 
 
 def test_regression_guard_never_picks_a_faster_wrong_candidate():
-    result = run_search(task(), ScriptedModel(programmer_and_critic([WRONG_FAST, SAME])), ScriptedExecutor(judge), SearchConfig(depth=2))
+    result = run_search(
+        task(), ScriptedModel(programmer_and_critic([WRONG_FAST, SAME])), ScriptedExecutor(judge), SearchConfig(depth=2)
+    )
     assert result.best is None and not result.improved and result.new_source is None
     assert "nothing offered" in result.verdict
 
 
 def test_fast_correct_candidate_wins_and_is_remeasured():
     executor = ScriptedExecutor(judge)
-    result = run_search(task(), ScriptedModel(programmer_and_critic([WRONG_FAST, FAST, SAME])), executor, SearchConfig(depth=1, timing_repeats=4))
+    result = run_search(
+        task(), ScriptedModel(programmer_and_critic([WRONG_FAST, FAST, SAME])), executor, SearchConfig(depth=1, timing_repeats=4)
+    )
     assert result.improved and "set(items)" in result.best.code
     assert "set(items)" in result.new_source and "def fib" in result.new_source
     assert "100.00x faster" in result.verdict
     # The final pick measures the original and the finalists again, interleaved round by round.
-    final = executor.runs[-4 * 2:]
+    final = executor.runs[-4 * 2 :]
     assert [("set(items)" in r["source"].split("def fib")[0]) for r in final] == [False, True] * 4
     assert all(r["repeats"] == 1 for r in final)
 
 
-EQUIVALENT = ("    n = len(items)\n    for i in range(n):\n        for j in range(n):\n"
-              "            if i != j and items[i] == items[j]:\n                return True\n    return False\n```")
+EQUIVALENT = (
+    "    n = len(items)\n    for i in range(n):\n        for j in range(n):\n"
+    "            if i != j and items[i] == items[j]:\n                return True\n    return False\n```"
+)
 
 
 def test_nothing_faster_means_nothing_offered():
-    result = run_search(task(), ScriptedModel(programmer_and_critic([EQUIVALENT])), ScriptedExecutor(judge), SearchConfig(depth=2))
+    result = run_search(
+        task(), ScriptedModel(programmer_and_critic([EQUIVALENT])), ScriptedExecutor(judge), SearchConfig(depth=2)
+    )
     assert not result.improved and result.best is None
     assert "below the 1.05x needed" in result.verdict
 
@@ -126,30 +142,44 @@ def test_a_speed_up_inside_the_noise_is_not_offered():
         body = source.split("def has_duplicates")[1].split("def fib")[0]
         return report(6, 6, cpu=next(times["candidate" if "n = len(items)" in body else "original"]))
 
-    result = run_search(task(), ScriptedModel(programmer_and_critic([EQUIVALENT])), ScriptedExecutor(noisy),
-                        SearchConfig(depth=1, expansions=1, timing_repeats=5))
+    result = run_search(
+        task(),
+        ScriptedModel(programmer_and_critic([EQUIVALENT])),
+        ScriptedExecutor(noisy),
+        SearchConfig(depth=1, expansions=1, timing_repeats=5),
+    )
     assert not result.improved and result.best is None
     assert "not clear of the noise" in result.verdict
 
 
-OTHER_EQUIVALENT = ("    seen = list(items)\n    for i in range(len(seen)):\n        for j in range(len(seen)):\n"
-                    "            if i != j and seen[i] == seen[j]:\n                return True\n    return False\n```")
+OTHER_EQUIVALENT = (
+    "    seen = list(items)\n    for i in range(len(seen)):\n        for j in range(len(seen)):\n"
+    "            if i != j and seen[i] == seen[j]:\n                return True\n    return False\n```"
+)
 
 
 def test_a_clearly_faster_candidate_beats_one_that_only_looks_faster():
     """One finalist's median is lower but one of its runs is as slow as the original; the
     other is steadily 1.7x faster: the steady one is offered, not "nothing"."""
     import itertools
-    times = {"original": itertools.repeat(1.0), "noisy": itertools.cycle([0.3, 0.3, 1.0, 0.3, 0.3]),
-             "steady": itertools.repeat(0.6)}
+
+    times = {
+        "original": itertools.repeat(1.0),
+        "noisy": itertools.cycle([0.3, 0.3, 1.0, 0.3, 0.3]),
+        "steady": itertools.repeat(0.6),
+    }
 
     def measured(source: str):
         body = source.split("def has_duplicates")[1].split("def fib")[0]
         which = "noisy" if "n = len(items)" in body else "steady" if "seen = list(items)" in body else "original"
         return report(6, 6, cpu=next(times[which]))
 
-    result = run_search(task(), ScriptedModel(programmer_and_critic([EQUIVALENT, OTHER_EQUIVALENT])),
-                        ScriptedExecutor(measured), SearchConfig(depth=1, expansions=2, timing_repeats=5))
+    result = run_search(
+        task(),
+        ScriptedModel(programmer_and_critic([EQUIVALENT, OTHER_EQUIVALENT])),
+        ScriptedExecutor(measured),
+        SearchConfig(depth=1, expansions=2, timing_repeats=5),
+    )
     assert result.improved and "seen = list(items)" in result.best.code, result.verdict
     assert "1.67x faster" in result.verdict
 
@@ -157,6 +187,7 @@ def test_a_clearly_faster_candidate_beats_one_that_only_looks_faster():
 def test_candidates_and_the_original_are_compared_on_one_clock():
     """The candidate's CPU time is below the clock's resolution (it waits), so all are judged on
     wall time: the candidate's wall time is never set against the original's CPU time."""
+
     def measured(source: str):
         body = source.split("def has_duplicates")[1].split("def fib")[0]
         cpu, wall = (0.01, 1.2) if "n = len(items)" in body else (1.0, 2.0)
@@ -164,8 +195,12 @@ def test_candidates_and_the_original_are_compared_on_one_clock():
         result.wall_time, result.wall_times = wall, [wall]
         return result
 
-    result = run_search(task(), ScriptedModel(programmer_and_critic([EQUIVALENT])), ScriptedExecutor(measured),
-                        SearchConfig(depth=1, expansions=1, timing_repeats=3))
+    result = run_search(
+        task(),
+        ScriptedModel(programmer_and_critic([EQUIVALENT])),
+        ScriptedExecutor(measured),
+        SearchConfig(depth=1, expansions=1, timing_repeats=3),
+    )
     assert result.improved and "1.67x faster (wall time" in result.verdict, result.verdict
 
 
@@ -185,7 +220,12 @@ def test_llm_call_budget_is_never_exceeded(limit):
 
 
 def test_done_and_passing_and_faster_stops_early():
-    result = run_search(task(), ScriptedModel(programmer_and_critic([FAST], review="Critique: optimal\nScore: 5\nDone: yes")), ScriptedExecutor(judge), SearchConfig(depth=3))
+    result = run_search(
+        task(),
+        ScriptedModel(programmer_and_critic([FAST], review="Critique: optimal\nScore: 5\nDone: yes")),
+        ScriptedExecutor(judge),
+        SearchConfig(depth=3),
+    )
     assert result.stats.stopped_by == "done"
     assert max(n.depth for n in result.nodes) == 0
 
@@ -198,7 +238,12 @@ def test_answers_without_code_offer_nothing_and_skip_the_critic():
 
 
 def test_malformed_critic_score_gives_lowest_process_score():
-    result = run_search(task(), ScriptedModel(programmer_and_critic([FAST], review="Looks great!")), ScriptedExecutor(judge), SearchConfig(depth=1))
+    result = run_search(
+        task(),
+        ScriptedModel(programmer_and_critic([FAST], review="Looks great!")),
+        ScriptedExecutor(judge),
+        SearchConfig(depth=1),
+    )
     assert all(n.scores.process == 0.0 for n in result.nodes)
     assert result.improved  # the outcome still counts
 
@@ -227,14 +272,22 @@ def test_solve_mode_prefers_most_tests_passed():
             return report(4, 6, cpu=0.01)
         return report(0, 6, cpu=0.01)
 
-    result = run_search(src_task, ScriptedModel(programmer_and_critic([partial, full])), ScriptedExecutor(judge_solve), SearchConfig(depth=1))
+    result = run_search(
+        src_task, ScriptedModel(programmer_and_critic([partial, full])), ScriptedExecutor(judge_solve), SearchConfig(depth=1)
+    )
     assert result.improved and "isalpha" in result.best.code
     assert result.verdict == "solved: 6/6 tests pass"
 
 
 def test_progress_reports_rounds_and_best():
     seen = []
-    run_search(task(), ScriptedModel(programmer_and_critic([FAST, SAME])), ScriptedExecutor(judge), SearchConfig(depth=2), progress=seen.append)
+    run_search(
+        task(),
+        ScriptedModel(programmer_and_critic([FAST, SAME])),
+        ScriptedExecutor(judge),
+        SearchConfig(depth=2),
+        progress=seen.append,
+    )
     messages = [p.message() for p in seen]
     assert any(m.startswith("round 2/2") for m in messages)
     assert any("best: 6/6 tests, 100.0x faster" in m for m in messages)
@@ -252,12 +305,25 @@ class BatchingModel(ScriptedModel):
 
     def chat_many(self, requests, *, cancel=None):
         self.batches.append(len(requests))
-        return [self.chat(r.messages, prefill=r.prefill, max_tokens=r.max_tokens, temperature=r.temperature, seed=r.seed, stop=r.stop, cancel=cancel) for r in requests]
+        return [
+            self.chat(
+                r.messages,
+                prefill=r.prefill,
+                max_tokens=r.max_tokens,
+                temperature=r.temperature,
+                seed=r.seed,
+                stop=r.stop,
+                cancel=cancel,
+            )
+            for r in requests
+        ]
 
 
 def test_parallel_backend_gets_each_nodes_children_as_one_batch():
     model = BatchingModel(programmer_and_critic([SAME, FAST, SAME]))
-    result = run_search(task(), model, ScriptedExecutor(judge), SearchConfig(beam_width=2, expansions=3, depth=2, max_llm_calls=100))
+    result = run_search(
+        task(), model, ScriptedExecutor(judge), SearchConfig(beam_width=2, expansions=3, depth=2, max_llm_calls=100)
+    )
     assert model.batches == [3, 3, 3]  # round 0, then one batch per beam node
     seeds = [c["seed"] for c in model.calls]
     assert len(set(seeds)) == len(seeds)  # every call has its own seed
@@ -302,6 +368,7 @@ def test_no_execution_ablation_stops_when_the_critic_says_done():
 def test_whole_runs_are_counted_only_when_asked(setting, counted):
     """A whole run's instructions are mostly pytest's start-up: "auto" never counts them (close
     per-call figures are settled by the function's own instructions); "valgrind" does."""
+
     def close_judge(source: str):
         body = source.split("def has_duplicates")[1].split("def fib")[0]
         return report(6, 6, cpu=0.05 / 1.2 if "set(items)" in body else 0.05)
@@ -342,8 +409,12 @@ def test_a_copy_of_the_original_does_not_finish_the_search():
     def lucky(source: str):
         return report(6, 6, cpu=0.5 if "# same" in source else 1.0)
 
-    result = run_search(task(), ScriptedModel(programmer_and_critic([copy], review="Critique: fine\nScore: 5\nDone: yes")),
-                        ScriptedExecutor(lucky), SearchConfig(depth=2))
+    result = run_search(
+        task(),
+        ScriptedModel(programmer_and_critic([copy], review="Critique: fine\nScore: 5\nDone: yes")),
+        ScriptedExecutor(lucky),
+        SearchConfig(depth=2),
+    )
     assert result.stats.stopped_by == "depth" and max(n.depth for n in result.nodes) == 1
 
 
@@ -366,14 +437,16 @@ def test_an_offer_the_extra_oracle_refutes_gives_way_to_the_next_best():
         def cross_check(self, module_source, *, seconds_left=float("inf")):
             self.checked.append(module_source)
             if "set(items)) <" in module_source:
-                return CrossCheck(seconds=2.0, proposed=1, different=1,
-                                  differences=["has_duplicates([]) (found by CrossHair) returned ..."])
+                return CrossCheck(
+                    seconds=2.0, proposed=1, different=1, differences=["has_duplicates([]) (found by CrossHair) returned ..."]
+                )
             return CrossCheck(seconds=2.0)
 
     executor = Refuting(timed)
     executor.checked = []
-    result = run_search(task(), ScriptedModel(programmer_and_critic([faster_but_refuted, FAST])), executor,
-                        SearchConfig(depth=1, expansions=2))
+    result = run_search(
+        task(), ScriptedModel(programmer_and_critic([faster_but_refuted, FAST])), executor, SearchConfig(depth=1, expansions=2)
+    )
     assert result.improved and "set(items)) !=" in result.best.code, result.verdict
     assert "CrossHair: no difference in 2 s" in result.verdict, result.verdict
     refuted = next(n for n in result.nodes if "set(items)) <" in n.code)
@@ -403,8 +476,16 @@ def test_finalists_are_ranked_per_call_and_one_below_the_bar_is_not_timed_again(
             if scaling:
                 self.final.append(key)
             speedup, low, high = per_call[key]
-            return PerCallBenchmark(calls=1, timed=[0], rounds=20, speedup=speedup, low=low, high=high,
-                                    original_seconds=[3e-3], candidate_seconds=[3e-3 / speedup])
+            return PerCallBenchmark(
+                calls=1,
+                timed=[0],
+                rounds=20,
+                speedup=speedup,
+                low=low,
+                high=high,
+                original_seconds=[3e-3],
+                candidate_seconds=[3e-3 / speedup],
+            )
 
         def confirm_benchmark(self, module_source, bench, *, heavy_only=False):
             bench.passes, bench.alone_cpu, bench.alone_wall = 1000, (3.0, 1.0), (3.1, 1.1)
@@ -414,8 +495,12 @@ def test_finalists_are_ranked_per_call_and_one_below_the_bar_is_not_timed_again(
         return report(6, 6, cpu=whole_run[key]) if key else judge(source)
 
     executor = Timed(timed)
-    result = run_search(task(), ScriptedModel(programmer_and_critic([count_based, sorting, FAST])), executor,
-                        SearchConfig(depth=1, expansions=3, finalists=2))
+    result = run_search(
+        task(),
+        ScriptedModel(programmer_and_critic([count_based, sorting, FAST])),
+        executor,
+        SearchConfig(depth=1, expansions=3, finalists=2),
+    )
     assert result.improved and "set(items)" in result.best.code, result.verdict
     assert "3.00x faster per call (95% CI 2.90-3.10x)" in result.verdict
     assert executor.final == ["set(items)"]  # the count-based finalist's 0.98-1.04x never reaches 1.05x

@@ -64,8 +64,14 @@ def _value(setting: schema.Setting):
     if setting.choices:
         return next(c for c in setting.choices if c != setting.default)
     low = setting.minimum or 0
-    return {"integer": int(low) + 7, "number": low + 7.5, "boolean": not setting.default, "string": "x",
-            "url": "http://h:1/v1", "strings": ("a", "b")}[setting.kind]
+    return {
+        "integer": int(low) + 7,
+        "number": low + 7.5,
+        "boolean": not setting.default,
+        "string": "x",
+        "url": "http://h:1/v1",
+        "strings": ("a", "b"),
+    }[setting.kind]
 
 
 @pytest.mark.parametrize("setting", [s for s in schema.SETTINGS if s.cli], ids=lambda s: s.name)
@@ -97,20 +103,62 @@ def test_a_value_out_of_bounds_is_one_message_on_both_sides(setting):
 
 
 def test_older_flags_still_work_and_say_what_replaced_them(example_project):
-    old = build_parser().parse_args(["optimize", "m.py::f", "--max-calls", "5", "--ctx", "1024", "--no-critic",
-                                     "--counter", "none", "--tests", "a", "--pytest-arg=-q", "--max-tokens", "9"])
-    new = build_parser().parse_args(["optimize", "m.py::f", "--max-llm-calls", "5", "--context-size", "1024",
-                                     "--no-use-critic", "--instruction-counter", "none", "--test-paths", "a",
-                                     "--pytest-args=-q", "--max-generated-tokens", "9"])
+    old = build_parser().parse_args(
+        [
+            "optimize",
+            "m.py::f",
+            "--max-calls",
+            "5",
+            "--ctx",
+            "1024",
+            "--no-critic",
+            "--counter",
+            "none",
+            "--tests",
+            "a",
+            "--pytest-arg=-q",
+            "--max-tokens",
+            "9",
+        ]
+    )
+    new = build_parser().parse_args(
+        [
+            "optimize",
+            "m.py::f",
+            "--max-llm-calls",
+            "5",
+            "--context-size",
+            "1024",
+            "--no-use-critic",
+            "--instruction-counter",
+            "none",
+            "--test-paths",
+            "a",
+            "--pytest-args=-q",
+            "--max-generated-tokens",
+            "9",
+        ]
+    )
     assert {k: v for k, v in vars(old).items() if k != "deprecated"} == vars(new)
     assert len(old.deprecated) == 7 and "--max-calls is now --max-llm-calls" in old.deprecated
-    run = subprocess.run([sys.executable, "-m", "orps_lsp.cli", "optimize", "slowmath.py::has_duplicates",
-                          "--max-calls", "0"], cwd=example_project, capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-m", "orps_lsp.cli", "optimize", "slowmath.py::has_duplicates", "--max-calls", "0"],
+        cwd=example_project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 2 and run.stderr.splitlines() == [
         "orps-lsp: --max-calls is now --max-llm-calls; the old spelling will go",
-        "orps-lsp: error: max_llm_calls must be at least 1"], run.stderr
-    bad = subprocess.run([sys.executable, "-m", "orps_lsp.cli", "optimize", "slowmath.py::has_duplicates",
-                          "--max-calls", "many"], cwd=example_project, capture_output=True, text=True, timeout=60)
+        "orps-lsp: error: max_llm_calls must be at least 1",
+    ], run.stderr
+    bad = subprocess.run(
+        [sys.executable, "-m", "orps_lsp.cli", "optimize", "slowmath.py::has_duplicates", "--max-calls", "many"],
+        cwd=example_project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2 and "argument --max-calls: invalid integer value: 'many'" in bad.stderr, bad.stderr
     assert "Traceback" not in bad.stderr
 

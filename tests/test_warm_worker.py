@@ -20,8 +20,7 @@ from orps_lsp.sandbox import isolation
 from orps_lsp.sandbox.executor import PytestExecutor
 from orps_lsp.sandbox.warm import WARM_VAR, WarmUnavailable, WarmWorker, third_party_imports
 
-pytestmark = pytest.mark.skipif("bwrap" not in isolation.available_layers(),
-                                reason="the warm worker needs bubblewrap")
+pytestmark = pytest.mark.skipif("bwrap" not in isolation.available_layers(), reason="the warm worker needs bubblewrap")
 
 ORIGINAL = "def add(a, b):\n    return a + b\n"
 TESTS = textwrap.dedent("""\
@@ -50,8 +49,13 @@ def project(tmp_path: Path) -> Path:
 
 
 def executor_for(project: Path, **limits) -> PytestExecutor:
-    target = ExecutionTarget(project, project / "pkg" / "mod.py", "add", TestSelection([Path("tests/test_mod.py")]),
-                             SandboxLimits(**{**LIMITS.__dict__, **limits}))
+    target = ExecutionTarget(
+        project,
+        project / "pkg" / "mod.py",
+        "add",
+        TestSelection([Path("tests/test_mod.py")]),
+        SandboxLimits(**{**LIMITS.__dict__, **limits}),
+    )
     return PytestExecutor(target)
 
 
@@ -75,8 +79,7 @@ def test_runs_are_forked_from_one_worker(project: Path) -> None:
         assert executor.warm_worker_pids() == workers
         assert all(psutil.pid_exists(pid) for pid in workers)
         assert "runs forked from a warm pytest worker" in executor.describe_isolation()
-    assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-                   for pid in workers)
+    assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in workers)
 
 
 def test_the_worker_can_be_turned_off(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -111,19 +114,28 @@ def test_runs_go_cold_when_the_worker_cannot_start(project: Path, monkeypatch: p
         assert "each run a fresh interpreter" in executor.describe_isolation()
 
 
-@pytest.mark.parametrize(("left", "found"), [
-    ("open('/tmp/cache', 'w').write('x')\n", "__import__('os').path.exists('/tmp/cache')"),
-    ("import os\nopen(os.path.join(os.environ['HOME'], 'cache'), 'w').write('x')\n",
-     "__import__('os').path.exists(__import__('os').path.join(__import__('os').environ['HOME'], 'cache'))"),
-    ("import tempfile, os\nopen(os.path.join(tempfile.gettempdir(), 'cache'), 'w').write('x')\n",
-     "__import__('os').path.exists(__import__('os').path.join(__import__('tempfile').gettempdir(), 'cache'))"),
-    ("open('/dev/shm/cache', 'w').write('x')\n", "__import__('os').path.exists('/dev/shm/cache')"),
-    ("open('pkg/cache.py', 'w').write('x = 1')\n", "__import__('os').path.exists('pkg/cache.py')"),
-    ("open('conftest.py', 'w').write('import sys')\n", "__import__('os').path.exists('conftest.py')"),
-    ("import sys\nsys.modules.setdefault('cache_marker', sys)\n", "'cache_marker' in __import__('sys').modules"),
-    ("import subprocess\nsubprocess.run(['ipcmk', '-M', '4096'], capture_output=True)\n",
-     "len(open('/proc/sysvipc/shm').read().splitlines()) > 1"),
-])
+@pytest.mark.parametrize(
+    ("left", "found"),
+    [
+        ("open('/tmp/cache', 'w').write('x')\n", "__import__('os').path.exists('/tmp/cache')"),
+        (
+            "import os\nopen(os.path.join(os.environ['HOME'], 'cache'), 'w').write('x')\n",
+            "__import__('os').path.exists(__import__('os').path.join(__import__('os').environ['HOME'], 'cache'))",
+        ),
+        (
+            "import tempfile, os\nopen(os.path.join(tempfile.gettempdir(), 'cache'), 'w').write('x')\n",
+            "__import__('os').path.exists(__import__('os').path.join(__import__('tempfile').gettempdir(), 'cache'))",
+        ),
+        ("open('/dev/shm/cache', 'w').write('x')\n", "__import__('os').path.exists('/dev/shm/cache')"),
+        ("open('pkg/cache.py', 'w').write('x = 1')\n", "__import__('os').path.exists('pkg/cache.py')"),
+        ("open('conftest.py', 'w').write('import sys')\n", "__import__('os').path.exists('conftest.py')"),
+        ("import sys\nsys.modules.setdefault('cache_marker', sys)\n", "'cache_marker' in __import__('sys').modules"),
+        (
+            "import subprocess\nsubprocess.run(['ipcmk', '-M', '4096'], capture_output=True)\n",
+            "len(open('/proc/sysvipc/shm').read().splitlines()) > 1",
+        ),
+    ],
+)
 def test_nothing_a_run_leaves_reaches_the_next(project: Path, left: str, found: str) -> None:
     with executor_for(project) as executor:
         executor.run(leaving(left))  # passes, or fails for changing the project's tests (a new conftest.py)
@@ -150,8 +162,7 @@ def test_a_process_left_running_is_gone_before_the_next_run(project: Path) -> No
         assert "background process" in first.error
         workers = executor.warm_worker_pids()
         # Only the worker's own two processes remain under this one.
-        assert {p.pid for p in psutil.Process().children(recursive=True)
-                if p.status() != psutil.STATUS_ZOMBIE} == workers
+        assert {p.pid for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE} == workers
         assert executor.run(finding("__import__('os').path.exists('/tmp/alive')")).passed == 2
 
 
@@ -193,14 +204,20 @@ def test_a_changed_test_file_is_not_used_by_the_next_run(project: Path) -> None:
 
 
 def test_worker_and_cold_runs_agree(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    candidates = [ORIGINAL, "def add(a, b):\n    return a - b\n", "def add(a, b)\n    return a\n",
-                  "import no_such_module\n" + ORIGINAL, "def add(a, b):\n    raise SystemExit(3)\n"]
+    candidates = [
+        ORIGINAL,
+        "def add(a, b):\n    return a - b\n",
+        "def add(a, b)\n    return a\n",
+        "import no_such_module\n" + ORIGINAL,
+        "def add(a, b):\n    raise SystemExit(3)\n",
+    ]
     results = {}
     for warm in (True, False):
         with executor_for(project, warm_worker=warm) as executor:
             results[warm] = [
                 (r.passed, r.failed, r.total, r.error, [(t.nodeid, t.outcome, t.message) for t in r.tests])
-                for r in (executor.run(source) for source in candidates)]
+                for r in (executor.run(source) for source in candidates)
+            ]
             coverage = executor.run(ORIGINAL, measure_coverage=True).coverage
             assert coverage == 1.0
     assert results[True] == results[False]
@@ -211,7 +228,8 @@ def test_third_party_imports_leave_the_project_out(tmp_path: Path) -> None:
     (tmp_path / "helpers.py").write_text("")
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_x.py").write_text(
-        "import json, os.path\nfrom pkg.mod import f\nimport helpers\nfrom . import local\nfrom collections import deque\n")
+        "import json, os.path\nfrom pkg.mod import f\nimport helpers\nfrom . import local\nfrom collections import deque\n"
+    )
     assert third_party_imports(tmp_path, [Path("tests/test_x.py")]) == ["json", "os", "collections"]
 
 
@@ -226,7 +244,8 @@ def test_the_libraries_the_tests_import_are_loaded_ahead(project: Path) -> None:
 def test_a_library_that_starts_threads_is_not_loaded_ahead(project: Path) -> None:
     """Forking a process with threads can leave a lock held forever in the child."""
     (project / "threadlib.py").write_text(
-        "import threading, time\nthreading.Thread(target=time.sleep, args=(3600,), daemon=True).start()\n")
+        "import threading, time\nthreading.Thread(target=time.sleep, args=(3600,), daemon=True).start()\n"
+    )
     # Outside the project (a library), so the worker would load it ahead.
     site = project.parent / f"{project.name}-site"
     site.mkdir()

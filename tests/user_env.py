@@ -26,16 +26,19 @@ _STAMP = CORPUS_DIR / "installed.json"
 
 
 def _pip(*args: str, timeout: float = 1200) -> None:
-    result = subprocess.run([str(PYTHON), "-m", "pip", "--disable-pip-version-check", "-q", *args],
-                            capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(
+        [str(PYTHON), "-m", "pip", "--disable-pip-version-check", "-q", *args], capture_output=True, text=True, timeout=timeout
+    )
     if result.returncode:
         raise RuntimeError(f"pip {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
 
 
 def _wanted(projects) -> dict:
     pyproject = (REPO / "pyproject.toml").read_bytes()
-    return {"orps-lsp": hashlib.sha256(pyproject).hexdigest(),
-            "projects": {p.name: [p.version, p.sha256, p.editable, p.extra_requirements] for p in projects}}
+    return {
+        "orps-lsp": hashlib.sha256(pyproject).hexdigest(),
+        "projects": {p.name: [p.version, p.sha256, p.editable, p.extra_requirements] for p in projects},
+    }
 
 
 def ensure(projects) -> Path:
@@ -74,11 +77,26 @@ def _download(project, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     existing = [p for p in folder.glob(f"*-{project.version}.tar.gz") if _normal(p.name).startswith(_normal(project.name))]
     if not existing:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "-q", "--no-deps",
-                        "--no-binary", ":all:", f"{project.name}=={project.version}",
-                        "-d", str(folder)], check=True, capture_output=True, timeout=600)
-        existing = [p for p in folder.glob(f"*-{project.version}.tar.gz")
-                    if _normal(p.name).startswith(_normal(project.name))]
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--disable-pip-version-check",
+                "-q",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                f"{project.name}=={project.version}",
+                "-d",
+                str(folder),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
+        existing = [p for p in folder.glob(f"*-{project.version}.tar.gz") if _normal(p.name).startswith(_normal(project.name))]
     sdist = existing[0]
     digest = hashlib.sha256(sdist.read_bytes()).hexdigest()
     if digest != project.sha256:

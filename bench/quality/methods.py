@@ -54,6 +54,15 @@ def cache_path(cache: Path, task, method: str, model_name: str) -> Path:
     """Where the result of (task, method, model, settings) is kept: any change of them is a new file."""
     # Whether runs fork from the warm worker or start cold changes how fast a result comes, not the result.
     limits = {name: value for name, value in vars(SEARCH_LIMITS).items() if name != "warm_worker"}
-    blob = json.dumps({"task": task.to_dict(), "method": method, "model": model_name, "config": config_for(method).to_dict(),
-                       "limits": limits, "parallel": PARALLEL}, sort_keys=True)
+    blob = json.dumps(
+        {
+            "task": task.to_dict(),
+            "method": method,
+            "model": model_name,
+            "config": config_for(method).to_dict(),
+            "limits": limits,
+            "parallel": PARALLEL,
+        },
+        sort_keys=True,
+    )
     return cache / f"{task.slug}.{method}.{hashlib.sha256(blob.encode()).hexdigest()[:16]}.json"

@@ -57,8 +57,13 @@ TIMING_LIMITS = SandboxLimits(per_test_timeout=10.0, total_timeout=120.0)
 def _executor(root: Path, test_file: str, limits: SandboxLimits):
     from orps_lsp.sandbox.executor import PytestExecutor
 
-    target = ExecutionTarget(project_root=root, file=root / f"{MODULE}.py", function="", tests=TestSelection([Path("tests") / test_file]),
-                             limits=limits)
+    target = ExecutionTarget(
+        project_root=root,
+        file=root / f"{MODULE}.py",
+        function="",
+        tests=TestSelection([Path("tests") / test_file]),
+        limits=limits,
+    )
     return PytestExecutor(target)
 
 
@@ -70,8 +75,13 @@ def hidden_score(task: Task, module: str, work: Path) -> dict:
         original = executor.run(task.source)
         result = original if module == task.source else executor.run(module)
     regressed = sorted(original.passed_ids() - result.passed_ids())
-    return {"passed": result.passed, "total": result.total, "original_passed": original.passed,
-            "regressed_tests": len(regressed), "error": result.error[:200]}
+    return {
+        "passed": result.passed,
+        "total": result.total,
+        "original_passed": original.passed,
+        "regressed_tests": len(regressed),
+        "error": result.error[:200],
+    }
 
 
 def timing(task: Task, module: str, work: Path) -> dict:
@@ -100,8 +110,13 @@ def run_one(task: Task, method: str, model_spec: str | None, threads: int | None
     with tempfile.TemporaryDirectory(prefix=f"orps-bench-{task.slug}-") as tmp:
         work = Path(tmp)
         file = write_project(work / "project", task.source, {"test_visible.py": task.visible_tests})
-        request = engine.SearchRequest(file=file, function=task.function, mode="solve" if task.kind == "write" else "optimize",
-                                       project_root=work / "project", limits=SEARCH_LIMITS)
+        request = engine.SearchRequest(
+            file=file,
+            function=task.function,
+            mode="solve" if task.kind == "write" else "optimize",
+            project_root=work / "project",
+            limits=SEARCH_LIMITS,
+        )
         started = time.perf_counter()
         try:
             prepared = engine.prepare(request, no_tests=config.no_tests)
@@ -112,29 +127,58 @@ def run_one(task: Task, method: str, model_spec: str | None, threads: int | None
         offered = report.best_id is not None and report.new_source is not None
         module = report.new_source if offered else task.source
         record = {
-            "task": task.id, "kind": task.kind, "set": task.info.get("set"), "method": method, "model": report.model,
-            "offered": offered, "verdict": report.verdict, "stopped_by": report.stats.stopped_by,
-            "llm_calls": report.stats.llm_calls, "generated_tokens": report.stats.generated_tokens,
-            "prompt_tokens_sent": report.stats.prompt_tokens_sent, "prompt_tokens_evaluated": report.stats.prompt_tokens_evaluated,
-            "candidates": len(report.nodes), "wall_seconds": round(wall, 2),
+            "task": task.id,
+            "kind": task.kind,
+            "set": task.info.get("set"),
+            "method": method,
+            "model": report.model,
+            "offered": offered,
+            "verdict": report.verdict,
+            "stopped_by": report.stats.stopped_by,
+            "llm_calls": report.stats.llm_calls,
+            "generated_tokens": report.stats.generated_tokens,
+            "prompt_tokens_sent": report.stats.prompt_tokens_sent,
+            "prompt_tokens_evaluated": report.stats.prompt_tokens_evaluated,
+            "candidates": len(report.nodes),
+            "wall_seconds": round(wall, 2),
             # The original is the oracle (optimize): candidates that passed the tests and were refused on
             # the original's captured calls, or (alike on those) on the inputs drawn from them.
-            "refused_by_replay": sum(1 for n in report.nodes if n.execution and n.execution.behaviour
-                                     and n.execution.behaviour.different),
-            "refused_by_generated": sum(1 for n in report.nodes if n.execution and n.execution.behaviour
-                                        and not n.execution.behaviour.different
-                                        and n.execution.behaviour.generated_different),
+            "refused_by_replay": sum(
+                1 for n in report.nodes if n.execution and n.execution.behaviour and n.execution.behaviour.different
+            ),
+            "refused_by_generated": sum(
+                1
+                for n in report.nodes
+                if n.execution
+                and n.execution.behaviour
+                and not n.execution.behaviour.different
+                and n.execution.behaviour.generated_different
+            ),
             "replayed": sum(1 for n in report.nodes if n.execution and n.execution.behaviour),
-            "seconds": {"prompt": round(report.stats.prompt_seconds, 1), "generation": round(report.stats.generation_seconds, 1),
-                        "tests": round(report.stats.evaluation_seconds, 1),
-                        "evaluation": {what: round(seconds, 1) for what, seconds in report.stats.evaluation_breakdown.items()}},
+            "seconds": {
+                "prompt": round(report.stats.prompt_seconds, 1),
+                "generation": round(report.stats.generation_seconds, 1),
+                "tests": round(report.stats.evaluation_seconds, 1),
+                "evaluation": {what: round(seconds, 1) for what, seconds in report.stats.evaluation_breakdown.items()},
+            },
             # The candidates timed per call, fastest first (their code too): what the final pick weighed.
-            "per_call": sorted(({"node": n.id, "speedup": n.execution.per_call.speedup, "figure": n.execution.per_call.describe(),
-                                 "alone": n.execution.per_call.alone_note, "code": n.code}
-                                for n in report.nodes if n.execution and n.execution.per_call),
-                               key=lambda entry: -(entry["speedup"] or 0.0))[:3],
+            "per_call": sorted(
+                (
+                    {
+                        "node": n.id,
+                        "speedup": n.execution.per_call.speedup,
+                        "figure": n.execution.per_call.describe(),
+                        "alone": n.execution.per_call.alone_note,
+                        "code": n.code,
+                    }
+                    for n in report.nodes
+                    if n.execution and n.execution.per_call
+                ),
+                key=lambda entry: -(entry["speedup"] or 0.0),
+            )[:3],
             "visible": {"passed": report.best.execution.passed, "total": report.best.execution.total}
-            if offered and report.best.execution else None,
+            if offered and report.best.execution
+            else None,
         }
         record["hidden"] = hidden_score(task, module, work)
         record["hidden_pass_ratio"] = record["hidden"]["passed"] / record["hidden"]["total"] if record["hidden"]["total"] else 0.0
@@ -146,8 +190,9 @@ def run_one(task: Task, method: str, model_spec: str | None, threads: int | None
             failing = offered and (record["hidden"]["regressed_tests"] > 0 or not t.get("result_correct"))
             record["bad_offer"] = bool(slower or failing)
             # Against the original, as the product's guard is: some slow originals run out of the held-back tests' limits.
-            record["solved"] = (record["hidden"]["total"] > 0 and record["hidden"]["regressed_tests"] == 0
-                                and bool(t.get("result_correct")))
+            record["solved"] = (
+                record["hidden"]["total"] > 0 and record["hidden"]["regressed_tests"] == 0 and bool(t.get("result_correct"))
+            )
         else:
             record["bad_offer"] = bool(offered and record["hidden"]["regressed_tests"] > 0)
         return record
@@ -166,15 +211,22 @@ def interleaved(tasks: list[Task]) -> list[Task]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.quality.run", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--write-per-set", type=int, default=10, help="write tasks from each of LBPP, HumanEval+, MBPP+ (default 10)")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.quality.run", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--write-per-set", type=int, default=10, help="write tasks from each of LBPP, HumanEval+, MBPP+ (default 10)"
+    )
     parser.add_argument("--optimize", type=int, default=10, help="ENAMEL optimize tasks (default 10)")
     parser.add_argument("--kinds", default="write,optimize", help="which kinds of task to run (default both)")
     parser.add_argument("--tasks", type=int, default=None, help="run only the first N tasks of each kind (a quick look)")
-    parser.add_argument("--methods", default="cot,orps,best_of_n,reflexion,orps_no_exec", help=f"comma-separated, from {', '.join(METHODS)}")
+    parser.add_argument(
+        "--methods", default="cot,orps,best_of_n,reflexion,orps_no_exec", help=f"comma-separated, from {', '.join(METHODS)}"
+    )
     parser.add_argument("--model", default=None, help="GGUF path or embedded name (default: the embedded 0.5B model)")
-    parser.add_argument("--jobs", type=int, default=1, help="worker processes, each with its own model (default 1; 2 cores fit one)")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="worker processes, each with its own model (default 1; 2 cores fit one)"
+    )
     parser.add_argument("--out", type=Path, default=Path("bench/results/quality"), help="results folder (cache inside)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
@@ -183,8 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     for method in methods:
         config_for(method)  # unknown names stop here
     if find_spec("matplotlib") is None:  # said now, not after hours of searching
-        print("bench/quality draws its plots with matplotlib: .venv/bin/python -m pip install -e '.[bench]'",
-              file=sys.stderr)
+        print("bench/quality draws its plots with matplotlib: .venv/bin/python -m pip install -e '.[bench]'", file=sys.stderr)
         return 2
     tasks = load_or_build(args.out.parent / "tasks.json", args.write_per_set, args.optimize, args.seed)
     if args.tasks:
@@ -203,7 +254,10 @@ def main(argv: list[str] | None = None) -> int:
             path = cache_path(cache, task, method, model_name)
             if not path.exists():
                 todo.append((task, method, path))
-    print(f"{len(tasks)} tasks x {len(methods)} methods: {len(tasks) * len(methods) - len(todo)} cached, {len(todo)} to run", flush=True)
+    print(
+        f"{len(tasks)} tasks x {len(methods)} methods: {len(tasks) * len(methods) - len(todo)} cached, {len(todo)} to run",
+        flush=True,
+    )
     threads = max(1, (os.cpu_count() or 2) // args.jobs)
     started = time.perf_counter()
     done = 0
@@ -216,7 +270,10 @@ def main(argv: list[str] | None = None) -> int:
             tmp.write_text(json.dumps(record, indent=1))
             tmp.replace(path)  # a killed run never leaves half a record
         elapsed = time.perf_counter() - started
-        status = record.get("error") or f"{'solved' if record.get('solved') else 'not solved'}, {record.get('llm_calls')} calls, {record.get('wall_seconds')} s"
+        status = (
+            record.get("error")
+            or f"{'solved' if record.get('solved') else 'not solved'}, {record.get('llm_calls')} calls, {record.get('wall_seconds')} s"
+        )
         print(f"[{done}/{len(todo)} {elapsed / 60:.1f} min] {record['task']} {record['method']}: {status}", flush=True)
 
     if args.jobs <= 1:

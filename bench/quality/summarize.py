@@ -76,8 +76,9 @@ def method_summary(records: list[dict]) -> dict:
         "wall_seconds_mean": _mean([r["wall_seconds"] for r in records]),
         "wall_seconds_total": sum(r["wall_seconds"] for r in records),
         # The share of the searches' wall time spent evaluating (test runs, benchmarks, CrossHair).
-        "evaluation_share": _ratio(sum(r.get("seconds", {}).get("tests", 0.0) for r in records),
-                                   sum(r["wall_seconds"] for r in records)),
+        "evaluation_share": _ratio(
+            sum(r.get("seconds", {}).get("tests", 0.0) for r in records), sum(r["wall_seconds"] for r in records)
+        ),
         # ... and by what it was spent on (records from before the breakdown have none).
         "evaluation_by_measure": _by_measure(records),
         # Of the candidates compared with the original (optimize), the share each oracle refused
@@ -156,8 +157,10 @@ def markdown(summaries: dict[str, dict], meta: dict, partial: dict[str, dict] | 
     if measured:
         lines += ["", "Evaluating, by what it was spent on (share of the searches' wall time):", ""]
         for method, shares in measured.items():
-            lines.append(f"- {LABELS.get(method, method)}: " + ", ".join(
-                f"{what} {share:.1%}" for what, share in sorted(shares.items(), key=lambda item: -item[1])))
+            lines.append(
+                f"- {LABELS.get(method, method)}: "
+                + ", ".join(f"{what} {share:.1%}" for what, share in sorted(shares.items(), key=lambda item: -item[1]))
+            )
     sets = sorted({k for s in summaries.values() for k in s["by_set"]})
     if sets:
         lines += ["", "pass@1 by set:", "", "| method | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
@@ -165,8 +168,13 @@ def markdown(summaries: dict[str, dict], meta: dict, partial: dict[str, dict] | 
             lines.append(f"| {LABELS.get(method, method)} | " + " | ".join(_fmt(s["by_set"].get(k), ".0%") for k in sets) + " |")
     for method, tables in (partial or {}).items():
         done = tables[method]
-        lines += ["", f"**{LABELS.get(method, method)}, part-way: compared on the {done['tasks']} tasks it has finished "
-                      f"({done['write_tasks']} write, {done['optimize_tasks']} optimize)**", "", *_rows(tables)]
+        lines += [
+            "",
+            f"**{LABELS.get(method, method)}, part-way: compared on the {done['tasks']} tasks it has finished "
+            f"({done['write_tasks']} write, {done['optimize_tasks']} optimize)**",
+            "",
+            *_rows(tables),
+        ]
     lines += ["", "![pass@1](pass_at_1.png) ![speed-ups](speedups.png) ![quality vs calls](quality_vs_calls.png)", ""]
     return "\n".join(lines)
 
@@ -180,8 +188,7 @@ def plots(summaries: dict[str, dict], records: list[dict], out: Path) -> None:
     methods = list(summaries)
     most = max(s["tasks"] for s in summaries.values())
     # A method still part-way is shown on the tasks it has finished, and says so.
-    labels = [LABELS.get(m, m) + (f"\n({summaries[m]['tasks']} tasks)" if summaries[m]["tasks"] < most else "")
-              for m in methods]
+    labels = [LABELS.get(m, m) + (f"\n({summaries[m]['tasks']} tasks)" if summaries[m]["tasks"] < most else "") for m in methods]
 
     fig, ax = plt.subplots(figsize=(7, 3.6))
     values = [100 * (summaries[m]["pass_at_1"] or 0) for m in methods]
@@ -198,8 +205,14 @@ def plots(summaries: dict[str, dict], records: list[dict], out: Path) -> None:
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(7, 3.6))
-    data = [[r["timing"]["speedup_vs_original"] for r in records if r["method"] == m and r["kind"] == "optimize"
-             and optimize_correct(r) and r["timing"].get("speedup_vs_original")] for m in methods]
+    data = [
+        [
+            r["timing"]["speedup_vs_original"]
+            for r in records
+            if r["method"] == m and r["kind"] == "optimize" and optimize_correct(r) and r["timing"].get("speedup_vs_original")
+        ]
+        for m in methods
+    ]
     for index, values in enumerate(data):
         ax.scatter([index] * len(values), values, alpha=0.7)
     ax.set_xticks(range(len(methods)), labels, rotation=15)
@@ -215,7 +228,9 @@ def plots(summaries: dict[str, dict], records: list[dict], out: Path) -> None:
     for method, label in zip(methods, labels):
         s = summaries[method]
         ax.scatter(s["llm_calls_mean"] or 0, 100 * (s["pass_at_1"] or 0), s=60)
-        ax.annotate(label, (s["llm_calls_mean"] or 0, 100 * (s["pass_at_1"] or 0)), textcoords="offset points", xytext=(5, 5), fontsize=8)
+        ax.annotate(
+            label, (s["llm_calls_mean"] or 0, 100 * (s["pass_at_1"] or 0)), textcoords="offset points", xytext=(5, 5), fontsize=8
+        )
     ax.set_xlabel("mean LLM calls per task")
     ax.set_ylabel("pass@1, write tasks (%)")
     ax.set_title("Quality against LLM calls")
@@ -270,8 +285,9 @@ def summarize(tasks, methods: list[str], model_name: str, cache: Path, out: Path
         "finished_per_method": {m: len(done) for m, done in finished.items()},
     }
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps({"meta": meta, "summary": summaries, "partial": partial,
-                                                  "records": records}, indent=1))
+    (out / "results.json").write_text(
+        json.dumps({"meta": meta, "summary": summaries, "partial": partial, "records": records}, indent=1)
+    )
     (out / "results.md").write_text(markdown(summaries, meta, partial))
     if summaries:
         plots({**summaries, **{m: tables[m] for m, tables in partial.items()}}, records, out)

@@ -107,7 +107,7 @@ def assert_tests(setup: str, asserts: list[str]) -> str:
 
 
 # ------------------------------------------------------- reference outputs
-_RUNNER = r'''
+_RUNNER = r"""
 import ast, json, sys, copy
 spec = json.load(sys.stdin)
 namespace = {"__name__": "reference"}
@@ -120,7 +120,7 @@ for args in spec["inputs"]:
     except BaseException as exc:
         out.append(None)
 print(json.dumps(out))
-'''
+"""
 
 
 def reference_outputs(program: str, entry: str, inputs: list[list], timeout: float = 60.0) -> list[object | None]:
@@ -175,8 +175,11 @@ def _number(task_id: str) -> int:
 
 
 def humaneval_write(limit: int, seed: int = 0) -> list[Task]:
-    rows = [r for r in _jsonl(DATA / "humanevalplus" / "HumanEvalPlus.jsonl.gz")
-            if _number(r["task_id"]) not in HUMANEVAL_SKIP and _number(r["task_id"]) not in ENAMEL_GOOD and not r["atol"]]
+    rows = [
+        r
+        for r in _jsonl(DATA / "humanevalplus" / "HumanEvalPlus.jsonl.gz")
+        if _number(r["task_id"]) not in HUMANEVAL_SKIP and _number(r["task_id"]) not in ENAMEL_GOOD and not r["atol"]
+    ]
     tasks = []
     for row in random.Random(seed).sample(rows, len(rows)):
         program = row["prompt"] + row["canonical_solution"]
@@ -187,9 +190,17 @@ def humaneval_write(limit: int, seed: int = 0) -> list[Task]:
         if len(visible) < 2 or len(hidden) < 3:
             continue
         entry = row["entry_point"]
-        tasks.append(Task(row["task_id"], "write", entry, row["prompt"].rstrip() + "\n    ...\n",
-                          case_tests(entry, visible, "visible"), case_tests(entry, hidden, "hidden"),
-                          info={"set": "HumanEval+", "visible": len(visible), "hidden": len(hidden)}))
+        tasks.append(
+            Task(
+                row["task_id"],
+                "write",
+                entry,
+                row["prompt"].rstrip() + "\n    ...\n",
+                case_tests(entry, visible, "visible"),
+                case_tests(entry, hidden, "hidden"),
+                info={"set": "HumanEval+", "visible": len(visible), "hidden": len(hidden)},
+            )
+        )
         if len(tasks) == limit:
             break
     return tasks
@@ -221,8 +232,17 @@ def mbpp_write(limit: int, seed: int = 0) -> list[Task]:
         imports = [ast.get_source_segment(code, n) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
         header = ast.get_source_segment(code, defs[0]).split("\n", 1)[0].strip()
         stub = "".join(f"{i}\n" for i in imports) + ("\n\n" if imports else "") + f'{header}\n    """{description}"""\n    ...\n'
-        tasks.append(Task(row["task_id"], "write", entry, stub, case_tests(entry, visible, "visible"), case_tests(entry, hidden, "hidden"),
-                          info={"set": "MBPP+", "visible": len(visible), "hidden": len(hidden)}))
+        tasks.append(
+            Task(
+                row["task_id"],
+                "write",
+                entry,
+                stub,
+                case_tests(entry, visible, "visible"),
+                case_tests(entry, hidden, "hidden"),
+                info={"set": "MBPP+", "visible": len(visible), "hidden": len(hidden)},
+            )
+        )
         if len(tasks) == limit:
             break
     return tasks
@@ -244,7 +264,13 @@ def lbpp_write(limit: int, seed: int = 0) -> list[Task]:
             continue
         match = re.match(r"\s*def\s+(\w+)\s*\(", row["signature"])
         defs = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
-        if not match or len(defs) != 1 or not isinstance(defs[0], ast.FunctionDef) or defs[0].name != match.group(1) or len(asserts) < 3:
+        if (
+            not match
+            or len(defs) != 1
+            or not isinstance(defs[0], ast.FunctionDef)
+            or defs[0].name != match.group(1)
+            or len(asserts) < 3
+        ):
             continue
         entry = match.group(1)
         setup = re.sub(r"\bfrom code import\b", f"from {MODULE} import", setup)
@@ -253,10 +279,19 @@ def lbpp_write(limit: int, seed: int = 0) -> list[Task]:
         if not header.endswith(":"):
             continue  # a header over several lines: keep the stub simple
         docstring = textwrap.indent(textwrap.fill(row["instruction"].replace('"""', "'''"), 96), "    ").strip()
-        stub = "".join(f"{i}\n" for i in imports) + ("\n\n" if imports else "") + f'{header}\n    """{docstring}\n    """\n    ...\n'
+        stub = (
+            "".join(f"{i}\n" for i in imports) + ("\n\n" if imports else "") + f'{header}\n    """{docstring}\n    """\n    ...\n'
+        )
         visible, hidden = asserts[:2], asserts[2:]
-        task = Task(row["task_id"], "write", entry, stub, assert_tests(setup, visible), assert_tests(setup, hidden),
-                    info={"set": "LBPP", "visible": len(visible), "hidden": len(hidden), "title": row["title"]})
+        task = Task(
+            row["task_id"],
+            "write",
+            entry,
+            stub,
+            assert_tests(setup, visible),
+            assert_tests(setup, hidden),
+            info={"set": "LBPP", "visible": len(visible), "hidden": len(hidden), "title": row["title"]},
+        )
         if not _reference_passes(completion, task):
             continue
         tasks.append(task)
@@ -271,7 +306,9 @@ def _reference_passes(module_source: str, task: Task) -> bool:
 
     with tempfile.TemporaryDirectory(prefix="orps-task-") as tmp:
         write_project(Path(tmp), module_source, {"test_visible.py": task.visible_tests, "test_hidden.py": task.hidden_tests})
-        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"], cwd=tmp, capture_output=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"], cwd=tmp, capture_output=True, timeout=120
+        )
         return done.returncode == 0
 
 
@@ -326,7 +363,7 @@ def rand_primality(size, lid, cid):
     return random.randint(size // 2, size)
 '''
 
-_ON_GENERATED_INPUTS = r'''
+_ON_GENERATED_INPUTS = r"""
 import json, sys, time, copy, random, hashlib
 spec = json.load(sys.stdin)
 gen = {}
@@ -341,16 +378,28 @@ for cid in spec["cases"]:
     result = ref[spec["entry"]](*copy.deepcopy(args))
     out[cid] = {"seconds": time.process_time() - started, "sha256": hashlib.sha256(repr(result).encode()).hexdigest()}
 print(json.dumps(out))
-'''
+"""
 
 
-def on_generated_inputs(program: str, entry: str, generator: str, size: int, lid: int, cases: list[int],
-                        timeout: float) -> dict[int, dict] | None:
+def on_generated_inputs(
+    program: str, entry: str, generator: str, size: int, lid: int, cases: list[int], timeout: float
+) -> dict[int, dict] | None:
     """Run `program` on ENAMEL inputs (in a child process): per case, CPU seconds and the answer's sha256."""
-    spec = json.dumps({"helpers": GENERATOR_HELPERS, "generator": generator, "program": program, "entry": entry,
-                       "size": size, "lid": lid, "cases": cases})
+    spec = json.dumps(
+        {
+            "helpers": GENERATOR_HELPERS,
+            "generator": generator,
+            "program": program,
+            "entry": entry,
+            "size": size,
+            "lid": lid,
+            "cases": cases,
+        }
+    )
     try:
-        done = subprocess.run([sys.executable, "-c", _ON_GENERATED_INPUTS], input=spec, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            [sys.executable, "-c", _ON_GENERATED_INPUTS], input=spec, capture_output=True, text=True, timeout=timeout
+        )
         return {int(k): v for k, v in json.loads(done.stdout).items()} if done.returncode == 0 else None
     except (subprocess.TimeoutExpired, ValueError):
         return None
@@ -434,11 +483,29 @@ def enamel_optimize(limit: int, seed: int = 0) -> list[Task]:
             visible, hidden = _split_cases(expert, entry, plus[task_id]["base_input"], plus[task_id]["plus_input"], seed)
         except Exception:
             continue
-        visible_tests = case_tests(entry, visible, "visible") + "\n\n" + _timing_block(row["input_generator"], entry, size, lid, 0, hashes[0])
-        tasks.append(Task(f"enamel/{task_id}", "optimize", entry, original, visible_tests, case_tests(entry, hidden, "hidden"),
-                          timing_tests(entry, row["input_generator"], size, lid, [1, 2, 3], {k: hashes[k] for k in (1, 2, 3)}),
-                          expert, info={"set": "ENAMEL", "level": lid, "size": size, "original_seconds": round(seconds, 3),
-                                        "visible": len(visible) + 1, "hidden": len(hidden)}))
+        visible_tests = (
+            case_tests(entry, visible, "visible") + "\n\n" + _timing_block(row["input_generator"], entry, size, lid, 0, hashes[0])
+        )
+        tasks.append(
+            Task(
+                f"enamel/{task_id}",
+                "optimize",
+                entry,
+                original,
+                visible_tests,
+                case_tests(entry, hidden, "hidden"),
+                timing_tests(entry, row["input_generator"], size, lid, [1, 2, 3], {k: hashes[k] for k in (1, 2, 3)}),
+                expert,
+                info={
+                    "set": "ENAMEL",
+                    "level": lid,
+                    "size": size,
+                    "original_seconds": round(seconds, 3),
+                    "visible": len(visible) + 1,
+                    "hidden": len(hidden),
+                },
+            )
+        )
         if len(tasks) == limit:
             break
     return tasks
@@ -446,25 +513,32 @@ def enamel_optimize(limit: int, seed: int = 0) -> list[Task]:
 
 def _timing_block(generator: str, entry: str, size: int, lid: int, cid: int, digest: str) -> str:
     """One visible test on a large input, so that the search sees the function's speed."""
-    return "\n".join([
-        "import hashlib",
-        "import random",
-        GENERATOR_HELPERS,
-        generator.strip(),
-        "",
-        "",
-        "def test_large_input():",
-        f"    random.seed({lid} * 1000 + {cid})",
-        f"    args = list(generate_input({size}, {lid}, {cid}))",
-        f"    result = {entry}(*copy.deepcopy(args))",
-        f"    assert hashlib.sha256(repr(result).encode()).hexdigest() == {digest!r}",
-        "",
-    ])
+    return "\n".join(
+        [
+            "import hashlib",
+            "import random",
+            GENERATOR_HELPERS,
+            generator.strip(),
+            "",
+            "",
+            "def test_large_input():",
+            f"    random.seed({lid} * 1000 + {cid})",
+            f"    args = list(generate_input({size}, {lid}, {cid}))",
+            f"    result = {entry}(*copy.deepcopy(args))",
+            f"    assert hashlib.sha256(repr(result).encode()).hexdigest() == {digest!r}",
+            "",
+        ]
+    )
 
 
 def build_tasks(write_per_set: int, optimize: int, seed: int = 0) -> list[Task]:
     """The slice: `write_per_set` tasks from each write set and `optimize` ENAMEL tasks, drawn with `seed`."""
-    return lbpp_write(write_per_set, seed) + humaneval_write(write_per_set, seed) + mbpp_write(write_per_set, seed) + enamel_optimize(optimize, seed)
+    return (
+        lbpp_write(write_per_set, seed)
+        + humaneval_write(write_per_set, seed)
+        + mbpp_write(write_per_set, seed)
+        + enamel_optimize(optimize, seed)
+    )
 
 
 def load_or_build(path: Path, write_per_set: int, optimize: int, seed: int = 0) -> list[Task]:

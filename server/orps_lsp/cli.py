@@ -33,27 +33,47 @@ EXIT_IMPROVED, EXIT_NOTHING, EXIT_BAD_INPUT, EXIT_PARTIAL, EXIT_CANCELLED = 0, 1
 
 def _search_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", metavar="FILE::FUNCTION", help="e.g. src/pkg/mod.py::slow_function or mod.py::Class.method")
-    parser.add_argument("--apply", action="store_true", help="write the result into the file (only a guarded, verified improvement)")
-    parser.add_argument("--allow-partial", action="store_true",
-                        help="with --apply, also write a partial solution (a solve that passes only some tests)")
+    parser.add_argument(
+        "--apply", action="store_true", help="write the result into the file (only a guarded, verified improvement)"
+    )
+    parser.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="with --apply, also write a partial solution (a solve that passes only some tests)",
+    )
     parser.add_argument("--explain-tests", action="store_true", help="print which tests judge the function and why, then stop")
     parser.add_argument("--json", action="store_true", help="print the whole report as JSON on stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    parser.add_argument("--report", metavar="HTML", help="also write the search report, its tree drawn, as a self-contained HTML page")
-    parser.add_argument("--write-tests", metavar="FILE", help="append the test your suite lacks (a call on which a refused "
-                        "rewrite behaved differently from the original) to FILE")
+    parser.add_argument(
+        "--report", metavar="HTML", help="also write the search report, its tree drawn, as a self-contained HTML page"
+    )
+    parser.add_argument(
+        "--write-tests",
+        metavar="FILE",
+        help="append the test your suite lacks (a call on which a refused rewrite behaved differently from the original) to FILE",
+    )
     tests = parser.add_argument_group("tests")
     tests.add_argument("-k", dest="keyword", metavar="EXPR", help="pytest -k expression to select tests")
-    tests.add_argument("--workload", action="append", default=[], metavar="TEST",
-                       help="optimize: a test (path or node id; a pytest-benchmark test, or one that runs a script) "
-                            "whose calls of the function are captured and timed besides the unit tests' calls; "
-                            "it judges nothing (repeatable)")
+    tests.add_argument(
+        "--workload",
+        action="append",
+        default=[],
+        metavar="TEST",
+        help="optimize: a test (path or node id; a pytest-benchmark test, or one that runs a script) "
+        "whose calls of the function are captured and timed besides the unit tests' calls; "
+        "it judges nothing (repeatable)",
+    )
     tests.add_argument("--no-tests", action="store_true", help="search without tests (critic only; the result is unverified)")
     _setting_arguments(parser, {TESTS: tests})
 
 
-_GROUPS = {MODEL: "model", TESTS: "tests", LIMITS: "the sandbox's limits", ORACLE: "the original is the oracle (optimize)",
-           SEARCH: "search (defaults fit a 2-core CPU; the paper used K=3 N=20 D=5)"}
+_GROUPS = {
+    MODEL: "model",
+    TESTS: "tests",
+    LIMITS: "the sandbox's limits",
+    ORACLE: "the original is the oracle (optimize)",
+    SEARCH: "search (defaults fit a 2-core CPU; the paper used K=3 N=20 D=5)",
+}
 _ARGUMENT_TYPES = {"integer": int, "number": float, "string": str, "url": str, "strings": str, "choice": str}
 
 
@@ -66,14 +86,24 @@ def _setting_arguments(parser: argparse.ArgumentParser, groups: dict[str, argpar
                 continue
             flags = (*setting.short_flags, setting.flag)
             if setting.kind == "boolean":
-                group.add_argument(*flags, dest=setting.name, action=argparse.BooleanOptionalAction,
-                                   default=setting.default, help=cli_help(setting))
+                group.add_argument(
+                    *flags,
+                    dest=setting.name,
+                    action=argparse.BooleanOptionalAction,
+                    default=setting.default,
+                    help=cli_help(setting),
+                )
             else:
-                group.add_argument(*flags, dest=setting.name, type=_ARGUMENT_TYPES[setting.kind],
-                                   choices=setting.choices or None, action="append" if setting.kind == "strings" else "store",
-                                   default=None if setting.kind == "strings" else setting.default,
-                                   metavar=None if setting.choices else setting.kind.upper().replace("STRINGS", "VALUE"),
-                                   help=cli_help(setting) + (" (repeatable)" if setting.kind == "strings" else ""))
+                group.add_argument(
+                    *flags,
+                    dest=setting.name,
+                    type=_ARGUMENT_TYPES[setting.kind],
+                    choices=setting.choices or None,
+                    action="append" if setting.kind == "strings" else "store",
+                    default=None if setting.kind == "strings" else setting.default,
+                    metavar=None if setting.choices else setting.kind.upper().replace("STRINGS", "VALUE"),
+                    help=cli_help(setting) + (" (repeatable)" if setting.kind == "strings" else ""),
+                )
             for old in setting.deprecated_flags:
                 group.add_argument(old, dest=setting.name, action=_Deprecated, setting=setting, help=argparse.SUPPRESS)
 
@@ -84,11 +114,17 @@ class _Deprecated(argparse.Action):
     def __init__(self, option_strings: list[str], dest: str, setting: Setting, **kwargs: object) -> None:
         self.setting = setting
         # `--no-critic`: the negative of a boolean, no value; the others take one as the new flag does.
-        super().__init__(option_strings, dest, nargs=0 if setting.kind == "boolean" else None, default=argparse.SUPPRESS,
-                         help=argparse.SUPPRESS)
+        super().__init__(
+            option_strings,
+            dest,
+            nargs=0 if setting.kind == "boolean" else None,
+            default=argparse.SUPPRESS,
+            help=argparse.SUPPRESS,
+        )
 
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
-                 option_string: str | None = None) -> None:
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object, option_string: str | None = None
+    ) -> None:
         setting = self.setting
         if setting.kind == "boolean":
             value: object = not option_string.startswith("--no-") if option_string else True
@@ -101,21 +137,26 @@ class _Deprecated(argparse.Action):
                 raise argparse.ArgumentError(self, f"invalid {setting.kind} value: {values!r}") from None
         setattr(namespace, self.dest, value)
         said = getattr(namespace, "deprecated", [])
-        said.append(f"{option_string} is now {setting.flag}" + ("" if setting.kind != "boolean" else
-                                                                f" / --no-{setting.flag[2:]}"))
+        said.append(
+            f"{option_string} is now {setting.flag}" + ("" if setting.kind != "boolean" else f" / --no-{setting.flag[2:]}")
+        )
         namespace.deprecated = said
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="orps-lsp", description="ORPS code search judged by your pytest tests, as a language server or a command.")
+    parser = argparse.ArgumentParser(
+        prog="orps-lsp", description="ORPS code search judged by your pytest tests, as a language server or a command."
+    )
     parser.add_argument("--version", action="version", version=f"orps-lsp {__version__}")
     parser.add_argument("--stdio", action="store_true", help="serve LSP over stdin/stdout")
     parser.add_argument("--tcp", action="store_true", help="serve LSP over TCP")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=2087)
     sub = parser.add_subparsers(dest="command")
-    for name, text in (("optimize", "make a function faster without breaking its tests"),
-                       ("solve", "write the body of a stub from its docstring and tests")):
+    for name, text in (
+        ("optimize", "make a function faster without breaking its tests"),
+        ("solve", "write the body of a stub from its docstring and tests"),
+    ):
         _search_arguments(sub.add_parser(name, help=text, description=text))
     return parser
 
@@ -171,9 +212,15 @@ def run_command(args: argparse.Namespace) -> int:
     file, function = engine.parse_target(args.target)
     config = config_from(args)
     request = engine.SearchRequest(
-        file=file, function=function, mode=args.command, tests=args.test_paths, keyword=args.keyword,
-        pytest_args=args.pytest_args or [], workload=args.workload,
-        limits=SandboxLimits(**values_for(args, LIMITS)), oracle=OracleOptions(seed=args.seed, **values_for(args, ORACLE)),
+        file=file,
+        function=function,
+        mode=args.command,
+        tests=args.test_paths,
+        keyword=args.keyword,
+        pytest_args=args.pytest_args or [],
+        workload=args.workload,
+        limits=SandboxLimits(**values_for(args, LIMITS)),
+        oracle=OracleOptions(seed=args.seed, **values_for(args, ORACLE)),
     )
     prepared = engine.prepare(request, no_tests=args.no_tests)
     if args.explain_tests:
@@ -184,9 +231,16 @@ def run_command(args: argparse.Namespace) -> int:
         return EXIT_IMPROVED
     printer = ProgressPrinter(enabled=not args.quiet)
     printer.say("loading model ...")
-    model = load_model(args.model, n_ctx=args.context_size, n_threads=args.threads, gpu_layers=args.gpu_layers,
-                       endpoint=args.endpoint, api_key=args.api_key, remote_model=args.remote_model,
-                       max_parallel=args.parallel)
+    model = load_model(
+        args.model,
+        n_ctx=args.context_size,
+        n_threads=args.threads,
+        gpu_layers=args.gpu_layers,
+        endpoint=args.endpoint,
+        api_key=args.api_key,
+        remote_model=args.remote_model,
+        max_parallel=args.parallel,
+    )
     cancel = CancelToken()
     outcome: dict = {}
 
@@ -228,18 +282,22 @@ def run_command(args: argparse.Namespace) -> int:
         except OSError as exc:  # the HTML is a by-product: it must not cost the user the result or --apply
             print(f"orps-lsp: cannot write the report to {args.report}: {exc.strerror or exc}", file=sys.stderr)
     if report.missing_test and not args.json:
-        print("\nA test your suite lacks (the original passes it; a refused rewrite did not):\n\n"
-              + report.missing_test.rstrip())
+        print("\nA test your suite lacks (the original passes it; a refused rewrite did not):\n\n" + report.missing_test.rstrip())
     if report.missing_test and args.write_tests:
         _append_test(Path(args.write_tests), report.missing_test)
     if unusable:  # the table and the report are out: the answers are there to read
         raise engine.InputError(unusable)
     if args.apply and report.improved:
         if config.no_tests:
-            print("not applied: the result was not verified by tests (--no-tests); review the diff and apply it yourself", file=sys.stderr)
+            print(
+                "not applied: the result was not verified by tests (--no-tests); review the diff and apply it yourself",
+                file=sys.stderr,
+            )
         elif report.partial and not args.allow_partial:
-            print("not applied: a partial solution (some tests still fail); review the diff, or pass --allow-partial",
-                  file=sys.stderr)
+            print(
+                "not applied: a partial solution (some tests still fail); review the diff, or pass --allow-partial",
+                file=sys.stderr,
+            )
         else:
             engine.write_atomically(Path(prepared.task.file), report.new_source, prepared.source_hash)
             print(f"applied to {prepared.task.file}", file=sys.stderr)

@@ -35,8 +35,11 @@ def package_json(current: str) -> str:
 
 def drifted(root: Path = ROOT) -> list[str]:
     """The generated files that differ from what the code makes."""
-    stale = [path for path, make in GENERATED.items()
-             if not (root / path).is_file() or (root / path).read_text(encoding="utf-8") != make()]
+    stale = [
+        path
+        for path, make in GENERATED.items()
+        if not (root / path).is_file() or (root / path).read_text(encoding="utf-8") != make()
+    ]
     manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
     if manifest["contributes"]["configuration"]["properties"] != settings_schema.vscode_properties():
         stale.append(MANIFEST)

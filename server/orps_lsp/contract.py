@@ -102,28 +102,31 @@ class SearchProgress:
 
 def typescript() -> str:
     """client-vscode/src/contract.ts."""
+
     def members(enum: type[Enum]) -> str:
         return "".join(f"  {camel_case(m.name.lower())}: '{m.value}',\n" for m in enum)  # type: ignore[attr-defined]
 
-    return ("// Generated from server/orps_lsp/contract.py by `python -m orps_lsp.codegen`: do not edit.\n\n"
-            "/** The commands the server registers (workspace/executeCommand). */\n"
-            f"export const Command = {{\n{members(Command)}}} as const;\n"
-            "export type Command = (typeof Command)[keyof typeof Command];\n\n"
-            "/** What became of a search command: its result's `status`. */\n"
-            f"export const Status = {{\n{members(Status)}}} as const;\n"
-            "export type Status = (typeof Status)[keyof typeof Status];\n\n"
-            "/** Where a search is: SearchProgress.phase. */\n"
-            f"export const Phase = {{\n{members(Phase)}}} as const;\n"
-            "export type Phase = (typeof Phase)[keyof typeof Phase];\n\n"
-            f"export const PROGRESS_NOTIFICATION = '{PROGRESS_NOTIFICATION}';\n"
-            f"export const PROBLEM_NOTIFICATION = '{PROBLEM_NOTIFICATION}';\n\n"
-            "/** What a message the user can act on is about (orps/problem). */\n"
-            f"export const Problem = {{\n{members(Problem)}}} as const;\n"
-            "export type Problem = (typeof Problem)[keyof typeof Problem];\n\n"
-            "/** The params of orps/problem: a message (window/showMessage's `type`) with the code of its fix. */\n"
-            "export interface ProblemMessage {\n  problem: Problem;\n  message: string;\n  type: number;\n}\n\n"
-            "/** The params of orps/progress: a search's state as data, beside the $/progress of the same token. */\n"
-            f"export interface SearchProgress {{\n{_interface(SearchProgress)}}}\n")
+    return (
+        "// Generated from server/orps_lsp/contract.py by `python -m orps_lsp.codegen`: do not edit.\n\n"
+        "/** The commands the server registers (workspace/executeCommand). */\n"
+        f"export const Command = {{\n{members(Command)}}} as const;\n"
+        "export type Command = (typeof Command)[keyof typeof Command];\n\n"
+        "/** What became of a search command: its result's `status`. */\n"
+        f"export const Status = {{\n{members(Status)}}} as const;\n"
+        "export type Status = (typeof Status)[keyof typeof Status];\n\n"
+        "/** Where a search is: SearchProgress.phase. */\n"
+        f"export const Phase = {{\n{members(Phase)}}} as const;\n"
+        "export type Phase = (typeof Phase)[keyof typeof Phase];\n\n"
+        f"export const PROGRESS_NOTIFICATION = '{PROGRESS_NOTIFICATION}';\n"
+        f"export const PROBLEM_NOTIFICATION = '{PROBLEM_NOTIFICATION}';\n\n"
+        "/** What a message the user can act on is about (orps/problem). */\n"
+        f"export const Problem = {{\n{members(Problem)}}} as const;\n"
+        "export type Problem = (typeof Problem)[keyof typeof Problem];\n\n"
+        "/** The params of orps/problem: a message (window/showMessage's `type`) with the code of its fix. */\n"
+        "export interface ProblemMessage {\n  problem: Problem;\n  message: string;\n  type: number;\n}\n\n"
+        "/** The params of orps/progress: a search's state as data, beside the $/progress of the same token. */\n"
+        f"export interface SearchProgress {{\n{_interface(SearchProgress)}}}\n"
+    )
 
 
 def _interface(cls: type) -> str:

@@ -23,7 +23,6 @@ from .executor import TestSelection
 from .files import NOT_SEARCHED_FOR_TESTS
 
 
-
 class NoTestsFound(Exception):
     """No test file could be tied to the function; the message says where we looked."""
 
@@ -81,17 +80,24 @@ def discover_tests(
             f"{CLI_HINT}"
         )
     chosen = sorted(reasons, key=lambda p: str(_relative(root, p)))
-    return TestSelection(test_files=[_relative(root, p) for p in chosen], keyword=keyword,
-                         reasons={str(_relative(root, p)): reasons[p] for p in chosen})
+    return TestSelection(
+        test_files=[_relative(root, p) for p in chosen],
+        keyword=keyword,
+        reasons={str(_relative(root, p)): reasons[p] for p in chosen},
+    )
 
 
-def _why_chosen(target: _Target, root: Path, test_file: Path, helpers: dict[str, Path],
-                fixtures: dict[Path, dict[str, str]]) -> str:
+def _why_chosen(
+    target: _Target, root: Path, test_file: Path, helpers: dict[str, Path], fixtures: dict[Path, dict[str, str]]
+) -> str:
     tree = _parse(test_file)
     if tree is None:
         return ""
-    benchmark = " (its tests that use pytest-benchmark's `benchmark` fixture are left out: a workload, not a check)" \
-        if _uses_benchmark(tree) else ""
+    benchmark = (
+        " (its tests that use pytest-benchmark's `benchmark` fixture are left out: a workload, not a check)"
+        if _uses_benchmark(tree)
+        else ""
+    )
     if target.used_by(tree, _package_import_name(test_file)):
         return f"imports {target.display_module} and uses {target.name}" + benchmark
     calls_method = target.method is None or _mentions_attribute(tree, target.method)
@@ -118,7 +124,7 @@ def _callers_of(target: _Target, root: Path, file: Path) -> list[tuple[_Target, 
     test_recipes.py catches a `frequencies` that fails on iterators)."""
     callers: list[tuple[_Target, Path]] = []
     for path in _python_files_under(root)[:_MAX_PROJECT_FILES]:
-        if path.name == "conftest.py" or _is_test_file(path.name) or "tests" in path.parts[len(root.parts):]:
+        if path.name == "conftest.py" or _is_test_file(path.name) or "tests" in path.parts[len(root.parts) :]:
             continue
         tree = _parse(path)
         if tree is None:
@@ -128,8 +134,12 @@ def _callers_of(target: _Target, root: Path, file: Path) -> list[tuple[_Target, 
         if not bound:
             continue
         for node in tree.body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not node.name.startswith("_") \
-                    and node.name != target.name and target.reached_in(node, bound):
+            if (
+                isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                and not node.name.startswith("_")
+                and node.name != target.name
+                and target.reached_in(node, bound)
+            ):
                 callers.append((_Target.of(root, path, node.name), path))
     return callers
 
@@ -169,8 +179,9 @@ def _helpers_that_use(target: _Target, root: Path, search_dirs: list[Path], file
             name = path.name
             if path == file or name == "conftest.py" or _is_test_file(name) or name == "__init__.py":
                 continue
-            if not path.resolve().is_relative_to(root) or \
-                    not any(part.startswith("test") for part in path.resolve().relative_to(root).parts[:-1]):
+            if not path.resolve().is_relative_to(root) or not any(
+                part.startswith("test") for part in path.resolve().relative_to(root).parts[:-1]
+            ):
                 continue  # the project's own modules, not the tests' helpers: see _callers_of
             tree = _parse(path)
             if tree is not None and target.used_by(tree, _package_import_name(path)):
@@ -197,8 +208,11 @@ def _fixtures_that_use(target: _Target, root: Path, search_dirs: list[Path], fil
         names = target.bound_names(tree, _package_import_name(conftest))
         if not names:
             continue
-        defined = {node.name: node for node in ast.walk(tree)
-                   if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _fixture_options(node) is not None}
+        defined = {
+            node.name: node
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _fixture_options(node) is not None
+        }
         reaching = {name for name, node in defined.items() if target.reached_in(node, names, plugs_module=True)}
         changed = True
         while changed:  # a fixture that requests one that reaches the target reaches it too
@@ -208,8 +222,9 @@ def _fixtures_that_use(target: _Target, root: Path, search_dirs: list[Path], fil
                     reaching.add(name)
                     changed = True
         if reaching:
-            found[conftest] = {name: "autouse" if _fixture_options(defined[name]).get("autouse") else "fixture"
-                               for name in sorted(reaching)}
+            found[conftest] = {
+                name: "autouse" if _fixture_options(defined[name]).get("autouse") else "fixture" for name in sorted(reaching)
+            }
     return found
 
 
@@ -239,8 +254,12 @@ def _requested_fixtures(tree: ast.Module) -> set[str]:
 
 
 def _uses_benchmark(tree: ast.Module) -> bool:
-    return any(isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test")
-               and "benchmark" in {a.arg for a in node.args.args} for node in ast.walk(tree))
+    return any(
+        isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.name.startswith("test")
+        and "benchmark" in {a.arg for a in node.args.args}
+        for node in ast.walk(tree)
+    )
 
 
 def _mentions_attribute(tree: ast.Module, name: str) -> bool:
@@ -332,8 +351,14 @@ class _Target:
         names = set(module_names(root, file))
         packages = {".".join(n.split(".")[:i]) for n in names for i in range(1, n.count(".") + 1)}
         parts = function.split(".")
-        return cls(names, packages - names, parts[0], parts[1] if len(parts) > 1 else None,
-                   module_import_name(root, file), _has_doctests(file, function))
+        return cls(
+            names,
+            packages - names,
+            parts[0],
+            parts[1] if len(parts) > 1 else None,
+            module_import_name(root, file),
+            _has_doctests(file, function),
+        )
 
     def bound_names(self, tree: ast.Module, own_module: str) -> dict[str, str]:
         """Local names bound to the target itself ("" as value) or to its module or a package of it."""
@@ -395,8 +420,11 @@ def _has_doctests(file: Path, function: str) -> bool:
     tree = _parse(file)
     if tree is None:
         return False
-    return any(">>>" in (ast.get_docstring(node) or "") for node in ast.walk(tree)
-               if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))
+    return any(
+        ">>>" in (ast.get_docstring(node) or "")
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+    )
 
 
 def _absolute_source(node: ast.ImportFrom, test_module: str) -> str:
@@ -442,8 +470,13 @@ def configured_testpaths(root: Path) -> list[str]:
 
 def _configured_option(root: Path, key: str) -> str | list | None:
     """An ini option (raw) from the first pytest configuration pytest itself would read."""
-    for name, section in (("pytest.ini", "pytest"), (".pytest.ini", "pytest"), ("pyproject.toml", None),
-                          ("tox.ini", "pytest"), ("setup.cfg", "tool:pytest")):
+    for name, section in (
+        ("pytest.ini", "pytest"),
+        (".pytest.ini", "pytest"),
+        ("pyproject.toml", None),
+        ("tox.ini", "pytest"),
+        ("setup.cfg", "tool:pytest"),
+    ):
         path = root / name
         if not path.is_file():
             continue
@@ -490,8 +523,10 @@ def _python_files_under(directory: Path) -> list[Path]:
     found = []
     for current, dirnames, filenames in os.walk(directory):
         dirnames[:] = sorted(
-            d for d in dirnames
-            if d not in NOT_SEARCHED_FOR_TESTS and not d.startswith(".")
+            d
+            for d in dirnames
+            if d not in NOT_SEARCHED_FOR_TESTS
+            and not d.startswith(".")
             and not os.path.isfile(os.path.join(current, d, "pyvenv.cfg"))
         )
         found += [Path(current, f) for f in sorted(filenames) if f.endswith(".py")]

@@ -116,8 +116,10 @@ def prepare(request: SearchRequest, *, no_tests: bool = False) -> PreparedSearch
     if mode == "optimize" and function.is_stub:
         raise InputError(f"'{function.qualname}' has no body to optimize (it is a stub); use solve instead")
     if mode == "solve" and not function.is_stub:
-        raise InputError(f"'{function.qualname}' already has a body (solve writes the body of a stub: `...`, `pass` or "
-                         "`raise NotImplementedError`); use optimize to make it faster")
+        raise InputError(
+            f"'{function.qualname}' already has a body (solve writes the body of a stub: `...`, `pass` or "
+            "`raise NotImplementedError`); use optimize to make it faster"
+        )
     root = (request.project_root or find_project_root(file)).resolve()
     if root not in file.parents:
         raise InputError(f"{file} is not inside the project {root}")
@@ -130,11 +132,24 @@ def prepare(request: SearchRequest, *, no_tests: bool = False) -> PreparedSearch
             raise InputError(str(exc), problem=Problem.TESTS) from None
         selection.extra_args = list(request.pytest_args)
         selection.workload = _workload(root, request.workload) if mode == "optimize" else []
-        target = ExecutionTarget(project_root=root, file=file, function=function.qualname, tests=selection,
-                                 limits=request.limits, original_is_oracle=mode == "optimize", oracle=request.oracle)
+        target = ExecutionTarget(
+            project_root=root,
+            file=file,
+            function=function.qualname,
+            tests=selection,
+            limits=request.limits,
+            original_is_oracle=mode == "optimize",
+            oracle=request.oracle,
+        )
         tests_source = _tests_source(root, selection, file)
-    task = SearchTask(mode=mode, file=str(file), source=source, function=function, tests_source=tests_source,
-                      tests_chosen=dict(target.tests.reasons) if target else {})
+    task = SearchTask(
+        mode=mode,
+        file=str(file),
+        source=source,
+        function=function,
+        tests_source=tests_source,
+        tests_chosen=dict(target.tests.reasons) if target else {},
+    )
     return PreparedSearch(task=task, target=target, source_hash=content_hash(source))
 
 
@@ -181,9 +196,11 @@ def run(
 def original_did_not_run(prepared: PreparedSearch, reason: str) -> str:
     target = prepared.target
     tests = " ".join(str(p) for p in target.tests.test_files) if target else ""
-    return (f"the original {prepared.task.function.qualname} did not run its tests cleanly, so no candidate could be "
-            f"judged: {reason}. Nothing was generated. To see pytest's own report, run `python -m pytest {tests}` in "
-            f"{target.project_root if target else 'the project'}. {CLI_HINT}")
+    return (
+        f"the original {prepared.task.function.qualname} did not run its tests cleanly, so no candidate could be "
+        f"judged: {reason}. Nothing was generated. To see pytest's own report, run `python -m pytest {tests}` in "
+        f"{target.project_root if target else 'the project'}. {CLI_HINT}"
+    )
 
 
 def write_atomically(path: Path, text: str, expected_hash: str) -> None:

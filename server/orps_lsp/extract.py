@@ -114,7 +114,7 @@ def _accepts_calls_of(candidate: ast.FunctionDef | ast.AsyncFunctionDef, origina
         return f"takes {len(positional)} positional parameters, the original takes {len(original.params)}"
     if required > original.required_positional:
         return f"requires {required} arguments, the original requires {original.required_positional}"
-    names_needed = original.params[len(args.posonlyargs):] + original.kwonly
+    names_needed = original.params[len(args.posonlyargs) :] + original.kwonly
     known = set(positional) | {a.arg for a in args.kwonlyargs}
     missing = [n for n in names_needed if n not in known] if args.kwarg is None else []
     if missing and [p for p in positional] != original.params[: len(positional)]:
@@ -165,8 +165,9 @@ def extract_candidate(text: str, target: FunctionInfo) -> Candidate:
         # Written beside the method, helpers would become methods of the class: they go to
         # module level, before the class (classes the answer defined besides the target are left out).
         module_helpers = [_segment(code, n) for n in helpers if not isinstance(n, ast.ClassDef)]
-        return Candidate(imports=imports, definitions=method, module_definitions="\n\n\n".join(module_helpers),
-                         reasoning=reasoning)
+        return Candidate(
+            imports=imports, definitions=method, module_definitions="\n\n\n".join(module_helpers), reasoning=reasoning
+        )
     parts = [_segment(code, n) for n in helpers if n.lineno < function_node.lineno]
     parts.append(method)
     parts += [_segment(code, n) for n in helpers if n.lineno > function_node.lineno]
@@ -206,8 +207,7 @@ def _with_docstring(function_text: str, target: FunctionInfo) -> str:
         return function_text  # the body starts on the header's last line (`    b): return a + b`)
     body_indent = " " * first.col_offset
     docstring_indent, docstring = original
-    moved = [body_indent + line[len(docstring_indent):] if line.startswith(docstring_indent) else line
-             for line in docstring]
+    moved = [body_indent + line[len(docstring_indent) :] if line.startswith(docstring_indent) else line for line in docstring]
     return "\n".join(lines[: first.lineno - 1] + moved + lines[first.lineno - 1 :])
 
 
@@ -236,7 +236,10 @@ def behaviour_fingerprint(code: str) -> str:
     except (SyntaxError, ValueError):
         return code
     for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and ast.get_docstring(node) is not None:
+        if (
+            isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and ast.get_docstring(node) is not None
+        ):
             node.body = node.body[1:] or [ast.Pass()]
     return ast.dump(tree)
 

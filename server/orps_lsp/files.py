@@ -11,10 +11,25 @@ from typing import IO, Any
 
 # Folders that are tools' or environments' own, never the project's code or tests: left out of
 # test discovery and of the sandbox's copy of the project.
-SKIPPED_DIRS = frozenset({
-    ".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".pytest_cache",
-    ".tox", ".nox", ".mypy_cache", ".ruff_cache", ".orps-cache", "build", "dist",
-})
+SKIPPED_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".venv",
+        "venv",
+        "node_modules",
+        "__pycache__",
+        ".pytest_cache",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".orps-cache",
+        "build",
+        "dist",
+    }
+)
 # Test discovery also leaves out installed packages' folders (their tests are not the project's);
 # the sandbox copies them (a project may import a vendored one).
 NOT_SEARCHED_FOR_TESTS = SKIPPED_DIRS | {"site-packages"}

@@ -47,6 +47,7 @@ class Lab(Protocol):
     def confirm_benchmark(self, node: Node, bench: PerCallBenchmark, *, heavy_only: bool = False) -> None: ...
     def count_instructions_per_call(self, node: Node, bench: PerCallBenchmark) -> None: ...
 
+
 # A claimed saving of this many seconds per run, or more, is re-checked with the figures taken
 # outside the test process (report.outside_cpu_times / outside_wall_times): at least half of
 # it must show there, within SLACK (the wait loop's poll, the noise of a whole run).
@@ -83,10 +84,16 @@ def choose_winner(lab: Lab, report: SearchReport) -> Decision:
     if not guarded:
         differing = [n for n in nodes if n.execution is not None and n.execution.behaves_differently]
         if differing:
-            return Decision(None, False, f"nothing offered: none of {len(report.nodes)} candidates passed every test "
-                                         f"the original passes and behaved as the original on its captured calls and generated inputs "
-                                         f"({len(differing)} did not: {differing[0].execution.behaviour.differences[0]})")
-        return Decision(None, False, f"nothing offered: none of {len(report.nodes)} candidates passed every test the original passes")
+            return Decision(
+                None,
+                False,
+                f"nothing offered: none of {len(report.nodes)} candidates passed every test "
+                f"the original passes and behaved as the original on its captured calls and generated inputs "
+                f"({len(differing)} did not: {differing[0].execution.behaviour.differences[0]})",
+            )
+        return Decision(
+            None, False, f"nothing offered: none of {len(report.nodes)} candidates passed every test the original passes"
+        )
     return _pick_fastest(lab, original, guarded)
 
 
@@ -118,18 +125,21 @@ def _pick_solution(original: ExecutionReport, guarded: list[Node], tried: int) -
     if not r.failed and not skipped_by_the_answer:
         return Decision(best, True, f"solved: {r.passed}/{r.total} tests pass{also}")
     unproven = f", {len(skipped_by_the_answer)} skip themselves with it" if skipped_by_the_answer else ""
-    return Decision(best, True, f"partial solution: {r.passed}/{r.total} tests pass{unproven} - review before use",
-                    partial=True)
+    return Decision(best, True, f"partial solution: {r.passed}/{r.total} tests pass{unproven} - review before use", partial=True)
 
 
 def _finalists(original: ExecutionReport, guarded: list[Node], count: int) -> list[Node]:
     """The `count` most promising distinct candidates: most tests passed, then the fastest per
     call where each was timed so (its feedback benchmark), then the quickest whole run against
     the original's (mostly pytest's time, so only where no per-call figure exists)."""
+
     def rank(node: Node) -> tuple[int, float, float]:
         bench = usable_per_call(node.execution)
-        return (-node.execution.passed, -bench.speedup if bench is not None else 0.0,
-                -(measured_speedup(original, node.execution) or 0.0) if bench is None else 0.0)
+        return (
+            -node.execution.passed,
+            -bench.speedup if bench is not None else 0.0,
+            -(measured_speedup(original, node.execution) or 0.0) if bench is None else 0.0,
+        )
 
     seen, finalists = set(), []
     for node in sorted(guarded, key=rank):
@@ -164,8 +174,12 @@ def _pick_fastest(lab: Lab, original: ExecutionReport, guarded: list[Node]) -> D
     cfg = lab.config
     changed = [n for n in guarded if not lab.is_the_original(n)]
     if not changed:
-        return Decision(None, False, f"nothing offered: the {len(guarded)} candidate(s) that pass every test the original "
-                                     "passes are the original itself (the same code once comments and docstrings are set aside)")
+        return Decision(
+            None,
+            False,
+            f"nothing offered: the {len(guarded)} candidate(s) that pass every test the original "
+            "passes are the original itself (the same code once comments and docstrings are set aside)",
+        )
     finalists = _finalists(original, changed, cfg.finalists)
     per_call = _pick_by_per_call(lab, original, finalists)
     if per_call is not None:
@@ -251,30 +265,48 @@ def _pick_fastest(lab: Lab, original: ExecutionReport, guarded: list[Node]) -> D
         if not ((speedup >= cfg.min_speedup and clear) or fixes):
             break
         claims_speed = unit != "instructions" and speedup >= cfg.min_speedup and clear
-        unconfirmed = unconfirmed_by_the_kernel(original_again, best.execution, base - _median(best_runs), unit) \
-            if claims_speed else ""
+        unconfirmed = (
+            unconfirmed_by_the_kernel(original_again, best.execution, base - _median(best_runs), unit) if claims_speed else ""
+        )
         if unconfirmed:
             timed = [(n, t) for n, t in timed if n is not best]
             if timed:
                 continue
-            return Decision(None, False, f"nothing offered: the best candidate's {speedup:.2f}x ({unit}) is not "
-                                         f"confirmed from outside its process: {unconfirmed}", original_again)
+            return Decision(
+                None,
+                False,
+                f"nothing offered: the best candidate's {speedup:.2f}x ({unit}) is not "
+                f"confirmed from outside its process: {unconfirmed}",
+                original_again,
+            )
         if not _cross_checked(lab, best):  # the next best, if any, gets its own check
             timed = [(n, t) for n, t in timed if n is not best]
             if timed:
                 continue
-            return Decision(None, False, f"nothing offered: the best candidate behaves differently from the original "
-                                         f"on an input CrossHair found ({best.execution.behaviour.differences[0]})",
-                            original_again)
+            return Decision(
+                None,
+                False,
+                f"nothing offered: the best candidate behaves differently from the original "
+                f"on an input CrossHair found ({best.execution.behaviour.differences[0]})",
+                original_again,
+            )
         behaviour = best.execution.behaviour
         evidence = f", {behaviour.evidence()}" if behaviour and behaviour.evidence() else ""
-        what = f"{speedup:.2f}x faster ({unit}{how})" if speedup >= cfg.min_speedup and clear else \
-            f"passes {best.execution.passed - original_again.passed} more tests"
+        what = (
+            f"{speedup:.2f}x faster ({unit}{how})"
+            if speedup >= cfg.min_speedup and clear
+            else f"passes {best.execution.passed - original_again.passed} more tests"
+        )
         return Decision(best, True, f"improved: {what}, {tests} pass{evidence}", original_again)
     if speedup >= cfg.min_speedup:
-        return Decision(None, False, f"nothing offered: the best candidate ({tests}) was {speedup:.2f}x the original's "
-                                     f"speed ({unit}{how}), but its runs overlap the original's by more than the "
-                                     f"{cfg.min_speedup:.2f}x margin: not clear of the noise", original_again)
+        return Decision(
+            None,
+            False,
+            f"nothing offered: the best candidate ({tests}) was {speedup:.2f}x the original's "
+            f"speed ({unit}{how}), but its runs overlap the original's by more than the "
+            f"{cfg.min_speedup:.2f}x margin: not clear of the noise",
+            original_again,
+        )
     return Decision(
         None,
         False,
@@ -287,8 +319,7 @@ def _pick_fastest(lab: Lab, original: ExecutionReport, guarded: list[Node]) -> D
 def per_call_bar(bench: PerCallBenchmark, min_speedup: float) -> float:
     """The speed-up the interval's lower end must clear."""
     typical = bench.median_call_seconds
-    return max(min_speedup, FAST_CALL_MIN_SPEEDUP) if typical is not None and typical < FAST_CALL_SECONDS \
-        else min_speedup
+    return max(min_speedup, FAST_CALL_MIN_SPEEDUP) if typical is not None and typical < FAST_CALL_SECONDS else min_speedup
 
 
 def _pick_by_per_call(lab: Lab, original: ExecutionReport, finalists: list[Node]) -> Decision | None:
@@ -311,14 +342,22 @@ def _pick_by_per_call(lab: Lab, original: ExecutionReport, finalists: list[Node]
     measured = [(n, b) for n, b in benched if b.speedup is not None and not b.different]
     if not measured:
         if refused:
-            return Decision(None, False, f"nothing offered: the best candidate answered differently from the original "
-                                         f"when its function was timed ({refused[0][1].different})")
+            return Decision(
+                None,
+                False,
+                f"nothing offered: the best candidate answered differently from the original "
+                f"when its function was timed ({refused[0][1].different})",
+            )
         return None
     honest = [(n, b) for n, b in measured if not b.state]
     if not honest:
         node, bench = measured[0]
-        return Decision(None, False, f"nothing offered: the best candidate keeps state between calls ({bench.state}): "
-                                     f"timed on the same calls again, it answers from memory, not as it would new calls")
+        return Decision(
+            None,
+            False,
+            f"nothing offered: the best candidate keeps state between calls ({bench.state}): "
+            f"timed on the same calls again, it answers from memory, not as it would new calls",
+        )
     clear = [(n, b) for n, b in honest if b.low >= per_call_bar(b, cfg.min_speedup)]
     if not clear:
         close = _settled_by_instructions(lab, max(honest, key=lambda pair: pair[1].speedup))
@@ -346,14 +385,20 @@ def _pick_by_per_call(lab: Lab, original: ExecutionReport, finalists: list[Node]
     bar = per_call_bar(bench, cfg.min_speedup)
     tests = f"{node.execution.passed}/{node.execution.total} tests"
     if bench.speedup >= bar:
-        return Decision(None, False, f"nothing offered: the best candidate ({tests}) was {bench.describe()}: its "
-                                     f"interval reaches below the {bar:.2f}x needed, not clear of the noise")
-    return Decision(None, False, f"nothing offered: the best candidate ({tests}) was {bench.describe()}, below the "
-                                 f"{bar:.2f}x needed")
+        return Decision(
+            None,
+            False,
+            f"nothing offered: the best candidate ({tests}) was {bench.describe()}: its "
+            f"interval reaches below the {bar:.2f}x needed, not clear of the noise",
+        )
+    return Decision(
+        None, False, f"nothing offered: the best candidate ({tests}) was {bench.describe()}, below the {bar:.2f}x needed"
+    )
 
 
-def _offer(lab: Lab, original: ExecutionReport, node: Node, bench: PerCallBenchmark, *,
-           heavy_path: bool) -> tuple[Decision | None, str]:
+def _offer(
+    lab: Lab, original: ExecutionReport, node: Node, bench: PerCallBenchmark, *, heavy_path: bool
+) -> tuple[Decision | None, str]:
     """The checks between a per-call figure and an offer: growth (with --scaling refuse), the
     heavy calls (too slow to time per call) timed beside the original, the runs alone (the
     kernel's figures), a re-run of the tests and CrossHair. The offer, or None and why not
@@ -375,14 +420,17 @@ def _offer(lab: Lab, original: ExecutionReport, node: Node, bench: PerCallBenchm
         lab.confirm_benchmark(node, bench, heavy_only=heavy_path)
     doubt = bench.different or per_call_unconfirmed(bench)
     if doubt:
-        return None, (f"the best candidate's {bench.describe(heavy_first=heavy_path)} is not confirmed from outside "
-                      f"its process: {doubt}")
+        return None, (
+            f"the best candidate's {bench.describe(heavy_first=heavy_path)} is not confirmed from outside its process: {doubt}"
+        )
     again = lab.timed_run(lab.module_for(node), repeats=1)
     if not passes_guard(original, again):
         return None, "the best candidate did not pass again when re-run"
     if not _cross_checked(lab, node):
-        return None, (f"the best candidate behaves differently from the original on an input CrossHair found "
-                      f"({node.execution.behaviour.differences[0]})")
+        return None, (
+            f"the best candidate behaves differently from the original on an input CrossHair found "
+            f"({node.execution.behaviour.differences[0]})"
+        )
     behaviour = node.execution.behaviour
     evidence = f", {behaviour.evidence()}" if behaviour and behaviour.evidence() else ""
     tests = f"{node.execution.passed}/{node.execution.total} tests"
@@ -390,8 +438,7 @@ def _offer(lab: Lab, original: ExecutionReport, node: Node, bench: PerCallBenchm
     return Decision(node, True, f"improved: {bench.describe(heavy_first=heavy_path)}, {tests} pass{evidence}{warning}"), ""
 
 
-def _heavy_hopefuls(lab: Lab, honest: list[tuple[Node, PerCallBenchmark]]
-                    ) -> list[tuple[Node, PerCallBenchmark]]:
+def _heavy_hopefuls(lab: Lab, honest: list[tuple[Node, PerCallBenchmark]]) -> list[tuple[Node, PerCallBenchmark]]:
     """Candidates whose figure over the quick calls did not clear the bar but whose tests have
     calls too slow to time per call: the best two by step score, while the time allows."""
     cfg = lab.config
@@ -430,16 +477,18 @@ def _cannot_clear(node: Node, min_speedup: float) -> bool:
     return bench is not None and bench.high is not None and bench.high < per_call_bar(bench, min_speedup)
 
 
-def _settled_by_instructions(lab: Lab, pair: tuple[Node, PerCallBenchmark]
-                             ) -> tuple[Node, PerCallBenchmark] | None:
+def _settled_by_instructions(lab: Lab, pair: tuple[Node, PerCallBenchmark]) -> tuple[Node, PerCallBenchmark] | None:
     """A close call (the figure clears the bar, its interval does not): the pair back when the
     instructions of the function alone, counted from outside, clear the bar too."""
     node, bench = pair
     cfg = lab.config
     bar = per_call_bar(bench, cfg.min_speedup)
     # Three runs under valgrind (start-up about 40x slower): only when the time left allows it.
-    if cfg.instruction_counter == "none" or bench.speedup < bar or \
-            lab.seconds_left() < _VALGRIND_SLOWDOWN * 3 * lab.seconds_per_run():
+    if (
+        cfg.instruction_counter == "none"
+        or bench.speedup < bar
+        or lab.seconds_left() < _VALGRIND_SLOWDOWN * 3 * lab.seconds_per_run()
+    ):
         return None
     lab.cancel.raise_if_cancelled()
     lab.count_instructions_per_call(node, bench)
@@ -477,13 +526,14 @@ def per_call_unconfirmed(bench: PerCallBenchmark) -> str:
             why = f" ({bench.alone_note})" if bench.alone_note else ""
             return f"the {'original' if before is None else 'candidate'}'s run alone did not complete{why}"
         if _short_of(claimed, before, after):
-            return (f"its per-call times claim {claimed:.3f} s less over {bench.passes} passes, but the {name} "
-                    f"the kernel counted for each run alone went from {before:.3f} s to {after:.3f} s")
+            return (
+                f"its per-call times claim {claimed:.3f} s less over {bench.passes} passes, but the {name} "
+                f"the kernel counted for each run alone went from {before:.3f} s to {after:.3f} s"
+            )
     return ""
 
 
-def unconfirmed_by_the_kernel(original: ExecutionReport, candidate: ExecutionReport, claimed: float,
-                              unit: str) -> str:
+def unconfirmed_by_the_kernel(original: ExecutionReport, candidate: ExecutionReport, claimed: float, unit: str) -> str:
     """Why a claimed saving (seconds per run, on `unit`) is not borne out by the figures
     taken outside the test process; "" when it is, or is too small to tell from a whole
     run's noise. The in-process clocks are bound before the candidate loads, but the
@@ -491,8 +541,10 @@ def unconfirmed_by_the_kernel(original: ExecutionReport, candidate: ExecutionRep
     (a helper process it waits on); the kernel's count of the run and its length cannot."""
     if claimed < RECHECK_SECONDS:
         return ""
-    figures = [("CPU time", original.outside_cpu_times, candidate.outside_cpu_times),
-               ("run time", original.outside_wall_times, candidate.outside_wall_times)]
+    figures = [
+        ("CPU time", original.outside_cpu_times, candidate.outside_cpu_times),
+        ("run time", original.outside_wall_times, candidate.outside_wall_times),
+    ]
     if unit != "CPU time":
         figures = figures[1:]  # a wall-time saving (less waiting) need not save CPU
     for name, before, after in figures:
@@ -500,8 +552,10 @@ def unconfirmed_by_the_kernel(original: ExecutionReport, candidate: ExecutionRep
             continue
         base = _median(before)
         if _short_of(claimed, base, _median(after)):
-            return (f"it claims {claimed:.3f} s less per run, but the run's {name} counted outside it went "
-                    f"from {base:.3f} s to {_median(after):.3f} s")
+            return (
+                f"it claims {claimed:.3f} s less per run, but the run's {name} counted outside it went "
+                f"from {base:.3f} s to {_median(after):.3f} s"
+            )
     return ""
 
 

@@ -26,16 +26,51 @@ import ast
 from collections.abc import Iterable, Iterator
 
 # Called at import, they run no code of the candidate's (beyond the inert arguments checked).
-_BUILTINS = frozenset({
-    "abs", "all", "any", "ascii", "bin", "bool", "bytearray", "bytes", "chr", "complex", "dict", "divmod",
-    "enumerate", "float", "frozenset", "hex", "int", "len", "list", "max", "min", "object", "oct", "ord", "pow",
-    "range", "reversed", "round", "set", "slice", "sorted", "str", "sum", "tuple", "zip",
-    "staticmethod", "classmethod", "property",  # as decorators
-})
+_BUILTINS = frozenset(
+    {
+        "abs",
+        "all",
+        "any",
+        "ascii",
+        "bin",
+        "bool",
+        "bytearray",
+        "bytes",
+        "chr",
+        "complex",
+        "dict",
+        "divmod",
+        "enumerate",
+        "float",
+        "frozenset",
+        "hex",
+        "int",
+        "len",
+        "list",
+        "max",
+        "min",
+        "object",
+        "oct",
+        "ord",
+        "pow",
+        "range",
+        "reversed",
+        "round",
+        "set",
+        "slice",
+        "sorted",
+        "str",
+        "sum",
+        "tuple",
+        "zip",
+        "staticmethod",
+        "classmethod",
+        "property",  # as decorators
+    }
+)
 _MODULE_FUNCTIONS = {
     "re": {"compile", "escape"},
-    "functools": {"lru_cache", "cache", "cached_property", "partial", "total_ordering", "wraps",
-                  "singledispatch"},
+    "functools": {"lru_cache", "cache", "cached_property", "partial", "total_ordering", "wraps", "singledispatch"},
     "collections": {"namedtuple", "deque", "Counter", "OrderedDict", "defaultdict"},
     "dataclasses": {"dataclass", "field"},
     "typing": {"NamedTuple", "TypeVar", "overload", "final", "cast", "NewType"},
@@ -46,8 +81,24 @@ _MODULE_FUNCTIONS = {
     "array": {"array"},
     "decimal": {"Decimal"},
     "fractions": {"Fraction"},
-    "math": {"sqrt", "isqrt", "log", "log2", "log10", "exp", "factorial", "comb", "perm", "gcd", "lcm", "ceil",
-             "floor", "pow", "prod", "fsum"},
+    "math": {
+        "sqrt",
+        "isqrt",
+        "log",
+        "log2",
+        "log10",
+        "exp",
+        "factorial",
+        "comb",
+        "perm",
+        "gcd",
+        "lcm",
+        "ceil",
+        "floor",
+        "pow",
+        "prod",
+        "fsum",
+    },
     "operator": {"itemgetter", "attrgetter"},
     "itertools": {"count", "repeat", "chain", "product", "permutations", "combinations", "islice"},
     "sys": {"intern"},
@@ -75,11 +126,13 @@ def added_import_time_code(original: str, candidate: str, function: str) -> list
     if class_name:
         original_class = _find_class(original_tree.body, class_name)
         user_classes = [original_class] if original_class is not None else []
-        checker.statements(candidate_tree.body, _dumps(original_tree.body, exclude=user_classes),
-                           user_class=(class_name, original_class, name, target))
+        checker.statements(
+            candidate_tree.body,
+            _dumps(original_tree.body, exclude=user_classes),
+            user_class=(class_name, original_class, name, target),
+        )
     else:
-        checker.statements(candidate_tree.body, _dumps(original_tree.body, exclude=[target]),
-                           target=(name, target))
+        checker.statements(candidate_tree.body, _dumps(original_tree.body, exclude=[target]), target=(name, target))
     return checker.found
 
 
@@ -176,15 +229,19 @@ class _Checker:
 
     # -- statements -----------------------------------------------------------
 
-    def statements(self, body: list[ast.stmt], users: set[str], *,
-                   target: tuple[str, ast.AST | None] | None = None,
-                   user_class: tuple[str, ast.ClassDef | None, str, ast.AST | None] | None = None,
-                   in_class: bool = False) -> None:
+    def statements(
+        self,
+        body: list[ast.stmt],
+        users: set[str],
+        *,
+        target: tuple[str, ast.AST | None] | None = None,
+        user_class: tuple[str, ast.ClassDef | None, str, ast.AST | None] | None = None,
+        in_class: bool = False,
+    ) -> None:
         for node in body:
             if ast.dump(node) in users:
                 continue  # the user's own statement, as written
-            if target is not None and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) \
-                    and node.name == target[0]:
+            if target is not None and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == target[0]:
                 self.function(node, target[1])
             elif user_class is not None and isinstance(node, ast.ClassDef) and node.name == user_class[0]:
                 self.user_class(node, *user_class[1:])
@@ -254,8 +311,7 @@ class _Checker:
                 self._say(item, f"defines `{item.name}`, which runs when the class is made or used")
         self.statements(node.body, set(), in_class=True)
 
-    def user_class(self, node: ast.ClassDef, original: ast.ClassDef | None, method: str,
-                   target: ast.AST | None) -> None:
+    def user_class(self, node: ast.ClassDef, original: ast.ClassDef | None, method: str, target: ast.AST | None) -> None:
         """The class of a replaced method: the header as the user wrote it, the user's
         statements, the method, and inert additions."""
         if original is None:
@@ -265,8 +321,11 @@ class _Checker:
         if header != [ast.dump(part) for part in (*original.decorator_list, *original.bases, *original.keywords)]:
             self._say(node, f"the header of class `{node.name}` differs from the user's")
         for item in node.body:
-            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name in _CLASS_HOOKS \
-                    and ast.dump(item) not in _dumps(original.body):
+            if (
+                isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and item.name in _CLASS_HOOKS
+                and ast.dump(item) not in _dumps(original.body)
+            ):
                 self._say(item, f"defines `{item.name}`, which runs when the class is made or used")
         self.statements(node.body, _dumps(original.body, exclude=[target]), target=(method, target), in_class=True)
 
@@ -303,8 +362,11 @@ class _Checker:
                     if self._hands_over_own_code(argument):
                         yield argument, f"hands `{_text(argument)}` to `{_text(child.func)}`, which may call it"
                 for keyword in child.keywords:
-                    if keyword.arg in _CALLED_KEYWORDS and not isinstance(keyword.value, ast.Lambda) \
-                            and not self._listed(keyword.value):
+                    if (
+                        keyword.arg in _CALLED_KEYWORDS
+                        and not isinstance(keyword.value, ast.Lambda)
+                        and not self._listed(keyword.value)
+                    ):
                         yield keyword.value, f"`{keyword.arg}={_text(keyword.value)}` is called at import"
 
     def _hands_over_own_code(self, argument: ast.expr) -> bool:

@@ -50,10 +50,7 @@ class TaskContext:
 
     def goal(self) -> str:
         if self.mode == "solve":
-            return (
-                f"Implement the function `{self.function.name}` so that it does what its docstring says "
-                "and passes the tests."
-            )
+            return f"Implement the function `{self.function.name}` so that it does what its docstring says and passes the tests."
         return (
             f"Rewrite the function `{self.function.name}` so that it runs faster while giving exactly the "
             "same results: every test must still pass."
@@ -71,8 +68,7 @@ class TaskContext:
             profile = self.original_report.line_profile
             hot = profile.hot() if profile is not None else []
             if hot:
-                parts += ["", "Where its time goes on the calls the tests make (line profile; line 1 is its first line):",
-                          *hot]
+                parts += ["", "Where its time goes on the calls the tests make (line profile; line 1 is its first line):", *hot]
         return "\n".join(parts)
 
 

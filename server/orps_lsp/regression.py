@@ -22,8 +22,12 @@ def missing_test(report: SearchReport, module: str) -> str:
     as literals). `module` is the import name of the function's module."""
     if "." in report.function:
         return ""  # a method's call needs its instance, which the record does not show as a literal
-    examples = [example for node in report.nodes if node.execution is not None and node.execution.behaviour
-                for example in node.execution.behaviour.counterexamples]
+    examples = [
+        example
+        for node in report.nodes
+        if node.execution is not None and node.execution.behaviour
+        for example in node.execution.behaviour.counterexamples
+    ]
     written = [(len(str(e.get("call", ""))), t) for e in examples if (t := _as_test(e, report.function, module))]
     return min(written)[1] if written else ""  # the shortest call
 
@@ -34,8 +38,11 @@ def unmentioned_exceptions(report: SearchReport, docstring: str | None) -> list[
     best = report.best
     if report.mode != "solve" or best is None or best.execution is None:
         return []
-    return [f"the answer raises {name} on {call} (a generated input), which the docstring does not mention"
-            for name, call in sorted(best.execution.generated_raises.items()) if name not in (docstring or "")]
+    return [
+        f"the answer raises {name} on {call} (a generated input), which the docstring does not mention"
+        for name, call in sorted(best.execution.generated_raises.items())
+        if name not in (docstring or "")
+    ]
 
 
 def with_test_appended(current: str, test: str) -> str:
@@ -68,7 +75,7 @@ def _as_test(example: dict[str, Any], function: str, module: str) -> str:
         return ""
     value, shown = expected[1], show(expected[1])
     if isinstance(value, list) and value[:1] == ["iter"]:
-        shown, call = shown[len("iter("):-1], f"list({call})"
+        shown, call = shown[len("iter(") : -1], f"list({call})"
     if not _is_literal(shown) or shown.endswith("..."):
         return ""
     if isinstance(value, list) and value[:1] == ["float"]:
@@ -84,8 +91,9 @@ def _literal_call(call: str, function: str) -> bool:
         return False
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == function):
         return False
-    return all(_is_literal(ast.unparse(a)) for a in [*node.args, *(k.value for k in node.keywords)]) and \
-        all(k.arg for k in node.keywords)
+    return all(_is_literal(ast.unparse(a)) for a in [*node.args, *(k.value for k in node.keywords)]) and all(
+        k.arg for k in node.keywords
+    )
 
 
 def _is_literal(text: str) -> bool:

@@ -83,7 +83,9 @@ def _cross_checked(report: ExecutionReport) -> str:
         return "-"
     if check.seconds is None:
         return "not run"
-    return f"{check.different} difference(s) in {check.seconds:g} s" if check.different else f"no difference in {check.seconds:g} s"
+    return (
+        f"{check.different} difference(s) in {check.seconds:g} s" if check.different else f"no difference in {check.seconds:g} s"
+    )
 
 
 def metrics_table(report: SearchReport) -> str:
@@ -149,6 +151,6 @@ def text_report(report: SearchReport, original_source: str) -> str:
 
 
 def _breakdown(seconds_by_measure: dict[str, float]) -> str:
-    """ (test runs 12 s, feedback benchmarks 4 s, ...): the measures that took a second or more."""
+    """(test runs 12 s, feedback benchmarks 4 s, ...): the measures that took a second or more."""
     shown = [f"{what} {seconds:.0f} s" for what, seconds in seconds_by_measure.items() if seconds >= 0.5]
     return f" ({', '.join(shown)})" if shown else ""

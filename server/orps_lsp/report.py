@@ -56,8 +56,10 @@ class CaptureSummary:
         if self.note:
             parts.append(self.note)
         if self.generated or self.generated_skipped:
-            parts.append(f"{self.generated} generated inputs judge"
-                         + "".join(f", {count} left out ({why})" for why, count in self.generated_skipped.items()))
+            parts.append(
+                f"{self.generated} generated inputs judge"
+                + "".join(f", {count} left out ({why})" for why, count in self.generated_skipped.items())
+            )
         elif self.generated_note:
             parts.append(self.generated_note)
         return "; ".join(parts)
@@ -109,8 +111,7 @@ class Scaling:
         """The growth exponents (time ~ size^k) of the original and the candidate: the median
         over the calls of the slope between the two largest sizes, on the logarithms (at the
         tests' small sizes a call's fixed overhead flattens the curve)."""
-        fits = [(_slope(call.sizes, call.original_seconds), _slope(call.sizes, call.candidate_seconds))
-                for call in self.measured]
+        fits = [(_slope(call.sizes, call.original_seconds), _slope(call.sizes, call.candidate_seconds)) for call in self.measured]
         fits = [(o, c) for o, c in fits if o is not None and c is not None]
         if not fits:
             return None
@@ -203,8 +204,7 @@ class PerCallBenchmark:
         time, or by CPU time where that says less (a load on the machine stretches wall time)."""
         if self.heavy_original is None or self.heavy_candidate is None:
             return None
-        ratios = [before / after for before, after in zip(self.heavy_original, self.heavy_candidate)
-                  if before > 0 and after > 0]
+        ratios = [before / after for before, after in zip(self.heavy_original, self.heavy_candidate) if before > 0 and after > 0]
         cpu_bound = self.heavy_original[1] >= 0.8 * self.heavy_original[0]
         return None if not ratios else (min(ratios) if cpu_bound else ratios[0])
 
@@ -334,8 +334,11 @@ class LineProfile:
         if total <= 0:
             return []
         ranked = sorted(self.lines, key=lambda cost: cost.seconds, reverse=True)[:count]
-        return [f"line {cost.line} `{cost.text}`: {cost.seconds / total:.0%} of the time ({cost.hits:,} runs)"
-                for cost in ranked if cost.seconds / total >= self.HOT_SHARE]
+        return [
+            f"line {cost.line} `{cost.text}`: {cost.seconds / total:.0%} of the time ({cost.hits:,} runs)"
+            for cost in ranked
+            if cost.seconds / total >= self.HOT_SHARE
+        ]
 
 
 @dataclass
@@ -422,9 +425,7 @@ class ExecutionReport:
             lines.append(f"instructions ({self.instruction_counter}): {self.instructions:,}")
         if self.peak_rss_kb is not None:
             lines.append(f"peak memory: {self.peak_rss_kb / 1024:.1f} MiB")
-        lines.append(
-            f"cyclomatic complexity: {self.static.cyclomatic_complexity}, NLOC: {self.static.nloc}"
-        )
+        lines.append(f"cyclomatic complexity: {self.static.cyclomatic_complexity}, NLOC: {self.static.nloc}")
         if self.coverage is not None:
             lines.append(f"line coverage of the function: {self.coverage:.0%}")
         if self.behaviour is not None and (self.behaviour.compared or self.behaviour.note):

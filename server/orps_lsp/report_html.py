@@ -168,8 +168,10 @@ def _svg(data: dict[str, Any], boxes: list[Box], width: int, height: int) -> str
             on_path = node["id"] in path
             x1, y1, x2, y2 = parent.x + BOX_W / 2, parent.y + BOX_H, box.x + BOX_W / 2, box.y
             mid = (y1 + y2) / 2
-            edges.append(f'<path class="edge{" best-path" if on_path else ""}" '
-                         f'd="M{x1:.0f},{y1:.0f} C{x1:.0f},{mid:.0f} {x2:.0f},{mid:.0f} {x2:.0f},{y2:.0f}"/>')
+            edges.append(
+                f'<path class="edge{" best-path" if on_path else ""}" '
+                f'd="M{x1:.0f},{y1:.0f} C{x1:.0f},{mid:.0f} {x2:.0f},{mid:.0f} {x2:.0f},{y2:.0f}"/>'
+            )
         classes = ["node"]
         if node is None:
             classes += ["root", _outcome_class(data.get("original"))]
@@ -190,9 +192,11 @@ def _svg(data: dict[str, Any], boxes: list[Box], width: int, height: int) -> str
             f"<title>{escape(tooltip)}</title>"
             f'<rect width="{BOX_W}" height="{BOX_H}" rx="6"/>{texts}</g>'
         )
-    return (f'<svg id="tree" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" role="img" aria-label="search tree">'
-            f'<g class="edges">{"".join(edges)}</g><g class="nodes">{"".join(groups)}</g></svg>')
+    return (
+        f'<svg id="tree" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="search tree">'
+        f'<g class="edges">{"".join(edges)}</g><g class="nodes">{"".join(groups)}</g></svg>'
+    )
 
 
 def _header(data: dict[str, Any]) -> str:
@@ -206,19 +210,22 @@ def _header(data: dict[str, Any]) -> str:
         f"model {data.get('model', '?')}",
     ]
     warnings = "".join(f'<li class="warning">{escape(w)}</li>' for w in data.get("warnings", []))
-    tests = "".join(f"<li><code>{escape(str(path))}</code>: {escape(str(why))}</li>"
-                    for path, why in (data.get("tests") or {}).items())
+    tests = "".join(
+        f"<li><code>{escape(str(path))}</code>: {escape(str(why))}</li>" for path, why in (data.get("tests") or {}).items()
+    )
     return (
         f"<h1>ORPS {escape(str(data.get('mode', '')))}: <code>{escape(str(data.get('function', '')))}</code></h1>"
         f'<p class="file">{escape(str(data.get("file", "")))}</p>'
         f'<p class="verdict">{escape(str(data.get("verdict", "")))}</p>'
         f'<p class="facts">{escape(" · ".join(facts))}</p>'
         + (f"<ul>{warnings}</ul>" if warnings else "")
-        + (f'<details class="tests"><summary>tests that judged it, and why</summary><ul>{tests}</ul></details>'
-           if tests else "")
-        + (f'<details class="tests" open><summary>a test your suite lacks (the original passes it; a refused '
-           f'rewrite did not)</summary><pre class="text">{escape(str(data["missing_test"]))}</pre></details>'
-           if data.get("missing_test") else "")
+        + (f'<details class="tests"><summary>tests that judged it, and why</summary><ul>{tests}</ul></details>' if tests else "")
+        + (
+            f'<details class="tests" open><summary>a test your suite lacks (the original passes it; a refused '
+            f'rewrite did not)</summary><pre class="text">{escape(str(data["missing_test"]))}</pre></details>'
+            if data.get("missing_test")
+            else ""
+        )
     )
 
 

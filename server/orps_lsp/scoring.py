@@ -30,7 +30,7 @@ def parse_critique(raw: str) -> Critique:
     critique_match = _CRITIQUE.search(text)
     critique = (critique_match.group(1) if critique_match else text).strip()
     while critique.lower().startswith("critique:"):  # the prefill repeated by the model
-        critique = critique[len("critique:"):].strip()
+        critique = critique[len("critique:") :].strip()
     if not critique_match and score_match:
         critique = text[: score_match.start()].strip()
     return Critique(
@@ -49,8 +49,9 @@ EFFICIENCY_WEIGHTS = {"time": 0.6, "instructions": 0.0, "memory": 0.2, "complexi
 CPU_RESOLUTION = 0.05
 
 
-def comparable_times(original: ExecutionReport, candidate: ExecutionReport, *,
-                     instructions: bool = False) -> tuple[float | None, float | None, str]:
+def comparable_times(
+    original: ExecutionReport, candidate: ExecutionReport, *, instructions: bool = False
+) -> tuple[float | None, float | None, str]:
     """(original's, candidate's, measure) of two test runs, on one measure (never one of each):
     with `instructions`, the instruction counts when both runs were counted; else CPU time when
     both are long enough for its resolution; else wall time. The one place "the time that
@@ -93,8 +94,9 @@ def efficiency_ratio(original: ExecutionReport, candidate: ExecutionReport) -> f
     Above 1: the candidate is better. Measures either side lacks are left out.
     """
     ratios = {
-        "time": speedup(original, candidate) if usable_per_call(candidate) else
-        _ratio(*comparable_times(original, candidate)[:2], 1e-5),
+        "time": speedup(original, candidate)
+        if usable_per_call(candidate)
+        else _ratio(*comparable_times(original, candidate)[:2], 1e-5),
         "instructions": _ratio(original.instructions, candidate.instructions, 1.0),
         "memory": _ratio(original.peak_rss_kb, candidate.peak_rss_kb, 1.0),
         "complexity": _ratio(original.static.cyclomatic_complexity or None, candidate.static.cyclomatic_complexity or None, 1.0),

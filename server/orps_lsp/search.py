@@ -40,8 +40,16 @@ FEEDBACK_BENCHMARK_SHARE = 0.25
 # each candidate's short per-call benchmark, the original's line profile, the finalists' full
 # benchmarks (grown calls included), the calls too slow for those timed side by side, the runs
 # alone, a close call's instruction counts, CrossHair.
-MEASURES = ("test runs", "feedback benchmarks", "line profile", "final benchmarks", "heavy calls", "runs alone",
-            "instruction counts", "CrossHair")
+MEASURES = (
+    "test runs",
+    "feedback benchmarks",
+    "line profile",
+    "final benchmarks",
+    "heavy calls",
+    "runs alone",
+    "instruction counts",
+    "CrossHair",
+)
 
 
 @dataclass
@@ -71,9 +79,16 @@ class Progress:
         if self.best_total:
             best = f"best: {self.best_passed}/{self.best_total} tests"
             if self.best_speedup:
-                best += f", {self.best_speedup:.1f}x faster" if self.best_speedup >= 1 else f", {1 / self.best_speedup:.1f}x slower"
+                best += (
+                    f", {self.best_speedup:.1f}x faster" if self.best_speedup >= 1 else f", {1 / self.best_speedup:.1f}x slower"
+                )
             parts.append(best)
-        labels = {"baseline": "running the original", "execute": "running tests", "critique": "reviewing", "measure": "re-measuring finalists"}
+        labels = {
+            "baseline": "running the original",
+            "execute": "running tests",
+            "critique": "reviewing",
+            "measure": "re-measuring finalists",
+        }
         if self.phase in labels:
             parts.append(labels[self.phase])
         return " - ".join(parts)
@@ -207,16 +222,14 @@ class OrpsSearch:
         """The executor's extra oracle (CrossHair) on a candidate about to be offered, in the
         time left (three more runs of the tests besides its own search)."""
         with self._measuring("CrossHair"):
-            return self.executor.cross_check(self.module_for(node),
-                                             seconds_left=self.seconds_left() - 3 * self.seconds_per_run())
+            return self.executor.cross_check(self.module_for(node), seconds_left=self.seconds_left() - 3 * self.seconds_per_run())
 
     def benchmark(self, node: Node, share: float = 1.0, scaling: bool = False) -> PerCallBenchmark | None:
         """The node's function timed beside the original's on the captured calls (None: no calls),
         for `share` of the configured time; then on grown calls when `scaling` (and not off)."""
         grow = SCALING_SHARE * self.config.benchmark_seconds if scaling and self.config.scaling != "off" else 0.0
         with self._measuring("final benchmarks" if scaling else "feedback benchmarks"):
-            return self.executor.benchmark(self.module_for(node), seconds=share * self.config.benchmark_seconds,
-                                           scaling=grow)
+            return self.executor.benchmark(self.module_for(node), seconds=share * self.config.benchmark_seconds, scaling=grow)
 
     def time_heavy_calls(self, node: Node, bench: PerCallBenchmark) -> None:
         """Its function beside the original's on the calls too slow to time per call."""
@@ -261,13 +274,19 @@ class OrpsSearch:
         )
 
     def _best_so_far(self) -> Node | None:
-        guarded = [n for n in self.nodes if n.execution is not None and self.original is not None and passes_guard(self.original, n.execution)]
+        guarded = [
+            n
+            for n in self.nodes
+            if n.execution is not None and self.original is not None and passes_guard(self.original, n.execution)
+        ]
         if not guarded:
             return None
         return max(guarded, key=lambda n: (n.execution.passed, measured_speedup(self.original, n.execution) or 0.0))
 
     # -------------------------------------------------------------- the model
-    def _request(self, messages: list[Message], *, prefill: str, max_tokens: int, temperature: float, stop: list[str], index: int = 0) -> ChatRequest:
+    def _request(
+        self, messages: list[Message], *, prefill: str, max_tokens: int, temperature: float, stop: list[str], index: int = 0
+    ) -> ChatRequest:
         remaining = self.config.max_generated_tokens - self.stats.generated_tokens
         return ChatRequest(
             messages=messages,
@@ -291,7 +310,13 @@ class OrpsSearch:
         self._check_budget(upcoming_nodes)
         r = request
         completion = self.model.chat(
-            r.messages, prefill=r.prefill, max_tokens=r.max_tokens, temperature=r.temperature, seed=r.seed, stop=r.stop, cancel=self.cancel
+            r.messages,
+            prefill=r.prefill,
+            max_tokens=r.max_tokens,
+            temperature=r.temperature,
+            seed=r.seed,
+            stop=r.stop,
+            cancel=self.cancel,
         )
         self._account(completion)
         return completion
@@ -382,8 +407,9 @@ class OrpsSearch:
     # --------------------------------------------------------------- execution
     def module_for(self, node: Node) -> str:
         candidate = self._candidates[node.id]
-        return replace_function(self.task.source, self.task.function.qualname, candidate.imports, candidate.definitions,
-                                candidate.module_definitions)
+        return replace_function(
+            self.task.source, self.task.function.qualname, candidate.imports, candidate.definitions, candidate.module_definitions
+        )
 
     def _execute(self, node: Node) -> None:
         if not node.valid or self.executor is None or self.config.no_tests:
@@ -405,14 +431,20 @@ class OrpsSearch:
         """A short per-call benchmark of a candidate that keeps every test and behaves like the
         original: its speed-up per call goes into its feedback and its efficiency score (a whole
         test run's time is mostly pytest's). The final pick times its finalists again, in full."""
-        if self.task.mode != "optimize" or self.original is None or not passes_guard(self.original, report) \
-                or report.behaves_differently:
+        if (
+            self.task.mode != "optimize"
+            or self.original is None
+            or not passes_guard(self.original, report)
+            or report.behaves_differently
+        ):
             return
         report.per_call = self.benchmark(node, share=FEEDBACK_BENCHMARK_SHARE)
 
     def _score(self, node: Node) -> None:
         report = None if (self.config.no_tests or self.executor is None) else node.execution
-        node.scores = step_scores(node.critique, report, self.original, alpha=self.config.alpha, beta=self.config.beta, mode=self.task.mode)
+        node.scores = step_scores(
+            node.critique, report, self.original, alpha=self.config.alpha, beta=self.config.beta, mode=self.task.mode
+        )
         if not node.valid:
             node.scores.step = 0.0
 
@@ -499,8 +531,7 @@ class OrpsSearch:
             reason = self.original.start_error
             # A stub's tests may all skip themselves (`except NotImplementedError: pytest.skip()`):
             # in solve mode the answer is what can make them run.
-            stub_skips = self.task.mode == "solve" and self.original.total and \
-                self.original.skipped == self.original.total
+            stub_skips = self.task.mode == "solve" and self.original.total and self.original.skipped == self.original.total
             if reason and not stub_skips:
                 raise OriginalDidNotRun(reason, self.original.output_tail)
         self.context = prompts.TaskContext(
@@ -512,7 +543,10 @@ class OrpsSearch:
         strategies = prompts.STRATEGIES
         stopped_by = "depth"
         try:
-            first = [(prompts.first_attempt(self.context, strategies[i % len(strategies)]), strategies[i % len(strategies)]) for i in range(cfg.expansions)]
+            first = [
+                (prompts.first_attempt(self.context, strategies[i % len(strategies)]), strategies[i % len(strategies)])
+                for i in range(cfg.expansions)
+            ]
             children = self._expand_and_evaluate(None, first)
             beam = self._select_beam(children)
             for depth in range(1, cfg.depth):
@@ -525,7 +559,10 @@ class OrpsSearch:
                     history = self._path(parent)
                     offset = depth * cfg.expansions + parent.id
                     conversations = [
-                        (prompts.refinement(self.context, history, strategies[(offset + i) % len(strategies)]), strategies[(offset + i) % len(strategies)])
+                        (
+                            prompts.refinement(self.context, history, strategies[(offset + i) % len(strategies)]),
+                            strategies[(offset + i) % len(strategies)],
+                        )
                         for i in range(cfg.expansions)
                     ]
                     children += self._expand_and_evaluate(parent, conversations)
@@ -546,8 +583,7 @@ class OrpsSearch:
         report = self.timed_run(self.task.source, repeats=repeats, measure_coverage=True)
         if self.task.mode == "optimize" and report.passed:
             with self._measuring("line profile"):
-                report.line_profile = self.executor.line_profile(
-                    seconds=FEEDBACK_BENCHMARK_SHARE * self.config.benchmark_seconds)
+                report.line_profile = self.executor.line_profile(seconds=FEEDBACK_BENCHMARK_SHARE * self.config.benchmark_seconds)
         return report
 
     def _select_beam(self, children: list[Node]) -> list[Node]:
@@ -592,11 +628,15 @@ class OrpsSearch:
             warnings.append("NO TESTS: nothing was executed; the result is judged by the model alone and is unverified.")
             return warnings
         if original.failed and self.task.mode == "optimize":
-            warnings.append(f"the original fails {original.failed} of {original.total} tests; the guard keeps only the tests it passes")
+            warnings.append(
+                f"the original fails {original.failed} of {original.total} tests; the guard keeps only the tests it passes"
+            )
         if original.skipped and self.task.mode == "optimize":
             warnings.append(f"{original.skipped} of {original.total} tests skip themselves with the original; they judge nothing")
         if original.coverage is not None and original.coverage < self.config.coverage_warning and self.task.mode == "optimize":
-            warnings.append(f"weak tests: they run only {original.coverage:.0%} of the function's lines; a faster version may be wrong where they do not look")
+            warnings.append(
+                f"weak tests: they run only {original.coverage:.0%} of the function's lines; a faster version may be wrong where they do not look"
+            )
         if original.error and self.task.mode == "optimize":
             warnings.append(f"the original did not run cleanly: {original.error}")
         return warnings

@@ -135,92 +135,295 @@ def _choice(setting: Setting, value: Any) -> str:
     return value.lower()
 
 
-_CHECKS = {"integer": _integer, "number": _number, "boolean": _boolean, "string": _string, "url": _url,
-           "strings": _strings, "choice": _choice}
+_CHECKS = {
+    "integer": _integer,
+    "number": _number,
+    "boolean": _boolean,
+    "string": _string,
+    "url": _url,
+    "strings": _strings,
+    "choice": _choice,
+}
 
 SETTINGS: tuple[Setting, ...] = (
     # -- the model
-    Setting("model", "string", None, "The model: a `.gguf` path or an embedded model name (`qwen2.5-coder-0.5b`, "
-            "`qwen2.5-coder-1.5b`). Empty: `$ORPS_MODEL`, else the default embedded model.", MODEL, nullable=True,
-            vscode_scope="machine-overridable"),
-    Setting("gpu_layers", "integer", None, "Model layers offloaded to the GPU (`-1`: all). Empty: all layers when the "
-            "llama.cpp build can offload, else 0.", MODEL, minimum=-1, nullable=True),
-    Setting("context_size", "integer", 8192, "The model's context window in tokens.", MODEL, minimum=512,
-            deprecated_flags=("--ctx",)),
+    Setting(
+        "model",
+        "string",
+        None,
+        "The model: a `.gguf` path or an embedded model name (`qwen2.5-coder-0.5b`, "
+        "`qwen2.5-coder-1.5b`). Empty: `$ORPS_MODEL`, else the default embedded model.",
+        MODEL,
+        nullable=True,
+        vscode_scope="machine-overridable",
+    ),
+    Setting(
+        "gpu_layers",
+        "integer",
+        None,
+        "Model layers offloaded to the GPU (`-1`: all). Empty: all layers when the llama.cpp build can offload, else 0.",
+        MODEL,
+        minimum=-1,
+        nullable=True,
+    ),
+    Setting(
+        "context_size", "integer", 8192, "The model's context window in tokens.", MODEL, minimum=512, deprecated_flags=("--ctx",)
+    ),
     Setting("threads", "integer", None, "CPU threads for the model. Empty: all cores.", MODEL, minimum=1, nullable=True),
-    Setting("endpoint", "url", None, "A remote OpenAI-compatible server (`http://host:8000/v1`: llama-server, vLLM, "
-            "Ollama) instead of the local model. Empty: `$ORPS_ENDPOINT`, else the local model. Checked when the "
-            "server starts and when this setting changes.", MODEL, nullable=True, vscode_scope="machine-overridable"),
-    Setting("api_key", "string", None, "The remote server's API key (sent as `Authorization: Bearer`). Empty: "
-            "`$ORPS_API_KEY`, which keeps it out of settings files and `ps` altogether. In VS Code a user setting "
-            "only (never synced or read from a workspace); never logged, shown as hidden in the debug info.",
-            MODEL, nullable=True, vscode_scope="machine", secret=True),
-    Setting("remote_model", "string", None, "The model name on the remote server. Empty: the server's default model.",
-            MODEL, nullable=True),
-    Setting("parallel", "integer", 4, "Candidates of a node generated together: requests in flight on the remote "
-            "server (match its slots), or sequences decoded in one llama.cpp batch for a local model (1: one by one).",
-            MODEL, minimum=1),
+    Setting(
+        "endpoint",
+        "url",
+        None,
+        "A remote OpenAI-compatible server (`http://host:8000/v1`: llama-server, vLLM, "
+        "Ollama) instead of the local model. Empty: `$ORPS_ENDPOINT`, else the local model. Checked when the "
+        "server starts and when this setting changes.",
+        MODEL,
+        nullable=True,
+        vscode_scope="machine-overridable",
+    ),
+    Setting(
+        "api_key",
+        "string",
+        None,
+        "The remote server's API key (sent as `Authorization: Bearer`). Empty: "
+        "`$ORPS_API_KEY`, which keeps it out of settings files and `ps` altogether. In VS Code a user setting "
+        "only (never synced or read from a workspace); never logged, shown as hidden in the debug info.",
+        MODEL,
+        nullable=True,
+        vscode_scope="machine",
+        secret=True,
+    ),
+    Setting(
+        "remote_model",
+        "string",
+        None,
+        "The model name on the remote server. Empty: the server's default model.",
+        MODEL,
+        nullable=True,
+    ),
+    Setting(
+        "parallel",
+        "integer",
+        4,
+        "Candidates of a node generated together: requests in flight on the remote "
+        "server (match its slots), or sequences decoded in one llama.cpp batch for a local model (1: one by one).",
+        MODEL,
+        minimum=1,
+    ),
     # -- the search
-    Setting("beam_width", "integer", 2, "K: candidates kept per round of the beam search (the paper: 3).", SEARCH,
-            minimum=1, short_flags=("-K",)),
-    Setting("expansions", "integer", 3, "N: candidates generated from each kept one, and in the first round "
-            "(the paper: 20).", SEARCH, minimum=1, short_flags=("-N",)),
-    Setting("depth", "integer", 3, "D: rounds of the search, the first included (the paper: 5).", SEARCH, minimum=1,
-            short_flags=("-D",)),
+    Setting(
+        "beam_width",
+        "integer",
+        2,
+        "K: candidates kept per round of the beam search (the paper: 3).",
+        SEARCH,
+        minimum=1,
+        short_flags=("-K",),
+    ),
+    Setting(
+        "expansions",
+        "integer",
+        3,
+        "N: candidates generated from each kept one, and in the first round (the paper: 20).",
+        SEARCH,
+        minimum=1,
+        short_flags=("-N",),
+    ),
+    Setting(
+        "depth",
+        "integer",
+        3,
+        "D: rounds of the search, the first included (the paper: 5).",
+        SEARCH,
+        minimum=1,
+        short_flags=("-D",),
+    ),
     Setting("alpha", "number", 0.5, "Weight of the critic's score in a candidate's step score.", SEARCH, minimum=0),
-    Setting("beta", "number", 0.5, "Weight of the tests and the profile (the outcome score) in a candidate's step "
-            "score.", SEARCH, minimum=0),
-    Setting("max_llm_calls", "integer", 30, "Budget: the most model calls one search makes.", SEARCH, minimum=1,
-            deprecated_flags=("--max-calls",)),
-    Setting("max_generated_tokens", "integer", 20000, "Budget: the most tokens one search generates.", SEARCH,
-            minimum=1, deprecated_flags=("--max-tokens",)),
-    Setting("max_seconds", "number", 300.0, "Budget: the most seconds one search runs.", SEARCH, minimum=0,
-            exclusive_minimum=True),
-    Setting("seed", "integer", 0, "Seed of the model's sampling and of the generated inputs: the same seed, the same "
-            "search.", SEARCH),
-    Setting("temperature", "number", 0.7, "The programmer's sampling temperature (the critic's is lower).", SEARCH,
-            minimum=0),
-    Setting("use_critic", "boolean", True, "Ask the model, as critic, to score each candidate (off: the tests and the "
-            "profile alone score them; an ablation).", SEARCH, deprecated_flags=("--no-critic",)),
-    Setting("instruction_counter", "choice", "auto", "`auto`: a close per-call figure is settled by the instructions "
-            "of the function alone (perf or valgrind, if installed); `valgrind`: whole test runs are counted too; "
-            "`none`: never.", SEARCH, choices=("auto", "valgrind", "none"), deprecated_flags=("--counter",)),
-    Setting("benchmark_seconds", "number", 3.0, "Seconds each finalist's function is timed beside the original's, "
-            "on the captured calls.", SEARCH, minimum=0, exclusive_minimum=True, maximum=120),
-    Setting("scaling", "choice", "warn", "A finalist faster on the tests' inputs but slower on larger ones: `warn` "
-            "(offered, said), `refuse` (not offered) or `off` (not measured).", SEARCH,
-            choices=("warn", "refuse", "off")),
+    Setting(
+        "beta",
+        "number",
+        0.5,
+        "Weight of the tests and the profile (the outcome score) in a candidate's step score.",
+        SEARCH,
+        minimum=0,
+    ),
+    Setting(
+        "max_llm_calls",
+        "integer",
+        30,
+        "Budget: the most model calls one search makes.",
+        SEARCH,
+        minimum=1,
+        deprecated_flags=("--max-calls",),
+    ),
+    Setting(
+        "max_generated_tokens",
+        "integer",
+        20000,
+        "Budget: the most tokens one search generates.",
+        SEARCH,
+        minimum=1,
+        deprecated_flags=("--max-tokens",),
+    ),
+    Setting(
+        "max_seconds", "number", 300.0, "Budget: the most seconds one search runs.", SEARCH, minimum=0, exclusive_minimum=True
+    ),
+    Setting(
+        "seed", "integer", 0, "Seed of the model's sampling and of the generated inputs: the same seed, the same search.", SEARCH
+    ),
+    Setting("temperature", "number", 0.7, "The programmer's sampling temperature (the critic's is lower).", SEARCH, minimum=0),
+    Setting(
+        "use_critic",
+        "boolean",
+        True,
+        "Ask the model, as critic, to score each candidate (off: the tests and the profile alone score them; an ablation).",
+        SEARCH,
+        deprecated_flags=("--no-critic",),
+    ),
+    Setting(
+        "instruction_counter",
+        "choice",
+        "auto",
+        "`auto`: a close per-call figure is settled by the instructions "
+        "of the function alone (perf or valgrind, if installed); `valgrind`: whole test runs are counted too; "
+        "`none`: never.",
+        SEARCH,
+        choices=("auto", "valgrind", "none"),
+        deprecated_flags=("--counter",),
+    ),
+    Setting(
+        "benchmark_seconds",
+        "number",
+        3.0,
+        "Seconds each finalist's function is timed beside the original's, on the captured calls.",
+        SEARCH,
+        minimum=0,
+        exclusive_minimum=True,
+        maximum=120,
+    ),
+    Setting(
+        "scaling",
+        "choice",
+        "warn",
+        "A finalist faster on the tests' inputs but slower on larger ones: `warn` "
+        "(offered, said), `refuse` (not offered) or `off` (not measured).",
+        SEARCH,
+        choices=("warn", "refuse", "off"),
+    ),
     # -- the tests
-    Setting("test_paths", "strings", (), "Test files or folders to run against each candidate. Empty: discovered "
-            "(the tests that import the function's module).", TESTS, deprecated_flags=("--tests",)),
-    Setting("pytest_args", "strings", (), "Extra pytest arguments for every test run, e.g. `-k fast`.", TESTS,
-            deprecated_flags=("--pytest-arg",)),
-    Setting("test_timeout", "number", 10.0, "Seconds one test may run.", LIMITS, minimum=0, exclusive_minimum=True,
-            field="per_test_timeout"),
-    Setting("run_timeout", "number", 60.0, "Seconds one candidate's test run may take.", LIMITS, minimum=0,
-            exclusive_minimum=True, field="total_timeout"),
+    Setting(
+        "test_paths",
+        "strings",
+        (),
+        "Test files or folders to run against each candidate. Empty: discovered (the tests that import the function's module).",
+        TESTS,
+        deprecated_flags=("--tests",),
+    ),
+    Setting(
+        "pytest_args",
+        "strings",
+        (),
+        "Extra pytest arguments for every test run, e.g. `-k fast`.",
+        TESTS,
+        deprecated_flags=("--pytest-arg",),
+    ),
+    Setting(
+        "test_timeout",
+        "number",
+        10.0,
+        "Seconds one test may run.",
+        LIMITS,
+        minimum=0,
+        exclusive_minimum=True,
+        field="per_test_timeout",
+    ),
+    Setting(
+        "run_timeout",
+        "number",
+        60.0,
+        "Seconds one candidate's test run may take.",
+        LIMITS,
+        minimum=0,
+        exclusive_minimum=True,
+        field="total_timeout",
+    ),
     Setting("memory_mb", "integer", 2048, "Memory limit of a test run in MB.", LIMITS, minimum=64),
     # -- the original is the oracle (optimize)
-    Setting("generated_inputs", "integer", 100, "Optimize: inputs drawn with Hypothesis from the original's captured "
-            "calls; every candidate must behave as the original does on them. `0`: none.", ORACLE, minimum=0),
-    Setting("compare_exception_messages", "boolean", False, "Optimize: a candidate's exceptions must match the "
-            "original's in message too, not only in type.", ORACLE),
-    Setting("crosshair_seconds", "number", 5.0, "Optimize, where CrossHair is installed (`pip install "
-            "orps-lsp[crosshair]`): seconds it searches for an input on which the candidate about to be offered "
-            "differs from the original. `0`: off.", ORACLE, minimum=0, maximum=600),
+    Setting(
+        "generated_inputs",
+        "integer",
+        100,
+        "Optimize: inputs drawn with Hypothesis from the original's captured "
+        "calls; every candidate must behave as the original does on them. `0`: none.",
+        ORACLE,
+        minimum=0,
+    ),
+    Setting(
+        "compare_exception_messages",
+        "boolean",
+        False,
+        "Optimize: a candidate's exceptions must match the original's in message too, not only in type.",
+        ORACLE,
+    ),
+    Setting(
+        "crosshair_seconds",
+        "number",
+        5.0,
+        "Optimize, where CrossHair is installed (`pip install "
+        "orps-lsp[crosshair]`): seconds it searches for an input on which the candidate about to be offered "
+        "differs from the original. `0`: off.",
+        ORACLE,
+        minimum=0,
+        maximum=600,
+    ),
     # -- the server and the editor
-    Setting("log_level", "choice", "info", "How much the server writes to its log (VS Code: the ORPS output "
-            "channel).", SERVER, choices=LOG_LEVELS, cli=False),
-    Setting("interpreter", "string", "", "Python interpreter that starts the language server (`python -m "
-            "orps_lsp.cli --stdio`); it needs `pip install orps-lsp`. Empty: the interpreter selected in the Python "
-            "extension, else `python3`. `${workspaceFolder}` and `~` are expanded.", CLIENT, cli=False,
-            vscode_scope="machine-overridable"),
-    Setting("auto_apply", "boolean", False, "Apply a verified improvement at once. Off: review it in a diff editor "
-            "first and choose Apply or Discard.", CLIENT, cli=False),
-    Setting("code_lens_enabled", "boolean", True, "Show a code lens above searched functions (tests passed, "
-            "speed-up); click it for the search report.", CLIENT, cli=False, editor_key="codeLens.enabled"),
-    Setting("trace_server", "choice", "off", "Trace the LSP messages between VS Code and the server in the ORPS "
-            "output channel.", CLIENT, cli=False, editor_key="trace.server", choices=("off", "messages", "verbose")),
+    Setting(
+        "log_level",
+        "choice",
+        "info",
+        "How much the server writes to its log (VS Code: the ORPS output channel).",
+        SERVER,
+        choices=LOG_LEVELS,
+        cli=False,
+    ),
+    Setting(
+        "interpreter",
+        "string",
+        "",
+        "Python interpreter that starts the language server (`python -m "
+        "orps_lsp.cli --stdio`); it needs `pip install orps-lsp`. Empty: the interpreter selected in the Python "
+        "extension, else `python3`. `${workspaceFolder}` and `~` are expanded.",
+        CLIENT,
+        cli=False,
+        vscode_scope="machine-overridable",
+    ),
+    Setting(
+        "auto_apply",
+        "boolean",
+        False,
+        "Apply a verified improvement at once. Off: review it in a diff editor first and choose Apply or Discard.",
+        CLIENT,
+        cli=False,
+    ),
+    Setting(
+        "code_lens_enabled",
+        "boolean",
+        True,
+        "Show a code lens above searched functions (tests passed, speed-up); click it for the search report.",
+        CLIENT,
+        cli=False,
+        editor_key="codeLens.enabled",
+    ),
+    Setting(
+        "trace_server",
+        "choice",
+        "off",
+        "Trace the LSP messages between VS Code and the server in the ORPS output channel.",
+        CLIENT,
+        cli=False,
+        editor_key="trace.server",
+        choices=("off", "messages", "verbose"),
+    ),
 )
 BY_NAME = {setting.name: setting for setting in SETTINGS}
 SERVER_SETTINGS = tuple(s for s in SETTINGS if s.reader != CLIENT)
@@ -260,16 +463,28 @@ def problems(values: Any, reader: str) -> list[str]:
 
 # -- generated files ---------------------------------------------------------------------------
 
+
 def vscode_properties() -> dict[str, dict[str, Any]]:
     """`contributes.configuration.properties` of client-vscode/package.json."""
     properties = {}
-    for order, setting in enumerate(sorted(SETTINGS, key=lambda s: (s.reader == CLIENT and s.name != "interpreter",
-                                                                     s.name != "interpreter"))):
-        json_type = {"integer": "integer", "number": "number", "boolean": "boolean", "string": "string",
-                     "url": "string", "strings": "array", "choice": "string"}[setting.kind]
-        entry: dict[str, Any] = {"type": [json_type, "null"] if setting.nullable else json_type,
-                                 "default": list(setting.default) if isinstance(setting.default, tuple) else setting.default,
-                                 "markdownDescription": setting.description, "order": order}
+    for order, setting in enumerate(
+        sorted(SETTINGS, key=lambda s: (s.reader == CLIENT and s.name != "interpreter", s.name != "interpreter"))
+    ):
+        json_type = {
+            "integer": "integer",
+            "number": "number",
+            "boolean": "boolean",
+            "string": "string",
+            "url": "string",
+            "strings": "array",
+            "choice": "string",
+        }[setting.kind]
+        entry: dict[str, Any] = {
+            "type": [json_type, "null"] if setting.nullable else json_type,
+            "default": list(setting.default) if isinstance(setting.default, tuple) else setting.default,
+            "markdownDescription": setting.description,
+            "order": order,
+        }
         if setting.kind == "strings":
             entry["items"] = {"type": "string"}
         if setting.choices:
@@ -286,14 +501,17 @@ def vscode_properties() -> dict[str, dict[str, Any]]:
 
 def typescript_keys() -> str:
     """client-vscode/src/settingsKeys.ts."""
+
     def listed(settings: Iterable[Setting]) -> str:
         return "".join(f"  '{s.key}',\n" for s in settings)
 
-    return ("// Generated from server/orps_lsp/settings_schema.py by `python -m orps_lsp.codegen`: do not edit.\n\n"
-            "/** The server's settings (camelCase), sent to it in initializationOptions and workspace/configuration. */\n"
-            f"export const SERVER_KEYS = [\n{listed(SERVER_SETTINGS)}] as const;\n\n"
-            "/** The extension's own settings: never sent to the server (it reports keys it does not know). */\n"
-            f"export const CLIENT_KEYS = [\n{listed(CLIENT_SETTINGS)}] as const;\n")
+    return (
+        "// Generated from server/orps_lsp/settings_schema.py by `python -m orps_lsp.codegen`: do not edit.\n\n"
+        "/** The server's settings (camelCase), sent to it in initializationOptions and workspace/configuration. */\n"
+        f"export const SERVER_KEYS = [\n{listed(SERVER_SETTINGS)}] as const;\n\n"
+        "/** The extension's own settings: never sent to the server (it reports keys it does not know). */\n"
+        f"export const CLIENT_KEYS = [\n{listed(CLIENT_SETTINGS)}] as const;\n"
+    )
 
 
 def _shown_default(setting: Setting) -> str:
@@ -305,8 +523,15 @@ def _shown_default(setting: Setting) -> str:
 
 
 def _shown_type(setting: Setting) -> str:
-    text = {"integer": "integer", "number": "number", "boolean": "boolean", "string": "string", "url": "URL",
-            "strings": "list of strings", "choice": " \\| ".join(f"`{c}`" for c in setting.choices)}[setting.kind]
+    text = {
+        "integer": "integer",
+        "number": "number",
+        "boolean": "boolean",
+        "string": "string",
+        "url": "URL",
+        "strings": "list of strings",
+        "choice": " \\| ".join(f"`{c}`" for c in setting.choices),
+    }[setting.kind]
     if setting.minimum is not None:
         text += f" {'>' if setting.exclusive_minimum else '>='} {setting.minimum:g}"
     if setting.maximum is not None:
@@ -314,25 +539,37 @@ def _shown_type(setting: Setting) -> str:
     return text + (" or null" if setting.nullable else "")
 
 
-_READER_TITLES = {MODEL: "The model", SEARCH: "The search", TESTS: "The tests", LIMITS: "The sandbox's limits",
-                  ORACLE: "The original is the oracle (optimize)",
-                  SERVER: "The server", CLIENT: "VS Code only"}
+_READER_TITLES = {
+    MODEL: "The model",
+    SEARCH: "The search",
+    TESTS: "The tests",
+    LIMITS: "The sandbox's limits",
+    ORACLE: "The original is the oracle (optimize)",
+    SERVER: "The server",
+    CLIENT: "VS Code only",
+}
 
 
 def settings_page() -> str:
     """docs/settings.md."""
-    lines = ["<!-- Generated from server/orps_lsp/settings_schema.py by `python -m orps_lsp.codegen`: "
-             "do not edit. -->", "", "# Settings", "",
-             "Each setting has one name: `max_llm_calls` in Python, `--max-llm-calls` on the command line, "
-             "`maxLlmCalls` in an editor's `orps` section (VS Code: `orps.maxLlmCalls`). An invalid value in an "
-             "editor is reported and its default used; on the command line it is an error (exit code 2).", ""]
+    lines = [
+        "<!-- Generated from server/orps_lsp/settings_schema.py by `python -m orps_lsp.codegen`: do not edit. -->",
+        "",
+        "# Settings",
+        "",
+        "Each setting has one name: `max_llm_calls` in Python, `--max-llm-calls` on the command line, "
+        "`maxLlmCalls` in an editor's `orps` section (VS Code: `orps.maxLlmCalls`). An invalid value in an "
+        "editor is reported and its default used; on the command line it is an error (exit code 2).",
+        "",
+    ]
     for reader, title in _READER_TITLES.items():
         lines += [f"## {title}", "", "| editor key | command line | type | default | |", "|---|---|---|---|---|"]
         for setting in read_by(reader):
             flags = ", ".join(f"`{f}`" for f in (*setting.short_flags, setting.flag)) if setting.cli else "-"
             old = "".join(f" (was `{f}`)" for f in setting.deprecated_flags) if setting.cli else ""
-            lines.append(f"| `{setting.key}` | {flags}{old} | {_shown_type(setting)} | {_shown_default(setting)} "
-                         f"| {setting.description} |")
+            lines.append(
+                f"| `{setting.key}` | {flags}{old} | {_shown_type(setting)} | {_shown_default(setting)} | {setting.description} |"
+            )
         lines.append("")
     return "\n".join(lines)
 
@@ -340,6 +577,11 @@ def settings_page() -> str:
 def cli_help(setting: Setting) -> str:
     """The description as plain text, with the default."""
     text = re.sub(r"`([^`]*)`", r"\1", setting.description)
-    shown = "not set" if setting.default is None else (", ".join(setting.default) or "none") \
-        if isinstance(setting.default, tuple) else setting.default
+    shown = (
+        "not set"
+        if setting.default is None
+        else (", ".join(setting.default) or "none")
+        if isinstance(setting.default, tuple)
+        else setting.default
+    )
     return f"{text} (default: {shown})".replace("%", "%%")

@@ -45,15 +45,18 @@ def parse_module(source: str, filename: str = "<module>") -> ast.Module:
     try:
         return ast.parse(source, filename=filename)
     except SyntaxError as exc:
-        raise SourceError(
-            f"{filename}:{exc.lineno}: syntax error: {exc.msg}. Fix the file before searching."
-        ) from None
+        raise SourceError(f"{filename}:{exc.lineno}: syntax error: {exc.msg}. Fix the file before searching.") from None
 
 
 def _is_stub_body(body: list[ast.stmt]) -> bool:
     """A body that is only a docstring and `...`, `pass` or `raise NotImplementedError`."""
     stmts = list(body)
-    if stmts and isinstance(stmts[0], ast.Expr) and isinstance(getattr(stmts[0], "value", None), ast.Constant) and isinstance(stmts[0].value.value, str):
+    if (
+        stmts
+        and isinstance(stmts[0], ast.Expr)
+        and isinstance(getattr(stmts[0], "value", None), ast.Constant)
+        and isinstance(stmts[0].value.value, str)
+    ):
         stmts = stmts[1:]
     if not stmts:
         return True
@@ -127,11 +130,7 @@ def find_function(source: str, qualname: str, filename: str = "<module>") -> Fun
 
 def _nested_names(tree: ast.Module) -> set[str]:
     top = {id(n) for _, _, n in _functions(tree)}
-    return {
-        n.name
-        for n in ast.walk(tree)
-        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and id(n) not in top
-    }
+    return {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and id(n) not in top}
 
 
 def function_at(source: str, line: int, filename: str = "<module>") -> FunctionInfo | None:
@@ -167,8 +166,7 @@ def _import_insert_line(tree: ast.Module) -> int:
     return index
 
 
-def replace_function(source: str, qualname: str, imports: list[str], definitions: str,
-                     module_definitions: str = "") -> str:
+def replace_function(source: str, qualname: str, imports: list[str], definitions: str, module_definitions: str = "") -> str:
     """Return `source` with `qualname` replaced by `definitions`.
 
     `definitions` is the candidate's function (and any helper functions it

@@ -55,12 +55,12 @@ def classify(n):
         return "medium"
     return "large"
 '''
-WEAK_TESTS = '''from weak import classify
+WEAK_TESTS = """from weak import classify
 
 
 def test_small():
     assert classify(5) == "small"
-'''
+"""
 
 
 def copy_example(destination: Path) -> Path:
@@ -104,16 +104,22 @@ class SimulatedEditor(LanguageClient):
         uri = path.resolve().as_uri()
         text = path.read_text()
         self.documents[uri] = (1, text)
-        self.text_document_did_open(types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+        self.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)
+            )
+        )
         return uri
 
     def change(self, uri: str, text: str) -> None:
         version = self.documents[uri][0] + 1
         self.documents[uri] = (version, text)
-        self.text_document_did_change(types.DidChangeTextDocumentParams(
-            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
-            content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)]))
+        self.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)],
+            )
+        )
 
     def text(self, uri: str) -> str:
         return self.documents[uri][1]
@@ -124,15 +130,18 @@ class SimulatedEditor(LanguageClient):
     # ------------------------------------------------------------- requests
     async def command(self, name: str, *arguments: Any, msg_id: str | None = None) -> Any:
         return await self.protocol.send_request_async(
-            types.WORKSPACE_EXECUTE_COMMAND, types.ExecuteCommandParams(command=name, arguments=list(arguments)), msg_id=msg_id)
+            types.WORKSPACE_EXECUTE_COMMAND, types.ExecuteCommandParams(command=name, arguments=list(arguments)), msg_id=msg_id
+        )
 
     async def code_actions(self, uri: str, line: int, only: list[str] | None = None) -> list[dict[str, Any]]:
         """textDocument/codeAction as raw JSON: lsprotocol reads any item with a "command"
         key as a Command, which would lose a CodeAction's kind."""
         position = types.Position(line=line, character=4)
         params = types.CodeActionParams(
-            text_document=types.TextDocumentIdentifier(uri=uri), range=types.Range(start=position, end=position),
-            context=types.CodeActionContext(diagnostics=[], only=only))
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=types.Range(start=position, end=position),
+            context=types.CodeActionContext(diagnostics=[], only=only),
+        )
         msg_id = f"code-action-{uuid.uuid4()}"
         future = self.protocol.send_request(types.TEXT_DOCUMENT_CODE_ACTION, params, msg_id=msg_id)
         self.protocol._result_types[msg_id] = None  # keep the JSON as sent
@@ -192,18 +201,21 @@ async def editor_session(
     env: dict[str, str] | None = None,
 ) -> AsyncIterator[SimulatedEditor]:
     """Start `orps-lsp --stdio`, initialize it as `editor`, and shut it down cleanly."""
-    config = ClientServerConfig(server_command=SERVER_COMMAND, client_factory=make_editor,
-                                server_env=server_environment(answers, **(env or {})))
+    config = ClientServerConfig(
+        server_command=SERVER_COMMAND, client_factory=make_editor, server_env=server_environment(answers, **(env or {}))
+    )
     client: SimulatedEditor = await config.start()  # type: ignore[assignment]
     if configuration is not None:
         client.set_configuration(configuration, section="orps")
     try:
-        await client.initialize_session(types.InitializeParams(
-            capabilities=client_capabilities(editor),
-            root_uri=project.as_uri(),
-            workspace_folders=[types.WorkspaceFolder(uri=project.as_uri(), name=project.name)],
-            initialization_options=init_options,
-        ))
+        await client.initialize_session(
+            types.InitializeParams(
+                capabilities=client_capabilities(editor),
+                root_uri=project.as_uri(),
+                workspace_folders=[types.WorkspaceFolder(uri=project.as_uri(), name=project.name)],
+                initialization_options=init_options,
+            )
+        )
         yield client
     finally:
         try:

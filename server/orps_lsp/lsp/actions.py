@@ -90,8 +90,9 @@ def code_actions(uri: str, source: str, version: int | None, line: int, only: Se
     ]
 
 
-def regression_test_actions(store: ReportStore, workspace: Workspace, uri: str, source: str, line: int,
-                            only: Sequence[str] | None) -> list[types.CodeAction]:
+def regression_test_actions(
+    store: ReportStore, workspace: Workspace, uri: str, source: str, line: int, only: Sequence[str] | None
+) -> list[types.CodeAction]:
     """'Add regression test for f' on a function whose last search refused a rewrite for a
     behaviour its tests do not check: the missing test (regression.py), appended to the
     first test file that judged it. Gone once the file holds it."""
@@ -108,11 +109,14 @@ def regression_test_actions(store: ReportStore, workspace: Workspace, uri: str, 
         return []
     if report.missing_test in current:
         return []
-    edit = minimal_edit(current, with_test_appended(current, report.missing_test),
-                        units=document.position_codec.client_num_units)
-    return [types.CodeAction(
-        title=f"Add regression test for {info.qualname}", kind=QUICKFIX,
-        edit=types.WorkspaceEdit(changes={test_uri: [edit]} if edit else {}))]
+    edit = minimal_edit(current, with_test_appended(current, report.missing_test), units=document.position_codec.client_num_units)
+    return [
+        types.CodeAction(
+            title=f"Add regression test for {info.qualname}",
+            kind=QUICKFIX,
+            edit=types.WorkspaceEdit(changes={test_uri: [edit]} if edit else {}),
+        )
+    ]
 
 
 # -------------------------------------------------------------- arguments
@@ -139,8 +143,12 @@ def parse_target(arguments: Sequence[Any]) -> Target:
     if not isinstance(line, int) and not isinstance(function, str):
         raise ValueError("expected a position {line, character}, a range, or a function name")
     version = given.get("version")
-    return Target(uri=given["uri"], line=line if isinstance(line, int) else 0, version=version if isinstance(version, int) else None,
-                  function=function if isinstance(function, str) else None)
+    return Target(
+        uri=given["uri"],
+        line=line if isinstance(line, int) else 0,
+        version=version if isinstance(version, int) else None,
+        function=function if isinstance(function, str) else None,
+    )
 
 
 # ---------------------------------------------------------------- searches
@@ -188,7 +196,11 @@ class _StatusRelay:
         if progress is not None:  # the search's own Progress (search.py)
             state.round, state.rounds = progress.round + 1, progress.rounds
             state.candidate, state.candidates = progress.candidate, progress.candidates
-            state.best_passed, state.best_total, state.best_speedup = progress.best_passed, progress.best_total, progress.best_speedup
+            state.best_passed, state.best_total, state.best_speedup = (
+                progress.best_passed,
+                progress.best_total,
+                progress.best_speedup,
+            )
         self.client.notify(PROGRESS_NOTIFICATION, state.to_json())
 
 
@@ -225,8 +237,9 @@ class SearchCommands:
         self.search_progress = False  # initializationOptions.searchProgress: send orps/progress too
 
     def _fail(self, message: str, status: Status = Status.ERROR, problem: Problem | None = None) -> dict[str, Any]:
-        self.client.show_message(f"ORPS: {message}", types.MessageType.Error if status is Status.ERROR else types.MessageType.Info,
-                                 problem)
+        self.client.show_message(
+            f"ORPS: {message}", types.MessageType.Error if status is Status.ERROR else types.MessageType.Info, problem
+        )
         answer: dict[str, Any] = {"status": status, "message": message}
         if problem is not None:
             answer["problem"] = problem
@@ -269,8 +282,12 @@ class SearchCommands:
                 raise _Refusal(str(exc)) from None
             raise _Refusal("put the cursor inside a function (module level or a method) to search it", Status.NO_FUNCTION)
         if target.version is not None and version is not None and target.version != version:
-            log.info("%s moved from version %s to %s since the action was listed; searching the current text",
-                     target.uri, target.version, version)
+            log.info(
+                "%s moved from version %s to %s since the action was listed; searching the current text",
+                target.uri,
+                target.version,
+                version,
+            )
         return Path(document.path), source, version, info
 
     def _locate(self, target: Target, source: str) -> FunctionInfo | None:
@@ -283,8 +300,13 @@ class SearchCommands:
 
     def _queue(self, path: Path, source: str, info: FunctionInfo, mode: str, settings: Settings, relay: _StatusRelay) -> Job:
         request = engine.SearchRequest(
-            file=path, function=info.qualname, mode=mode, source=source,
-            tests=list(settings.test_paths) or None, pytest_args=list(settings.pytest_args), limits=settings.sandbox_limits(),
+            file=path,
+            function=info.qualname,
+            mode=mode,
+            source=source,
+            tests=list(settings.test_paths) or None,
+            pytest_args=list(settings.pytest_args),
+            limits=settings.sandbox_limits(),
             oracle=settings.oracle_options(),
         )
 
@@ -293,8 +315,13 @@ class SearchCommands:
             model = self.models.get(settings, say=lambda text: job.status(text, phase=Phase.LOADING))
             job.cancel.raise_if_cancelled()  # cancelled during the load: no sandbox, no "starting"
             job.status("starting", 0.0)
-            return engine.run(prepared, model, settings.search_config(),
-                              progress=lambda p: job.status(p.message(), p.fraction, Phase(p.phase), p), cancel=job.cancel)
+            return engine.run(
+                prepared,
+                model,
+                settings.search_config(),
+                progress=lambda p: job.status(p.message(), p.fraction, Phase(p.phase), p),
+                cancel=job.cancel,
+            )
 
         try:
             job = self.jobs.submit((str(path.resolve()), info.qualname), work, relay)
@@ -450,10 +477,16 @@ class SearchCommands:
             "model": self.models.describe(),
             "gpu": gpu,
             "sandbox": sandbox,
-            "searches": [{"function": job.function, "file": job.key[0], "state": "running" if job.started else "queued"}
-                         for job in self.jobs.active()],
-            "client": {"name": self.client.name, "reviewEdits": self.review_edits, "searchProgress": self.search_progress,
-                       "capabilities": self.client.describe_capabilities()},
+            "searches": [
+                {"function": job.function, "file": job.key[0], "state": "running" if job.started else "queued"}
+                for job in self.jobs.active()
+            ],
+            "client": {
+                "name": self.client.name,
+                "reviewEdits": self.review_edits,
+                "searchProgress": self.search_progress,
+                "capabilities": self.client.describe_capabilities(),
+            },
         }
         log.info("debug info: %s", info)
         return info

@@ -24,7 +24,6 @@ from ..contract import PROBLEM_NOTIFICATION, Problem
 log = logging.getLogger("orps_lsp")
 
 
-
 def message_type(level: int) -> types.MessageType:
     if level >= logging.ERROR:
         return types.MessageType.Error

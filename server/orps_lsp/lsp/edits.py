@@ -38,10 +38,7 @@ def minimal_edit(old: str, new: str, units: Callable[[str], int] = utf16_units) 
     while prefix < min(len(old_lines), len(new_lines)) and old_lines[prefix] == new_lines[prefix]:
         prefix += 1
     suffix = 0
-    while (
-        suffix < min(len(old_lines), len(new_lines)) - prefix
-        and old_lines[-1 - suffix] == new_lines[-1 - suffix]
-    ):
+    while suffix < min(len(old_lines), len(new_lines)) - prefix and old_lines[-1 - suffix] == new_lines[-1 - suffix]:
         suffix += 1
     old_end = len(old_lines) - suffix
     replacement = "".join(new_lines[prefix : len(new_lines) - suffix])

@@ -86,8 +86,14 @@ def hover_markdown(report: SearchReport) -> str:
     if report.tests:
         lines += ["", "Tests: " + "; ".join(f"`{path}` ({why})" for path, why in report.tests.items())]
     if report.missing_test:
-        lines += ["", "A test your suite lacks (the original passes it; a refused rewrite did not):", "",
-                  "```python", report.missing_test.rstrip(), "```"]
+        lines += [
+            "",
+            "A test your suite lacks (the original passes it; a refused rewrite did not):",
+            "",
+            "```python",
+            report.missing_test.rstrip(),
+            "```",
+        ]
     return "\n".join(lines)
 
 
@@ -107,7 +113,9 @@ def hover(store: ReportStore, uri: str, source: str, line: int) -> types.Hover |
         return None
     return types.Hover(
         contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=hover_markdown(reports[info.qualname])),
-        range=types.Range(start=types.Position(line=info.start_line - 1, character=0), end=types.Position(line=info.end_line, character=0)),
+        range=types.Range(
+            start=types.Position(line=info.start_line - 1, character=0), end=types.Position(line=info.end_line, character=0)
+        ),
     )
 
 
@@ -124,7 +132,9 @@ def code_lenses(
     lenses = []
     for info in functions_in(source):
         if info.qualname in running:
-            command = types.Command(title="ORPS: searching... (click to cancel)", command=Command.CANCEL, arguments=[rerun_arguments(info)])
+            command = types.Command(
+                title="ORPS: searching... (click to cancel)", command=Command.CANCEL, arguments=[rerun_arguments(info)]
+            )
         elif info.qualname in reports:
             report = reports[info.qualname]
             name = Command.SOLVE if report.mode == "solve" and info.is_stub else Command.OPTIMIZE

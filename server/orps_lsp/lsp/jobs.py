@@ -82,8 +82,9 @@ class SearchQueue:
             self._ensure_worker()
         if ahead:
             names = ", ".join(j.function for j in ahead)
-            job.status(f"queued: waiting for {len(ahead)} search{'es' if len(ahead) > 1 else ''} to finish ({names})",
-                       phase=Phase.QUEUED)
+            job.status(
+                f"queued: waiting for {len(ahead)} search{'es' if len(ahead) > 1 else ''} to finish ({names})", phase=Phase.QUEUED
+            )
         self._queue.put(job)
         return job
 

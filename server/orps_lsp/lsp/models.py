@@ -81,8 +81,11 @@ class ModelHolder:
             retired, self._retired = self._retired, []
         _close(retired)
         endpoint = settings.endpoint or os.environ.get(ENDPOINT_ENV)
-        say(f"connecting to {endpoint} ..." if endpoint else
-            f"loading model {settings.model or os.environ.get('ORPS_MODEL') or '(embedded default)'} ...")
+        say(
+            f"connecting to {endpoint} ..."
+            if endpoint
+            else f"loading model {settings.model or os.environ.get('ORPS_MODEL') or '(embedded default)'} ..."
+        )
         model = self._load(settings)
         with self._lock:
             if self._model is not None:  # a check connected meanwhile
@@ -92,9 +95,16 @@ class ModelHolder:
 
     @staticmethod
     def _load(settings: Settings) -> ChatModel:
-        return load_model(settings.model, n_ctx=settings.context_size, n_threads=settings.threads, gpu_layers=settings.gpu_layers,
-                          endpoint=settings.endpoint, api_key=settings.api_key, remote_model=settings.remote_model,
-                          max_parallel=settings.parallel)
+        return load_model(
+            settings.model,
+            n_ctx=settings.context_size,
+            n_threads=settings.threads,
+            gpu_layers=settings.gpu_layers,
+            endpoint=settings.endpoint,
+            api_key=settings.api_key,
+            remote_model=settings.remote_model,
+            max_parallel=settings.parallel,
+        )
 
     def refresh(self, settings: Settings) -> str | None:
         """On start and on settings change (blocking: call it in a thread). Retires a replaced model and
@@ -113,9 +123,14 @@ class ModelHolder:
             self._checked, self._problem = key, None
             self._generation += 1
             generation = self._generation
-            self._intended = ({"backend": "OpenAI-compatible HTTP", "endpoint": endpoint} if endpoint else
-                              {"backend": "llama-cpp-python (in process)",
-                               "model": settings.model or os.environ.get("ORPS_MODEL") or "(embedded default)"})
+            self._intended = (
+                {"backend": "OpenAI-compatible HTTP", "endpoint": endpoint}
+                if endpoint
+                else {
+                    "backend": "llama-cpp-python (in process)",
+                    "model": settings.model or os.environ.get("ORPS_MODEL") or "(embedded default)",
+                }
+            )
             if self._model is not None and self._key != key:
                 self._retired.append(self._model)
                 self._model, self._key = None, None
@@ -143,8 +158,10 @@ class ModelHolder:
             _close([model])
             return None
         self._close_retired()
-        log.info("connected to the model server: %s", ", ".join(f"{k}: {v}" for k, v in model.describe().items()
-                                                                    if k in ("endpoint", "model", "max_parallel")))
+        log.info(
+            "connected to the model server: %s",
+            ", ".join(f"{k}: {v}" for k, v in model.describe().items() if k in ("endpoint", "model", "max_parallel")),
+        )
         return None
 
     def _close_retired(self) -> None:

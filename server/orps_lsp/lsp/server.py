@@ -28,8 +28,17 @@ from pygls.workspace import TextDocument
 from .. import __version__
 from ..contract import Problem
 from .actions import (
-    CANCEL, DEBUG_INFO, GET_REPORT, OPTIMIZE, QUICKFIX, REWRITE, SOLVE, SearchCommands, code_actions,
-    regression_test_actions, target_arguments,
+    CANCEL,
+    DEBUG_INFO,
+    GET_REPORT,
+    OPTIMIZE,
+    QUICKFIX,
+    REWRITE,
+    SOLVE,
+    SearchCommands,
+    code_actions,
+    regression_test_actions,
+    target_arguments,
 )
 from .client import EditorClient, EditorLogHandler
 from .hover import ReportStore, code_lenses, hover, weak_test_diagnostics
@@ -60,8 +69,9 @@ class OrpsProtocol(LanguageServerProtocol):
 
 class OrpsLanguageServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("orps-lsp", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
-                         protocol_cls=OrpsProtocol)
+        super().__init__(
+            "orps-lsp", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental, protocol_cls=OrpsProtocol
+        )
         self.running_commands: dict[Any, asyncio.Task] = {}  # request id -> the command's task
         self.editor = EditorClient(self)
         self.jobs = SearchQueue()
@@ -75,8 +85,13 @@ class OrpsLanguageServer(LanguageServer):
         self.log_handler = EditorLogHandler(self.editor)
         self.log_handler.setFormatter(logging.Formatter("%(message)s"))
         self.commands = SearchCommands(
-            self.editor, self.jobs, self.store, self.models,
-            settings=self.current_settings, workspace=lambda: self.workspace, on_report=self.show_results,
+            self.editor,
+            self.jobs,
+            self.store,
+            self.models,
+            settings=self.current_settings,
+            workspace=lambda: self.workspace,
+            on_report=self.show_results,
         )
 
     # --------------------------------------------------------------- settings
@@ -98,7 +113,9 @@ class OrpsLanguageServer(LanguageServer):
         try:
             await asyncio.wait_for(self.settings_pulled.wait(), SETTINGS_WAIT_SECONDS)
         except asyncio.TimeoutError:
-            log.warning("no workspace/configuration answer after %.0f s; searching with the settings known so far", SETTINGS_WAIT_SECONDS)
+            log.warning(
+                "no workspace/configuration answer after %.0f s; searching with the settings known so far", SETTINGS_WAIT_SECONDS
+            )
             self.settings_pulled.set()
         return self.settings
 
@@ -234,9 +251,11 @@ def build_server() -> OrpsLanguageServer:
         if change and change.dynamic_registration:
             # Pull-model editors send didChangeConfiguration only to servers that ask for it.
             try:
-                await ls.client_register_capability_async(types.RegistrationParams(registrations=[
-                    types.Registration(id=str(uuid.uuid4()), method=types.WORKSPACE_DID_CHANGE_CONFIGURATION)
-                ]))
+                await ls.client_register_capability_async(
+                    types.RegistrationParams(
+                        registrations=[types.Registration(id=str(uuid.uuid4()), method=types.WORKSPACE_DID_CHANGE_CONFIGURATION)]
+                    )
+                )
             except Exception as exc:
                 log.debug("didChangeConfiguration registration refused: %s", exc)
 
@@ -267,8 +286,9 @@ def build_server() -> OrpsLanguageServer:
         if source is None:
             return []
         line, only = params.range.start.line, params.context.only
-        return (code_actions(document.uri, source, document.version, line, only)
-                + regression_test_actions(ls.store, ls.workspace, document.uri, source, line, only))
+        return code_actions(document.uri, source, document.version, line, only) + regression_test_actions(
+            ls.store, ls.workspace, document.uri, source, line, only
+        )
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     def on_hover(ls: OrpsLanguageServer, params: types.HoverParams) -> types.Hover | None:
@@ -282,8 +302,13 @@ def build_server() -> OrpsLanguageServer:
             return []
         path = str(Path(document.path).resolve()) if document.path else None
         running = {job.function for job in ls.jobs.active() if job.key[0] == path}
-        return code_lenses(ls.store, document.uri, source, running,
-                           lambda info: target_arguments(document.uri, info.def_line - 1, None, info.qualname))
+        return code_lenses(
+            ls.store,
+            document.uri,
+            source,
+            running,
+            lambda info: target_arguments(document.uri, info.def_line - 1, None, info.qualname),
+        )
 
     @server.command(OPTIMIZE)
     async def optimize(ls: OrpsLanguageServer, *arguments: Any) -> dict[str, Any]:

@@ -21,8 +21,7 @@ SECTION = "orps"
 LOG_LEVELS = {"error": logging.ERROR, "warning": logging.WARNING, "info": logging.INFO, "debug": logging.DEBUG}
 
 _SEARCH = SearchConfig()
-_TYPES = {"integer": int, "number": float, "boolean": bool, "string": str, "url": str, "strings": tuple[str, ...],
-          "choice": str}
+_TYPES = {"integer": int, "number": float, "boolean": bool, "string": str, "url": str, "strings": tuple[str, ...], "choice": str}
 
 
 class _Methods:
@@ -52,8 +51,11 @@ class _Methods:
 
 def _field(setting: Setting) -> tuple[str, Any, Any]:
     kind = _TYPES[setting.kind]
-    return (setting.name, kind | None if setting.nullable else kind,
-            dataclasses.field(default=setting.default, repr=not setting.secret))
+    return (
+        setting.name,
+        kind | None if setting.nullable else kind,
+        dataclasses.field(default=setting.default, repr=not setting.secret),
+    )
 
 
 # One typed, frozen, defaulted dataclass: a field per server setting of the schema.

@@ -150,7 +150,11 @@ class BatchedDecoder:
             for seq in range(1, len(requests)):
                 self._l.llama_memory_seq_cp(self._memory, 0, seq, -1, -1)
             # Each sequence's own tail; the logits of its last token start its generation.
-            tails = [(r.tokens[p], p, seq, p == len(r.tokens) - 1) for seq, r in enumerate(requests) for p in range(shared, len(r.tokens))]
+            tails = [
+                (r.tokens[p], p, seq, p == len(r.tokens) - 1)
+                for seq, r in enumerate(requests)
+                for p in range(shared, len(r.tokens))
+            ]
             logits: dict[int, np.ndarray] = {}
             for start in range(0, len(tails), self.n_batch):
                 chunk = tails[start : start + self.n_batch]
@@ -208,10 +212,13 @@ class BatchedDecoder:
         ended = time.perf_counter()
         return [
             SequenceResult(
-                text=texts[i], completion_tokens=counts[i],
+                text=texts[i],
+                completion_tokens=counts[i],
                 # The shared part is counted once, on the first sequence.
                 prompt_tokens_evaluated=(shared - keep if i == 0 else 0) + len(r.tokens) - shared,
-                finish_reason=finish[i] or "stop", prompt_seconds=prompt_done - started, generation_seconds=ended - prompt_done,
+                finish_reason=finish[i] or "stop",
+                prompt_seconds=prompt_done - started,
+                generation_seconds=ended - prompt_done,
             )
             for i, r in enumerate(requests)
         ]

@@ -53,8 +53,7 @@ def extra_buffers_work(model_path: Path) -> bool:
         known = {}
     works = _probe(model_path)
     if not works:
-        log.warning("llama.cpp's AMX buffers crash on this CPU; the model loads without them "
-                    "(%s=1 to use them anyway)", ENV_VAR)
+        log.warning("llama.cpp's AMX buffers crash on this CPU; the model loads without them (%s=1 to use them anyway)", ENV_VAR)
     with contextlib.suppress(OSError):
         record.parent.mkdir(parents=True, exist_ok=True)
         record.write_text(json.dumps({**(known if isinstance(known, dict) else {}), key: works}))
@@ -91,18 +90,21 @@ def _cpu_reports_amx() -> bool:
 def _machine_key() -> str:
     try:
         import llama_cpp
+
         version = getattr(llama_cpp, "__version__", "?")
     except ImportError:
         version = "?"
-    cpu = next((line for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines()
-                if line.startswith("model name")), "")
+    cpu = next(
+        (line for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines() if line.startswith("model name")), ""
+    )
     return hashlib.sha256(f"{cpu}|{platform.release()}|{version}".encode()).hexdigest()[:16]
 
 
 def _probe(model_path: Path) -> bool:
     try:
-        run = subprocess.run([sys.executable, "-c", _PROBE, str(model_path)], capture_output=True,
-                             timeout=_PROBE_SECONDS, check=False)
+        run = subprocess.run(
+            [sys.executable, "-c", _PROBE, str(model_path)], capture_output=True, timeout=_PROBE_SECONDS, check=False
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return run.returncode == 0

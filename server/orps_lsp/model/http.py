@@ -245,10 +245,16 @@ class OpenAICompatibleModel:
         return self._loop.run(self._health())
 
     def describe(self) -> dict[str, Any]:
-        prefill = {None: "not checked yet", True: "continued by the server",
-                   False: "the server starts a new turn: its repetition is cut, stop strings applied here"}
-        usage = {None: "not known yet", True: "reported by the server",
-                 False: "estimated (the server reports none when streaming, or the answer was stopped here)"}
+        prefill = {
+            None: "not checked yet",
+            True: "continued by the server",
+            False: "the server starts a new turn: its repetition is cut, stop strings applied here",
+        }
+        usage = {
+            None: "not known yet",
+            True: "reported by the server",
+            False: "estimated (the server reports none when streaming, or the answer was stopped here)",
+        }
         return {
             "backend": "OpenAI-compatible HTTP",
             "endpoint": self.endpoint,
@@ -300,8 +306,10 @@ class OpenAICompatibleModel:
         if isinstance(error, httpx.ConnectError):
             return f"cannot reach {self._where()}: {error or 'connection failed'} (is it running? are host and port right?)"
         if isinstance(error, httpx.TimeoutException):
-            return (f"{self._where()} sent nothing for {self.timeout:g} s (overloaded or stuck?); "
-                    "fewer parallel requests or a longer timeout may help")
+            return (
+                f"{self._where()} sent nothing for {self.timeout:g} s (overloaded or stuck?); "
+                "fewer parallel requests or a longer timeout may help"
+            )
         if isinstance(error, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
             when = "in the middle of an answer" if answering else "before answering"
             return f"{self._where()} closed the connection {when} (did it stop or crash?)"
@@ -385,13 +393,19 @@ class OpenAICompatibleModel:
         elif len(self.server_models) == 1:
             self.model = self.server_models[0]
         elif len(self.server_models) > 1:
-            raise ModelError(f"{self._where()} serves several models ({', '.join(self.server_models)}); "
-                             "choose one with --remote-model or the remoteModel setting")
+            raise ModelError(
+                f"{self._where()} serves several models ({', '.join(self.server_models)}); "
+                "choose one with --remote-model or the remoteModel setting"
+            )
         self.name = _display_name(self.model)
         self.continues_prefill = None  # the server may have changed: ask again
         await self._prefill_mode()
-        return {"endpoint": self.endpoint, "model": self.model, "models": self.server_models,
-                "continues_prefill": self.continues_prefill}
+        return {
+            "endpoint": self.endpoint,
+            "model": self.model,
+            "models": self.server_models,
+            "continues_prefill": self.continues_prefill,
+        }
 
     async def _prefill_mode(self) -> bool:
         """Whether the server continues a trailing assistant message (probed once)."""
@@ -413,8 +427,11 @@ class OpenAICompatibleModel:
         question: list[Message] = [{"role": "user", "content": "Say hello."}]
         counts = []
         for messages in (question, question + [{"role": "assistant", "content": "Hello"}]):
-            body = self._body(ChatRequest(messages[:1], prefill=messages[1]["content"] if len(messages) > 1 else "",
-                                          max_tokens=1, temperature=0.0))
+            body = self._body(
+                ChatRequest(
+                    messages[:1], prefill=messages[1]["content"] if len(messages) > 1 else "", max_tokens=1, temperature=0.0
+                )
+            )
             body["stream"] = False
             body.pop("stream_options")
             data, _ = await self._send_json("POST", "chat/completions", body, "chat")
@@ -484,9 +501,11 @@ class OpenAICompatibleModel:
         ended = time.perf_counter()
         if answer.finish_reason is None:
             if answer.done:
-                raise ModelError(f"{self._where()} cut an answer short without saying why. llama-cpp-python's server "
-                                 "does this when another request arrives: start it with --interrupt_requests False, "
-                                 "or set parallel to 1")
+                raise ModelError(
+                    f"{self._where()} cut an answer short without saying why. llama-cpp-python's server "
+                    "does this when another request arrives: start it with --interrupt_requests False, "
+                    "or set parallel to 1"
+                )
             raise ModelError(self._explain_transport(httpx.RemoteProtocolError("stream ended"), answering=True))
         return self._completion(request, answer, started, ended, new_turn)
 

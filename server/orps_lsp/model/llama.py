@@ -152,8 +152,13 @@ class LlamaCppModel:
 
         prompts = [self._prompt(r.messages, r.prefill) for r in requests]
         sequences = [
-            SequenceRequest(tokens=tokens, max_tokens=min(r.max_tokens, room), temperature=r.temperature, seed=r.seed,
-                            stop=[self._eos_text] + list(r.stop or []))
+            SequenceRequest(
+                tokens=tokens,
+                max_tokens=min(r.max_tokens, room),
+                temperature=r.temperature,
+                seed=r.seed,
+                stop=[self._eos_text] + list(r.stop or []),
+            )
             for r, (tokens, room) in zip(requests, prompts)
         ]
         with self._lock:
@@ -166,14 +171,30 @@ class LlamaCppModel:
             batched = len(requests) > 1 and self._batched.fits(sequences)
             results = self._batched.generate(sequences, cancel) if batched else None
         if results is None:
-            return [self.chat(r.messages, prefill=r.prefill, max_tokens=r.max_tokens, temperature=r.temperature, seed=r.seed,
-                              stop=r.stop, cancel=cancel) for r in requests]
+            return [
+                self.chat(
+                    r.messages,
+                    prefill=r.prefill,
+                    max_tokens=r.max_tokens,
+                    temperature=r.temperature,
+                    seed=r.seed,
+                    stop=r.stop,
+                    cancel=cancel,
+                )
+                for r in requests
+            ]
         if cancel is not None:
             cancel.raise_if_cancelled()
         return [
-            Completion(text=res.text, prompt_tokens=len(seq.tokens), prompt_tokens_evaluated=res.prompt_tokens_evaluated,
-                       completion_tokens=res.completion_tokens, prompt_seconds=res.prompt_seconds / len(results),
-                       generation_seconds=res.generation_seconds / len(results), finish_reason=res.finish_reason)
+            Completion(
+                text=res.text,
+                prompt_tokens=len(seq.tokens),
+                prompt_tokens_evaluated=res.prompt_tokens_evaluated,
+                completion_tokens=res.completion_tokens,
+                prompt_seconds=res.prompt_seconds / len(results),
+                generation_seconds=res.generation_seconds / len(results),
+                finish_reason=res.finish_reason,
+            )
             for res, seq in zip(results, sequences)
         ]
 

@@ -43,8 +43,13 @@ def load_model(
         return scripted_model_from(Path(scripted))
     endpoint = endpoint or os.environ.get(ENDPOINT_ENV)
     if endpoint:
-        return load_remote_model(endpoint, api_key=api_key or os.environ.get(API_KEY_ENV), model=remote_model,
-                                 max_parallel=max_parallel, timeout=timeout)
+        return load_remote_model(
+            endpoint,
+            api_key=api_key or os.environ.get(API_KEY_ENV),
+            model=remote_model,
+            max_parallel=max_parallel,
+            timeout=timeout,
+        )
     from .llama import LlamaCppModel  # llama.cpp loads only when a real model is asked for
 
     # max_parallel > 1: the children of a node are decoded together in one llama.cpp batch.

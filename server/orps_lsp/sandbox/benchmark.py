@@ -100,8 +100,16 @@ class _Call:
         self.answers: list[Any] = []  # canonical outcomes, sampled (capture.py's form)
 
 
-def compare(original_module: Any, candidate_module: Any, function: str, blobs: list[str],
-            seconds: float, limit: float, alarm: Any, tampered: Any = lambda: "") -> dict[str, Any]:
+def compare(
+    original_module: Any,
+    candidate_module: Any,
+    function: str,
+    blobs: list[str],
+    seconds: float,
+    limit: float,
+    alarm: Any,
+    tampered: Any = lambda: "",
+) -> dict[str, Any]:
     """{"timed": [index of each call timed], "repeats": [n per call], "original": [[s per call, each round] per call],
     "candidate": [...], "seconds", "state": "" or what the candidate keeps, "note"}.
     `alarm(s)` arms the run's per-test limit `limit` around each timing (0 disarms);
@@ -125,8 +133,11 @@ def compare(original_module: Any, candidate_module: Any, function: str, blobs: l
     slow = [i for i in range(len(calls)) if i not in kept]
     slow_seconds = [calls[i].took[id(original)] / 1e9 for i in slow]  # the original's warm-up call of each
     if not kept:
-        return {"note": f"each captured call takes too long for {speedup.MIN_ROUNDS} rounds in {seconds:g} s",
-                "slow": slow, "slow_seconds": slow_seconds}
+        return {
+            "note": f"each captured call takes too long for {speedup.MIN_ROUNDS} rounds in {seconds:g} s",
+            "slow": slow,
+            "slow_seconds": slow_seconds,
+        }
     calls = [calls[i] for i in kept]
     timings: dict[int, list[list[float]]] = {id(side): [[] for _ in calls] for side in sides}
     rounds_started = _ns()  # the warm-up is not the rounds' time (bounded per call by `limit`)
@@ -150,22 +161,36 @@ def compare(original_module: Any, candidate_module: Any, function: str, blobs: l
             now = _ns()
             if now > hard_deadline or (now > deadline and rounds >= speedup.MIN_ROUNDS):
                 break
-            if rounds >= speedup.MIN_ROUNDS and \
-                    speedup.estimate(timings[id(original)], timings[id(candidate)]).half_width() <= PRECISION:
+            if (
+                rounds >= speedup.MIN_ROUNDS
+                and speedup.estimate(timings[id(original)], timings[id(candidate)]).half_width() <= PRECISION
+            ):
                 break
     finally:
         if gc_was_on:
             _gc_enable()
-    keeps = "" if candidate.grew_on <= 1 or original.grew_on > 1 else \
-        f"its module keeps more after each new call (on {candidate.grew_on} of {len(calls)} calls)"
-    return {"timed": kept, "repeats": [call.repeats for call in calls], "original": timings[id(original)],
-            "candidate": timings[id(candidate)], "answers": [call.answers for call in calls],
-            "seconds": (_ns() - started) / 1e9, "state": keeps, "note": "", "slow": slow,
-            "slow_seconds": slow_seconds}
+    keeps = (
+        ""
+        if candidate.grew_on <= 1 or original.grew_on > 1
+        else f"its module keeps more after each new call (on {candidate.grew_on} of {len(calls)} calls)"
+    )
+    return {
+        "timed": kept,
+        "repeats": [call.repeats for call in calls],
+        "original": timings[id(original)],
+        "candidate": timings[id(candidate)],
+        "answers": [call.answers for call in calls],
+        "seconds": (_ns() - started) / 1e9,
+        "state": keeps,
+        "note": "",
+        "slow": slow,
+        "slow_seconds": slow_seconds,
+    }
 
 
-def alone(module: Any, function: str, blobs: list[str], passes: int, limit: float, alarm: Any,
-          once: int, chunks: list[int]) -> dict[str, Any]:
+def alone(
+    module: Any, function: str, blobs: list[str], passes: int, limit: float, alarm: Any, once: int, chunks: list[int]
+) -> dict[str, Any]:
     """The module's own function on every call but the last `once`, `passes` times, as the
     benchmark times it (so that both versions' runs carry the same overhead), `chunks[i]` calls
     per timing of call i; then each of the last `once` calls made once. {"passes", "seconds",
@@ -197,8 +222,15 @@ def alone(module: Any, function: str, blobs: list[str], passes: int, limit: floa
     return {"passes": passes, "seconds": seconds, "answers": [call.answers for call in calls], "note": ""}
 
 
-def heavy(original_module: Any, candidate_module: Any, function: str, blobs: list[str], limit: float, alarm: Any,
-          tampered: Any = lambda: "") -> dict[str, Any]:
+def heavy(
+    original_module: Any,
+    candidate_module: Any,
+    function: str,
+    blobs: list[str],
+    limit: float,
+    alarm: Any,
+    tampered: Any = lambda: "",
+) -> dict[str, Any]:
     """{"heavy": [[original wall, original CPU, candidate wall, candidate CPU] seconds, the mean
     of two timings, per call], "answers": [the candidate's, sampled, per call], "note"}."""
     original, candidate = _Side(original_module, function), _Side(candidate_module, function)
@@ -297,6 +329,7 @@ def _fitting(calls: list[_Call], seconds: float) -> list[int]:
     (at least the cheapest, when its own rounds fit by the hard deadline, twice `seconds`).
     Cheapest first, not a spread: one large input would otherwise crowd out most of the
     quick calls, and the figure rest on whichever few were left (an empty list, say)."""
+
     def cost(call: _Call) -> float:
         return 2 * call.repeats * call.seconds
 
@@ -347,8 +380,7 @@ def _timed(side: _Side, call: _Call, limit: float, alarm: Any) -> int:
     return elapsed
 
 
-def _plain_timing(function: Any, arguments: tuple[list, dict], repeats: int, keep: Any, limit: float,
-                  alarm: Any) -> int | None:
+def _plain_timing(function: Any, arguments: tuple[list, dict], repeats: int, keep: Any, limit: float, alarm: Any) -> int | None:
     """`repeats` calls on the same arguments, nothing else in the loop; None when one raised
     (the general loop times it then, what it raises kept as its answer)."""
     args, kwargs = arguments
@@ -426,10 +458,10 @@ def _state_sizes(side: _Side) -> dict[str, int]:
         if isinstance(value, (dict, list, set, bytearray)) and not key.startswith("__"):
             sizes[f"global {key}"] = len(value)
     function = side.function
-    defaults = list(getattr(function, "__defaults__", None) or ()) + \
-        list((getattr(function, "__kwdefaults__", None) or {}).values())
-    cells = [cell.cell_contents for cell in getattr(function, "__closure__", None) or ()
-             if _has_contents(cell)]
+    defaults = list(getattr(function, "__defaults__", None) or ()) + list(
+        (getattr(function, "__kwdefaults__", None) or {}).values()
+    )
+    cells = [cell.cell_contents for cell in getattr(function, "__closure__", None) or () if _has_contents(cell)]
     for index, value in enumerate(defaults + cells):
         if isinstance(value, (dict, list, set, bytearray)):
             sizes[f"kept {index}"] = len(value)

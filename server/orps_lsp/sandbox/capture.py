@@ -47,8 +47,10 @@ MAX_REPR = 200
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 # Appended to the module in the capture run's copy only (the executor formats in the function).
-EPILOGUE = ("\n\nimport orps_lsp.sandbox.capture as _orps_capture  # added for the capture run only\n"
-            "_orps_capture.install(globals(), {function!r})\n")
+EPILOGUE = (
+    "\n\nimport orps_lsp.sandbox.capture as _orps_capture  # added for the capture run only\n"
+    "_orps_capture.install(globals(), {function!r})\n"
+)
 
 
 class _Recorder:
@@ -96,9 +98,11 @@ def install(namespace: dict[str, Any], function: str) -> None:
 
 def _recording(func: Any) -> Any:
     """A plain function (so that it binds `self` as a method would) that records each call."""
+
     @functools.wraps(func)
     def recorded(*args: Any, **kwargs: Any) -> Any:
         return _call(func, *args, **kwargs)
+
     recorded._orps_recording = True  # type: ignore[attr-defined]
     return recorded
 
@@ -124,8 +128,12 @@ def _call(func: Any, *args: Any, **kwargs: Any) -> Any:
             result = func(*args, **kwargs)
     except BaseException as exc:
         rec.depth -= 1
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)) or type(exc).__name__ in ("PerTestTimeout", "Failed",
-                                                                                   "Skipped", "Exit"):
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)) or type(exc).__name__ in (
+            "PerTestTimeout",
+            "Failed",
+            "Skipped",
+            "Exit",
+        ):
             raise  # pytest's own control flow: not the function's behaviour
         _keep(blob, shown, shapes, raised(exc), args, kwargs, printed.getvalue())
         raise
@@ -137,9 +145,16 @@ def _call(func: Any, *args: Any, **kwargs: Any) -> Any:
 
 def _keep(blob: bytes, shown: str, shapes: list, outcome: list, args: tuple, kwargs: dict, printed: str) -> None:
     RECORDER.bytes += len(blob)
-    RECORDER.calls.append({"args": base64.b64encode(blob).decode("ascii"), "call": shown, "shapes": shapes,
-                           "outcome": outcome, "after": canonical([list(args), kwargs]),
-                           "stdout": printed[:MAX_STDOUT]})
+    RECORDER.calls.append(
+        {
+            "args": base64.b64encode(blob).decode("ascii"),
+            "call": shown,
+            "shapes": shapes,
+            "outcome": outcome,
+            "after": canonical([list(args), kwargs]),
+            "stdout": printed[:MAX_STDOUT],
+        }
+    )
 
 
 _SCALARS = {type(None): "none", bool: "bool", int: "int", float: "float", str: "str", bytes: "bytes"}
@@ -242,8 +257,10 @@ def raised(exc: BaseException) -> list:
 
 def is_iterator(value: Any) -> bool:
     return isinstance(value, (types.GeneratorType, map, filter, zip, itertools.chain)) or (
-        hasattr(type(value), "__next__") and hasattr(type(value), "__iter__")
-        and not isinstance(value, (str, bytes, list, tuple, dict, set, frozenset, io.IOBase)))
+        hasattr(type(value), "__next__")
+        and hasattr(type(value), "__iter__")
+        and not isinstance(value, (str, bytes, list, tuple, dict, set, frozenset, io.IOBase))
+    )
 
 
 def canonical(value: Any) -> Any:
@@ -287,12 +304,12 @@ def _container(value: Any, kind: type, budget: list[int], active: set[int]) -> A
     if isinstance(value, tuple):  # a namedtuple: by its fields
         return [name, [_canonical(v, budget, active) for v in value], len(value)]
     if isinstance(value, dict):
-        pairs = [[_canonical(k, budget, active), _canonical(v, budget, active)]
-                 for k, v in itertools.islice(value.items(), MAX_ITEMS)]
+        pairs = [
+            [_canonical(k, budget, active), _canonical(v, budget, active)] for k, v in itertools.islice(value.items(), MAX_ITEMS)
+        ]
         return [name, sorted(pairs, key=repr), len(value)]
     if isinstance(value, (set, frozenset)):
-        return [name, sorted((_canonical(v, budget, active) for v in itertools.islice(value, MAX_ITEMS)), key=repr),
-                len(value)]
+        return [name, sorted((_canonical(v, budget, active) for v in itertools.islice(value, MAX_ITEMS)), key=repr), len(value)]
     numpy = sys.modules.get("numpy")
     if numpy is not None and isinstance(value, numpy.ndarray):
         return ["ndarray", str(value.dtype), list(value.shape), _canonical(value.tolist(), budget, active)]
@@ -333,8 +350,16 @@ def replay(function: Any, blobs: list[str], seconds: float, per_call: float, ala
     return _replay(function, [functools.partial(_load, blob) for blob in blobs], seconds, per_call, alarm, None)
 
 
-def replay_generated(function: Any, name: str, bound: bool, blobs: list[str], inputs: list[dict[str, Any]],
-                     seconds: float, per_call: float, alarm: Any) -> list[dict[str, Any]]:
+def replay_generated(
+    function: Any,
+    name: str,
+    bound: bool,
+    blobs: list[str],
+    inputs: list[dict[str, Any]],
+    seconds: float,
+    per_call: float,
+    alarm: Any,
+) -> list[dict[str, Any]]:
     """Call `function` on each generated input (generate.py): a captured call (`base`, an
     index into `blobs`) with some arguments replaced by drawn values (`values`, pickled
     `[{position: value}, {name: value}]`). Each outcome also says how the call reads
@@ -376,7 +401,7 @@ def _derive(args: list, kwargs: dict, recipe: list) -> None:
         derived = value[choose.randrange(size)]
     else:  # "piece"
         first = choose.randrange(size) if size else 0
-        derived = value[first:first + choose.randint(1, max(size - first, 1))]
+        derived = value[first : first + choose.randint(1, max(size - first, 1))]
         if len(derived) > 1 and choose.random() < 0.5:
             turn = choose.randrange(1, len(derived))
             derived = derived[turn:] + derived[:turn]
@@ -384,15 +409,16 @@ def _derive(args: list, kwargs: dict, recipe: list) -> None:
             derived = derived[::-1]
         if derived and choose.random() < 0.25:
             where, other = choose.randrange(len(derived)), choose.randrange(size)
-            derived = derived[:where] + value[other:other + 1] + derived[where + 1:]
+            derived = derived[:where] + value[other : other + 1] + derived[where + 1 :]
     if target_kind == "p":
         args[target] = derived
     else:
         kwargs[target] = derived
 
 
-def _replay(function: Any, loads: list[Any], seconds: float, per_call: float, alarm: Any,
-            shown: tuple[str, bool] | None) -> list[dict[str, Any]]:
+def _replay(
+    function: Any, loads: list[Any], seconds: float, per_call: float, alarm: Any, shown: tuple[str, bool] | None
+) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     deadline = time.monotonic() + seconds
     stopped = ""

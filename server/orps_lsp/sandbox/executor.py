@@ -45,14 +45,32 @@ from .limits import ProcessTree, disk_bytes, limits_preexec, rlimit_settings, sa
 from .metrics import function_line_range, static_metrics
 from .pids import PidsCgroup
 from .protocol import (
-    CANDIDATE_FILE_VAR, CANDIDATE_NAMES_VAR, CAPTURE_VAR, HARD_TIMEOUT_GRACE, KEY_CHARS, OWN_NAMESPACE_VAR, PLUGIN_MODULE,
-    REPLAY_FILE_VAR, RESULTS_FD_VAR, TIMEOUT_VAR, crosshair_cap, replay_plan,
+    CANDIDATE_FILE_VAR,
+    CANDIDATE_NAMES_VAR,
+    CAPTURE_VAR,
+    HARD_TIMEOUT_GRACE,
+    KEY_CHARS,
+    OWN_NAMESPACE_VAR,
+    PLUGIN_MODULE,
+    REPLAY_FILE_VAR,
+    RESULTS_FD_VAR,
+    TIMEOUT_VAR,
+    crosshair_cap,
+    replay_plan,
 )
 from .redact import redact, secret_values
 from .results import RecordReader, build_outcomes, call_times, excused_skips
 from .verdict import (
-    STOP_DISK, STOP_EXIT_HANG, STOP_PROCESSES, STOP_TEST_TIMEOUT, STOP_TIMEOUT, Run, explain,
-    interrupted_message, not_run_message, start_problem,
+    STOP_DISK,
+    STOP_EXIT_HANG,
+    STOP_PROCESSES,
+    STOP_TEST_TIMEOUT,
+    STOP_TIMEOUT,
+    Run,
+    explain,
+    interrupted_message,
+    not_run_message,
+    start_problem,
 )
 from .untrusted import Untrusted, is_regular
 from .workspace import copy_project, copy_snapshot, private_directory, remove_tree
@@ -148,9 +166,9 @@ class PytestExecutor:
         copy_project(self._project_root, self._snapshot)
         self._import_roots = import_roots(self._snapshot, self._relative_file)
         self._hypothesis_unused = find_spec("_hypothesis_pytestplugin") is not None and not mentions_hypothesis(
-            self._snapshot, [self._snapshot / p for p in target.tests.test_files], self._snapshot / self._relative_file)
-        self._judge = JudgeFiles(self._snapshot, [Path(self._in_copy(p)) for p in target.tests.test_files],
-                                 self._relative_file)
+            self._snapshot, [self._snapshot / p for p in target.tests.test_files], self._snapshot / self._relative_file
+        )
+        self._judge = JudgeFiles(self._snapshot, [Path(self._in_copy(p)) for p in target.tests.test_files], self._relative_file)
         self._disk_budget = disk_bytes(self._snapshot, ()) + _DISK_FILES * target.limits.file_size_mb * _MB
         self._secrets = secret_values(os.environ)
         self._original_source = _read_text(self._snapshot / self._relative_file)
@@ -195,8 +213,11 @@ class PytestExecutor:
             report = self._refusal_report(refusal)
         else:
             known = self._behaviour.get(module_source)
-            replay = self._oracle.plan(solve=not self.target.original_is_oracle) \
-                if self._oracle is not None and not is_original and known is None else None
+            replay = (
+                self._oracle.plan(solve=not self.target.original_is_oracle)
+                if self._oracle is not None and not is_original and known is None
+                else None
+            )
             first = self._launch(module_source, _Mode.PLAIN, replay=replay)
             if is_original:
                 self._remember_reference_ids(first)
@@ -227,8 +248,13 @@ class PytestExecutor:
         original (twice, as generated inputs are) and on the candidate, and compared as
         every other call is. Only a difference seen that way counts."""
         oracle, seconds = self._oracle, self.target.oracle.crosshair_seconds
-        if oracle is None or not oracle.blobs or seconds <= 0 or not self.target.original_is_oracle \
-                or module_source == self._original_source:
+        if (
+            oracle is None
+            or not oracle.blobs
+            or seconds <= 0
+            or not self.target.original_is_oracle
+            or module_source == self._original_source
+        ):
             return None
         layout = symbolic_layout(oracle.shapes)
         if layout is None:
@@ -237,11 +263,18 @@ class PytestExecutor:
         if seconds < 1:
             return CrossCheck(note="CrossHair: no time left in the search's budget")
         self.cancel.raise_if_cancelled()
-        asked = {"original": self._original_source, "layout": layout, "seconds": seconds,
-                 "compare_messages": oracle.compare_messages}
-        run = self._launch(module_source, _Mode.PLAIN, replay=replay_plan(oracle.blobs, [], bases_only=True,
-                                                                         symbolic=asked),
-                           extra_seconds=crosshair_cap(seconds))
+        asked = {
+            "original": self._original_source,
+            "layout": layout,
+            "seconds": seconds,
+            "compare_messages": oracle.compare_messages,
+        }
+        run = self._launch(
+            module_source,
+            _Mode.PLAIN,
+            replay=replay_plan(oracle.blobs, [], bases_only=True, symbolic=asked),
+            extra_seconds=crosshair_cap(seconds),
+        )
         found = run.records.symbolic if run.completed and run.trusted else None
         if found is None:
             return CrossCheck(note="CrossHair: the candidate's run with it did not complete")
@@ -256,17 +289,16 @@ class PytestExecutor:
         if not inputs:
             return check
         # Its inputs as an oracle of their own: the original answers them in its own run.
-        proposed = Oracle(blobs=oracle.blobs, compare_messages=oracle.compare_messages,
-                          generated_label=" (found by CrossHair)")
-        original = self._launch(self._original_source, _Mode.PLAIN,
-                                replay=replay_plan(oracle.blobs, inputs, rounds=2, bases_only=True))
+        proposed = Oracle(blobs=oracle.blobs, compare_messages=oracle.compare_messages, generated_label=" (found by CrossHair)")
+        original = self._launch(
+            self._original_source, _Mode.PLAIN, replay=replay_plan(oracle.blobs, inputs, rounds=2, bases_only=True)
+        )
         if original.completed and original.trusted:
             add_generated(proposed, inputs, original.records)
         if not proposed.generated:
             check.note = "CrossHair's inputs say nothing: the original did not answer them alike twice, in time"
             return check
-        again = self._launch(module_source, _Mode.PLAIN,
-                             replay=replay_plan(oracle.blobs, proposed.generated, bases_only=True))
+        again = self._launch(module_source, _Mode.PLAIN, replay=replay_plan(oracle.blobs, proposed.generated, bases_only=True))
         if not (again.completed and again.trusted):
             check.note = "CrossHair: the candidate's run on its inputs did not complete"
             return check
@@ -279,8 +311,7 @@ class PytestExecutor:
         """The function itself timed beside the original on the captured calls (per_call.py);
         None where there are no captured calls to time it on (the tests' run times judge then)."""
         oracle = self._oracle
-        if oracle is None or not oracle.blobs or not self.target.original_is_oracle \
-                or module_source == self._original_source:
+        if oracle is None or not oracle.blobs or not self.target.original_is_oracle or module_source == self._original_source:
             return None
         refusal = _syntax_error(module_source) or self._import_time_refusal(module_source)
         if refusal:
@@ -292,8 +323,7 @@ class PytestExecutor:
         if len(skip) == len(oracle.blobs):
             return PerCallBenchmark(note=f"no per-call figure: each captured call takes too long to time in {seconds:g} s")
         self.cancel.raise_if_cancelled()
-        bench = per_call.measure(self._launch_with_plan, oracle, self._original_source, module_source, seconds, scaling,
-                                 skip)
+        bench = per_call.measure(self._launch_with_plan, oracle, self._original_source, module_source, seconds, scaling, skip)
         self._slow_seconds.update(zip(bench.slow, bench.slow_seconds))
         bench.slow = sorted(set(bench.slow) | skip)  # left out here too, whichever benchmark found them slow
         bench.slow_seconds = [self._slow_seconds.get(index, 0.0) for index in bench.slow]
@@ -307,8 +337,9 @@ class PytestExecutor:
     def confirm_benchmark(self, module_source: str, bench: PerCallBenchmark, *, heavy_only: bool = False) -> None:
         """The kernel's figures of each version run alone on the calls, into `bench`."""
         if self._oracle is not None and bench.speedup:
-            per_call.confirm(self._launch_with_plan, self._oracle, self._original_source, module_source, bench,
-                             heavy_only=heavy_only)
+            per_call.confirm(
+                self._launch_with_plan, self._oracle, self._original_source, module_source, bench, heavy_only=heavy_only
+            )
 
     def count_instructions_per_call(self, module_source: str, bench: PerCallBenchmark) -> None:
         """Instructions of each version's function alone on the timed calls (valgrind or perf
@@ -324,8 +355,7 @@ class PytestExecutor:
             self.cancel.raise_if_cancelled()
             return self._launch(source, _Mode.COUNT, replay=plan, extra_seconds=extra_seconds)
 
-        per_call.count(launch, self._oracle, self._original_source, module_source, bench, counter,
-                       self._per_call_counts)
+        per_call.count(launch, self._oracle, self._original_source, module_source, bench, counter, self._per_call_counts)
 
     def line_profile(self, *, seconds: float) -> LineProfile | None:
         """Where the original's time goes on the captured calls, line by line (line_profile.py)."""
@@ -333,8 +363,9 @@ class PytestExecutor:
         if oracle is None or not oracle.blobs or not self.target.original_is_oracle:
             return None
         function = find_function(self._original_source, self.target.function)
-        return per_call.line_profile(self._launch_with_plan, oracle, self._original_source, function.start_line,
-                                     function.end_line, seconds)
+        return per_call.line_profile(
+            self._launch_with_plan, oracle, self._original_source, function.start_line, function.end_line, seconds
+        )
 
     def _launch_with_plan(self, source: str, plan: dict[str, Any], extra_seconds: float) -> Run:
         self.cancel.raise_if_cancelled()
@@ -362,8 +393,16 @@ class PytestExecutor:
 
     # -- runs -----------------------------------------------------------------
 
-    def _launch(self, source: str, mode: _Mode, *, collect_only: bool = False, capture: bool = False,
-                replay: dict[str, Any] | None = None, extra_seconds: float = 0.0) -> Run:
+    def _launch(
+        self,
+        source: str,
+        mode: _Mode,
+        *,
+        collect_only: bool = False,
+        capture: bool = False,
+        replay: dict[str, Any] | None = None,
+        extra_seconds: float = 0.0,
+    ) -> Run:
         number = next(self._run_numbers)
         # The channel and the output log live beside the run's directory, not in
         # it: under bubblewrap the candidate cannot even see them.
@@ -374,8 +413,18 @@ class PytestExecutor:
             if worker is None:
                 break
             try:
-                run = self._run_in(worker.slot.root, results_path, output_path, source, mode, collect_only, worker,
-                                   capture=capture, replay=replay, extra_seconds=extra_seconds)
+                run = self._run_in(
+                    worker.slot.root,
+                    results_path,
+                    output_path,
+                    source,
+                    mode,
+                    collect_only,
+                    worker,
+                    capture=capture,
+                    replay=replay,
+                    extra_seconds=extra_seconds,
+                )
             except warm.WarmUnavailable as error:  # before the run started
                 worker.stop()
                 self._warm_failures += 1
@@ -389,8 +438,17 @@ class PytestExecutor:
                     remove_tree(path)
         run_dir = self._private / f"run-{number}"
         try:
-            return self._run_in(run_dir, results_path, output_path, source, mode, collect_only,
-                                capture=capture, replay=replay, extra_seconds=extra_seconds)
+            return self._run_in(
+                run_dir,
+                results_path,
+                output_path,
+                source,
+                mode,
+                collect_only,
+                capture=capture,
+                replay=replay,
+                extra_seconds=extra_seconds,
+            )
         finally:
             remove_tree(run_dir)
             for path in (results_path, output_path):
@@ -435,10 +493,15 @@ class PytestExecutor:
             if self._warm is None:
                 protected = [Path(path) for path in self._judge.paths if not (self._snapshot / path).is_symlink()]
                 self._warm = warm.WarmWorker(
-                    self.isolation, self._private, self._snapshot, protected, self._relative_file,
+                    self.isolation,
+                    self._private,
+                    self._snapshot,
+                    protected,
+                    self._relative_file,
                     read_only=[self._coverage_rc, self._project_root],
                     python_path=self._python_path(self._private / "slot" / "project"),
-                    scratch_bytes=2 * self.target.limits.file_size_mb * _MB)
+                    scratch_bytes=2 * self.target.limits.file_size_mb * _MB,
+                )
             if not (self._warm.running and self._warm.refresh() and not self._judge_changes(self._warm.slot.project, None)):
                 self._warm.start()  # also after a run changed what the sandbox protects
             return self._warm
@@ -452,9 +515,20 @@ class PytestExecutor:
         if self._warm is not None:
             self._warm.stop()
 
-    def _run_in(self, run_dir: Path, results_path: Path, output_path: Path, source: str, mode: _Mode,
-                collect_only: bool, worker: warm.WarmWorker | None = None, *, capture: bool = False,
-                replay: dict[str, Any] | None = None, extra_seconds: float = 0.0) -> Run:
+    def _run_in(
+        self,
+        run_dir: Path,
+        results_path: Path,
+        output_path: Path,
+        source: str,
+        mode: _Mode,
+        collect_only: bool,
+        worker: warm.WarmWorker | None = None,
+        *,
+        capture: bool = False,
+        replay: dict[str, Any] | None = None,
+        extra_seconds: float = 0.0,
+    ) -> Run:
         project, home, tmp = run_dir / "project", run_dir / "home", run_dir / "tmp"
         if worker is None:
             self._copy_for_run(project)
@@ -468,8 +542,7 @@ class PytestExecutor:
         slowdown = {_Mode.PLAIN: 1.0, _Mode.COVERAGE: 3.0, _Mode.COUNT: 40.0 if counter == "valgrind" else 1.5}[mode]
         # The CPU-time rlimit stretches with the run's slowdown, as its timeouts do: under
         # valgrind, pytest's start-up alone can take longer than the configured CPU seconds.
-        limits = dataclasses.replace(self.target.limits,
-                                     cpu_seconds=max(1, round(self.target.limits.cpu_seconds * slowdown)))
+        limits = dataclasses.replace(self.target.limits, cpu_seconds=max(1, round(self.target.limits.cpu_seconds * slowdown)))
         per_test = self._per_test_timeout * slowdown
         total = self._total_timeout if slowdown == 1.0 else min(self._total_timeout * slowdown, _MAX_SLOW_TOTAL)
         total += extra_seconds
@@ -477,11 +550,20 @@ class PytestExecutor:
         measure_path = run_dir / ("coverage.data" if mode is _Mode.COVERAGE else "count.out")
         key = secrets.token_hex(KEY_CHARS // 2)
         marker = secrets.token_hex(8)
-        judged = {} if collect_only else {
-            CANDIDATE_FILE_VAR: str(project / self._relative_file),
-            CANDIDATE_NAMES_VAR: json.dumps({"modules": self._module_names, "function": self.target.function,
-                                             "line": _definition_line(source, self.target.function)}),
-        }
+        judged = (
+            {}
+            if collect_only
+            else {
+                CANDIDATE_FILE_VAR: str(project / self._relative_file),
+                CANDIDATE_NAMES_VAR: json.dumps(
+                    {
+                        "modules": self._module_names,
+                        "function": self.target.function,
+                        "line": _definition_line(source, self.target.function),
+                    }
+                ),
+            }
+        )
         if capture and judged:
             judged[CAPTURE_VAR] = "1"
         if replay and judged:
@@ -490,7 +572,9 @@ class PytestExecutor:
             replay_file.write_text(json.dumps(replay), encoding="ascii")
             judged[REPLAY_FILE_VAR] = str(replay_file)
         env = sandbox_environment(
-            home, tmp, marker,
+            home,
+            tmp,
+            marker,
             {
                 TIMEOUT_VAR: f"{per_test:g}",
                 "PYTHONPATH": os.pathsep.join(self._python_path(project)),
@@ -507,25 +591,37 @@ class PytestExecutor:
                 with seccomp.descriptor() as seccomp_fd:
                     command = self.isolation.wrap(
                         self._command(mode, counter, project, measure_path, pytest_args),
-                        run_dir=run_dir, cwd=project, read_only=[self._coverage_rc, self._project_root],
+                        run_dir=run_dir,
+                        cwd=project,
+                        read_only=[self._coverage_rc, self._project_root],
                         protected=[project / path for path in self._judge.paths if not (project / path).is_symlink()],
-                        scratch={home: scratch_bytes, tmp: scratch_bytes}, seccomp_fd=seccomp_fd,
+                        scratch={home: scratch_bytes, tmp: scratch_bytes},
+                        seccomp_fd=seccomp_fd,
                     )
-                    popen = self._start(command, project, env, results_path, output_path,
-                                        preexec=limits_preexec(limits, limit_memory=counter != "valgrind",
-                                                               cgroup_procs=cgroup.procs_path if cgroup else None),
-                                        extra_fds=() if seccomp_fd is None else (seccomp_fd,))
+                    popen = self._start(
+                        command,
+                        project,
+                        env,
+                        results_path,
+                        output_path,
+                        preexec=limits_preexec(
+                            limits, limit_memory=counter != "valgrind", cgroup_procs=cgroup.procs_path if cgroup else None
+                        ),
+                        extra_fds=() if seccomp_fd is None else (seccomp_fd,),
+                    )
                 child: _Child | warm.WarmChild = _Child(popen)
                 tree = ProcessTree(popen.pid, marker, run_dir, cgroup)
                 _send_key(popen, key)
             else:
-                child = self._start_warm(worker, mode, project, measure_path, pytest_args, env, key,
-                                         results_path, output_path, cgroup)
+                child = self._start_warm(
+                    worker, mode, project, measure_path, pytest_args, env, key, results_path, output_path, cgroup
+                )
                 tree = ProcessTree(child.pid, marker, run_dir, cgroup, spare=worker.pids())
             reader = RecordReader(results_path, key)
             try:
-                stopped, interrupted = self._wait(child, tree, reader, total, per_test, _EXIT_GRACE * slowdown,
-                                                  run_dir, output_path)
+                stopped, interrupted = self._wait(
+                    child, tree, reader, total, per_test, _EXIT_GRACE * slowdown, run_dir, output_path
+                )
             finally:
                 tree.kill_all()  # also the final sweep after a normal exit
                 child.reap()
@@ -546,10 +642,15 @@ class PytestExecutor:
             records=records,
             exit_code=self.isolation.exit_status(child.exit_code) if worker is None else child.exit_code,
             peak_rss_kb=records.peak_rss_kb or _own_peak(child.peak_rss_kb),
-            stopped=stopped, interrupted_test=interrupted, per_test_timeout=per_test, total_timeout=total,
-            exit_grace=_EXIT_GRACE * slowdown, disk_budget_mb=self._disk_budget // _MB,
+            stopped=stopped,
+            interrupted_test=interrupted,
+            per_test_timeout=per_test,
+            total_timeout=total,
+            exit_grace=_EXIT_GRACE * slowdown,
+            disk_budget_mb=self._disk_budget // _MB,
             output_tail=redact(_tail(output_path, limits.output_limit_kb, records.watchdog_text), self._secrets),
-            judge_changes=self._judge_changes(project, judge_stamps), pids_limit_hit=pids_limit_hit,
+            judge_changes=self._judge_changes(project, judge_stamps),
+            pids_limit_hit=pids_limit_hit,
             outside_cpu=cgroup_cpu if cgroup_cpu is not None else child.cpu_seconds,
             outside_wall=child.wall_seconds,
         )
@@ -581,14 +682,27 @@ class PytestExecutor:
             remove_tree(project)
             copy_snapshot(self._snapshot, project)
 
-    def _start(self, command: list[str], project: Path, env: dict[str, str], results_path: Path,
-               output_path: Path, *, preexec, extra_fds: tuple[int, ...] = ()) -> subprocess.Popen:
+    def _start(
+        self,
+        command: list[str],
+        project: Path,
+        env: dict[str, str],
+        results_path: Path,
+        output_path: Path,
+        *,
+        preexec,
+        extra_fds: tuple[int, ...] = (),
+    ) -> subprocess.Popen:
         results_fd = os.open(results_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             with open(output_path, "wb") as output:
                 return subprocess.Popen(
-                    command, cwd=project, env={**env, RESULTS_FD_VAR: str(results_fd)},
-                    stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT,
+                    command,
+                    cwd=project,
+                    env={**env, RESULTS_FD_VAR: str(results_fd)},
+                    stdin=subprocess.PIPE,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
                     pass_fds=(results_fd, *extra_fds),
                     # Rlimits have no other hook in Popen; the function only makes
                     # setsid/setrlimit calls and one write, prepared before the fork.
@@ -597,16 +711,33 @@ class PytestExecutor:
         finally:
             os.close(results_fd)
 
-    def _start_warm(self, worker: warm.WarmWorker, mode: _Mode, project: Path, measure_path: Path,
-                    pytest_args: list[str], env: dict[str, str], key: str, results_path: Path, output_path: Path,
-                    cgroup: PidsCgroup | None) -> warm.WarmChild:
+    def _start_warm(
+        self,
+        worker: warm.WarmWorker,
+        mode: _Mode,
+        project: Path,
+        measure_path: Path,
+        pytest_args: list[str],
+        env: dict[str, str],
+        key: str,
+        results_path: Path,
+        output_path: Path,
+        cgroup: PidsCgroup | None,
+    ) -> warm.WarmChild:
         """The run forked from the warm worker: the same arguments, limits and environment as a cold one."""
         request = {
-            "args": pytest_args, "cwd": str(project), "key": key,
+            "args": pytest_args,
+            "cwd": str(project),
+            "key": key,
             "env": {**env, OWN_NAMESPACE_VAR: "1"},
             "rlimits": rlimit_settings(self.target.limits),
-            "coverage": {"data_file": str(measure_path), "rcfile": str(self._coverage_rc),
-                         "include": str(project / self._relative_file)} if mode is _Mode.COVERAGE else None,
+            "coverage": {
+                "data_file": str(measure_path),
+                "rcfile": str(self._coverage_rc),
+                "include": str(project / self._relative_file),
+            }
+            if mode is _Mode.COVERAGE
+            else None,
         }
         results_fd = os.open(results_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         output_fd = os.open(output_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -621,8 +752,15 @@ class PytestExecutor:
         pytest_args = ["-m", "pytest", *arguments]
         if mode is _Mode.COVERAGE:
             include = project / self._relative_file
-            return [sys.executable, "-m", "coverage", "run", f"--rcfile={self._coverage_rc}", f"--include={include}",
-                    *pytest_args]
+            return [
+                sys.executable,
+                "-m",
+                "coverage",
+                "run",
+                f"--rcfile={self._coverage_rc}",
+                f"--include={include}",
+                *pytest_args,
+            ]
         if mode is _Mode.COUNT:
             # sys.executable, not its resolved target: a venv's python finds its
             # site-packages from the path it was started by.
@@ -632,10 +770,17 @@ class PytestExecutor:
     def _pytest_args(self, project: Path, collect_only: bool, workload: bool = False) -> list[str]:
         # Every built-in plugin stays: a project whose options need one (--lf, --sw, faulthandler_timeout
         # under --strict-config) must still run. The cache lives in the run's copy and goes with it.
-        pytest_args = ["-p", PLUGIN_MODULE,
-                       "-o", "faulthandler_timeout=0",  # its timer would replace the plugin's watchdog
-                       "-q", "--continue-on-collection-errors", "--rootdir", str(project),
-                       "--color=no"]  # after the project's addopts, so it wins: no ANSI codes in the reports
+        pytest_args = [
+            "-p",
+            PLUGIN_MODULE,
+            "-o",
+            "faulthandler_timeout=0",  # its timer would replace the plugin's watchdog
+            "-q",
+            "--continue-on-collection-errors",
+            "--rootdir",
+            str(project),
+            "--color=no",
+        ]  # after the project's addopts, so it wins: no ANSI codes in the reports
         if find_spec("xdist") is not None:
             pytest_args.append("-n0")  # results come from this process, not from workers
         if find_spec("pytest_cov") is not None:
@@ -666,11 +811,21 @@ class PytestExecutor:
         """The copy first: the user's package must import from it, never from their tree
         or an installed copy. Decided on the snapshot: `project` may not exist yet
         (the warm worker's slot is made after its command line)."""
-        return [str(project / root) if root != Path(".") else str(project) for root in self._import_roots] + \
-            [isolation.PLUGIN_ROOT]
+        return [str(project / root) if root != Path(".") else str(project) for root in self._import_roots] + [
+            isolation.PLUGIN_ROOT
+        ]
 
-    def _wait(self, child: _Child, tree: ProcessTree, reader: RecordReader, total: float, per_test: float,
-              exit_grace: float, run_dir: Path, output_path: Path) -> tuple[str, str | None]:
+    def _wait(
+        self,
+        child: _Child,
+        tree: ProcessTree,
+        reader: RecordReader,
+        total: float,
+        per_test: float,
+        exit_grace: float,
+        run_dir: Path,
+        output_path: Path,
+    ) -> tuple[str, str | None]:
         """Poll until the child exits, the run or a test times out, the session
         ended but the process does not exit, the run exceeds its disk or process
         budget, or the user cancels."""
@@ -715,8 +870,10 @@ class PytestExecutor:
     def _report(self, run: Run) -> ExecutionReport:
         report = ExecutionReport(
             tests=build_outcomes(
-                run.records, self._reference_ids,
-                interrupted_test=run.interrupted_test, interrupted_message=interrupted_message(run),
+                run.records,
+                self._reference_ids,
+                interrupted_test=run.interrupted_test,
+                interrupted_message=interrupted_message(run),
                 timeout_message=f"timed out after {run.per_test_timeout:g} s (per-test limit)",
                 not_run_message=not_run_message(run),
             ),
@@ -744,8 +901,10 @@ class PytestExecutor:
         if not found:
             return ""
         more = f" and {len(found) - 1} more" if len(found) > 1 else ""
-        return (f"refused before running: the candidate adds code that runs at import ({found[0]}{more});"
-                " only imports, definitions and constants may be added at module level")
+        return (
+            f"refused before running: the candidate adds code that runs at import ({found[0]}{more});"
+            " only imports, definitions and constants may be added at module level"
+        )
 
     def _refusal_report(self, error: str) -> ExecutionReport:
         report = ExecutionReport(

@@ -49,8 +49,9 @@ def draw_inputs(shapes: list[Any], count: int, seed: int) -> Drawn:
     except ImportError:
         return Drawn([], "no generated inputs: Hypothesis is not installed (pip install hypothesis)")
     groups = _groups(shapes)
-    strategies = [s for s in (_group_strategy(st, bases, positional, named) for bases, positional, named in groups)
-                  if s is not None]
+    strategies = [
+        s for s in (_group_strategy(st, bases, positional, named) for bases, positional, named in groups) if s is not None
+    ]
     if not strategies:
         return Drawn([], "no generated inputs: no argument is plain data (numbers, strings, containers of them)")
     drawn: dict[bytes, tuple[float, int, dict[str, Any]]] = {}
@@ -92,8 +93,7 @@ def proposed_inputs(found: list[Any]) -> tuple[list[dict[str, Any]], int]:
             named = {str(n): ast.literal_eval(text) for n, text in proposal["named"].items()}
             values = pickle.dumps((positional, named), protocol=4)
             inputs.append({"base": int(proposal["base"]), "values": base64.b64encode(values).decode("ascii")})
-        except (KeyError, TypeError, ValueError, SyntaxError, AttributeError, MemoryError, RecursionError,
-                pickle.PicklingError):
+        except (KeyError, TypeError, ValueError, SyntaxError, AttributeError, MemoryError, RecursionError, pickle.PicklingError):
             dropped += 1
     return inputs, dropped
 
@@ -104,8 +104,12 @@ def _groups(shapes: list[Any]) -> list[tuple[list[int], list[Any], dict[str, Any
     argument's shape unified over the group."""
     groups: list[tuple[tuple, list[int], list[Any], dict[str, Any]]] = []
     for index, call_shapes in enumerate(shapes):
-        if not (isinstance(call_shapes, list) and len(call_shapes) == 2 and isinstance(call_shapes[0], list)
-                and isinstance(call_shapes[1], dict)):
+        if not (
+            isinstance(call_shapes, list)
+            and len(call_shapes) == 2
+            and isinstance(call_shapes[0], list)
+            and isinstance(call_shapes[1], dict)
+        ):
             continue
         positional, named = call_shapes
         key = (len(positional), tuple(sorted(named)))
@@ -114,8 +118,9 @@ def _groups(shapes: list[Any]) -> list[tuple[list[int], list[Any], dict[str, Any
                 continue
             together = [capture.unify(a, b) for a, b in zip(merged, positional)]
             together_named = {n: capture.unify(merged_named[n], named[n]) for n in named}
-            if all(_compatible(a, b, c) for a, b, c in zip(merged, positional, together)) and \
-                    all(_compatible(merged_named[n], named[n], together_named[n]) for n in named):
+            if all(_compatible(a, b, c) for a, b, c in zip(merged, positional, together)) and all(
+                _compatible(merged_named[n], named[n], together_named[n]) for n in named
+            ):
                 bases.append(index)
                 merged[:] = together
                 merged_named.update(together_named)
@@ -139,21 +144,26 @@ def _has_other(shape: Any) -> bool:
 def _group_strategy(st: Any, bases: list[int], positional: list[Any], named: dict[str, Any]) -> Any:
     """(base index, ({position: value}, {name: value}), recipe or None) for the group, or
     None when no argument of it can be drawn."""
-    drawn_positional = {p: s for p, s in ((p, _strategy(st, shape)) for p, shape in enumerate(positional))
-                        if s is not None}
+    drawn_positional = {p: s for p, s in ((p, _strategy(st, shape)) for p, shape in enumerate(positional)) if s is not None}
     drawn_named = {n: s for n, s in ((n, _strategy(st, shape)) for n, shape in named.items()) if s is not None}
     if not drawn_positional and not drawn_named:
         return None
     values = st.tuples(st.fixed_dictionaries(drawn_positional), st.fixed_dictionaries(drawn_named))
     plain = st.tuples(st.sampled_from(bases), values, st.none())
-    arguments = [(["p", p], shape) for p, shape in enumerate(positional)] + \
-        [(["n", n], shape) for n, shape in sorted(named.items())]
-    pairs = [(target, source, op) for target, target_shape in arguments for source, source_shape in arguments
-             if target != source and (op := _derivation(target_shape, source_shape))]
+    arguments = [(["p", p], shape) for p, shape in enumerate(positional)] + [
+        (["n", n], shape) for n, shape in sorted(named.items())
+    ]
+    pairs = [
+        (target, source, op)
+        for target, target_shape in arguments
+        for source, source_shape in arguments
+        if target != source and (op := _derivation(target_shape, source_shape))
+    ]
     if not pairs:
         return plain
-    derived = st.tuples(st.sampled_from(bases), values, st.sampled_from(pairs).flatmap(
-        lambda pair: _recipe(st, *pair)), st.booleans()).map(_without_derived)
+    derived = st.tuples(
+        st.sampled_from(bases), values, st.sampled_from(pairs).flatmap(lambda pair: _recipe(st, *pair)), st.booleans()
+    ).map(_without_derived)
     return st.one_of(plain, derived)
 
 
@@ -165,8 +175,12 @@ def _derivation(target: Any, source: Any) -> str:
         return "piece"
     if source[0] == "list" and target[0] == "list" and not _has_other(capture.unify(target[1], source[1])):
         return "piece"
-    if source[0] == "list" and isinstance(source[1], list) and target[0] == source[1][0] and \
-            not _has_other(capture.unify(target, source[1])):
+    if (
+        source[0] == "list"
+        and isinstance(source[1], list)
+        and target[0] == source[1][0]
+        and not _has_other(capture.unify(target, source[1]))
+    ):
         return "element"
     return ""
 
@@ -204,8 +218,10 @@ def _strategy(st: Any, shape: Any) -> Any:
     if kind == "float":
         low, high = float(shape[1]), float(shape[2])
         span = max(high - low, 1.0)
-        return st.one_of(st.floats(-_SMALL, _SMALL, allow_nan=False, allow_infinity=False),
-                         st.floats(min(low, -1.0) - span, max(high, 1.0) + span, allow_nan=False, allow_infinity=False))
+        return st.one_of(
+            st.floats(-_SMALL, _SMALL, allow_nan=False, allow_infinity=False),
+            st.floats(min(low, -1.0) - span, max(high, 1.0) + span, allow_nan=False, allow_infinity=False),
+        )
     if kind == "str":
         size = _size(shape[1])
         seen = shape[2] if len(shape) > 2 and isinstance(shape[2], str) and shape[2] else ""
@@ -259,8 +275,15 @@ def _examples(strategy: Any, count: int, seed: int) -> list[Any]:
     found: list[Any] = []
 
     @seeded(seed)
-    @settings(max_examples=count, database=None, deadline=None, phases=(Phase.generate,), derandomize=False,
-              suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet)
+    @settings(
+        max_examples=count,
+        database=None,
+        deadline=None,
+        phases=(Phase.generate,),
+        derandomize=False,
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+    )
     @given(strategy)
     def collect(example: Any) -> None:
         found.append(example)

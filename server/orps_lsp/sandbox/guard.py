@@ -86,7 +86,7 @@ class HarnessGuard:
         self._found = self._found or what
 
     def check(self) -> str:
-        """"" while the harness is intact, else what was replaced (the first finding sticks)."""
+        """ "" while the harness is intact, else what was replaced (the first finding sticks)."""
         if self._found:
             return self._found
         for entry in self._entries:
@@ -106,8 +106,11 @@ class HarnessGuard:
             namespace = cls.__dict__
             if keys == namespace.keys():
                 continue
-            added = [k for k in namespace.keys() - keys
-                     if (self._frozen and _is_code(namespace[k])) or self._suspicious_addition(cls, k, namespace[k])]
+            added = [
+                k
+                for k in namespace.keys() - keys
+                if (self._frozen and _is_code(namespace[k])) or self._suspicious_addition(cls, k, namespace[k])
+            ]
             if added:
                 self._found = f"{label}.{sorted(added)[0]} added"
                 return self._found

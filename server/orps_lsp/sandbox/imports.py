@@ -59,8 +59,7 @@ class ImportCheck:
             line = int(parsed.get("line") or 0)
         except (TypeError, ValueError):
             line = 0
-        return cls(candidate_file, [str(name) for name in parsed.get("modules") or []], str(parsed.get("function", "")),
-                   line)
+        return cls(candidate_file, [str(name) for name in parsed.get("modules") or []], str(parsed.get("function", "")), line)
 
     def check(self) -> dict[str, Any]:
         seen: list[str] = []
@@ -126,8 +125,11 @@ class ImportCheck:
         code = getattr(target, "__code__", None)
         if code is None:
             # A builtin or C function in its place (a compiled speed-up): the tests call that.
-            if callable(target) and not inspect.isclass(target) and type(target).__name__ in (
-                    "builtin_function_or_method", "cython_function_or_method", "method_descriptor"):
+            if (
+                callable(target)
+                and not inspect.isclass(target)
+                and type(target).__name__ in ("builtin_function_or_method", "cython_function_or_method", "method_descriptor")
+            ):
                 return f"{getattr(target, '__module__', None) or 'a compiled module'} (compiled code)"
             return ""
         source = code.co_filename

@@ -19,13 +19,16 @@ _VALGRIND_TOTAL = re.compile(r"I\s+refs:\s+([\d,]+)")
 
 @functools.cache
 def available_counter() -> str:
-    """"perf", "valgrind" or "none"; probed once per process."""
+    """ "perf", "valgrind" or "none"; probed once per process."""
     perf = shutil.which("perf")
     if perf:
         try:
             probe = subprocess.run(
                 [perf, "stat", "-x,", "-e", "instructions:u", "--", "true"],
-                capture_output=True, text=True, timeout=10, check=False,
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
             )
             if _parse_perf_text(probe.stderr) is not None:
                 return "perf"
@@ -40,8 +43,11 @@ def command_prefix(counter: str, output: Path) -> list[str]:
         return [str(shutil.which("perf")), "stat", "-x,", "-e", "instructions:u", "-o", str(output), "--"]
     if counter == "valgrind":
         return [
-            str(shutil.which("valgrind")), "--tool=cachegrind", "--cache-sim=no",
-            "--cachegrind-out-file=/dev/null", f"--log-file={output}",
+            str(shutil.which("valgrind")),
+            "--tool=cachegrind",
+            "--cache-sim=no",
+            "--cachegrind-out-file=/dev/null",
+            f"--log-file={output}",
         ]
     raise ValueError(f"no command for counter {counter!r}")
 

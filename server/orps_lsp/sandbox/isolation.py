@@ -42,18 +42,20 @@ _MB = 1024 * 1024
 _PROBE_SECONDS = 20.0
 _DESCRIPTIONS = {
     "bwrap": "bubblewrap: read-only filesystem except the run's copy (its tests read-only), "
-             "home and /tmp hidden, no network, own pid namespace, no capabilities",
+    "home and /tmp hidden, no network, own pid namespace, no capabilities",
     "netns": "network namespace (unshare): no network; the filesystem is not protected",
     "none": "no namespace isolation: the filesystem and the network are not protected",
 }
 
 
 # What judges every run whatever the layer (docs/security.md says how each works).
-GUARDS = ("guards: results on an HMAC-signed channel, the harness guard (pytest and the plugin unpatched), "
-          "the judge files checked after each run, clocks and /proc read through bindings made before any "
-          "project code runs, the tests' imports checked (the candidate is what they import), no candidate code "
-          "at import, the test modules compiled from their files and frozen after collection, large speed-ups "
-          "re-checked with the kernel's CPU count and the run's length")
+GUARDS = (
+    "guards: results on an HMAC-signed channel, the harness guard (pytest and the plugin unpatched), "
+    "the judge files checked after each run, clocks and /proc read through bindings made before any "
+    "project code runs, the tests' imports checked (the candidate is what they import), no candidate code "
+    "at import, the test modules compiled from their files and frozen after collection, large speed-ups "
+    "re-checked with the kernel's CPU count and the run's length"
+)
 
 
 @dataclass(frozen=True)
@@ -71,12 +73,21 @@ class Isolation:
 
     def describe(self) -> str:
         """One line for debug info: the layer and what every run has besides."""
-        bound = pids.describe() if pids.available() else (
-            "RLIMIT_NPROC" if os.geteuid() != 0 else "no process-count bound beyond the executor's watch")
-        parts = [_DESCRIPTIONS[self.layer], f"rlimits (CPU, memory, file size, open files), {bound}",
-                 "new session", "private HOME/TMPDIR", "scrubbed environment",
-                 "own pid namespace" if self.layer == "bwrap" else "a subreaper for what double-forks",
-                 "killed with the server", GUARDS]
+        bound = (
+            pids.describe()
+            if pids.available()
+            else ("RLIMIT_NPROC" if os.geteuid() != 0 else "no process-count bound beyond the executor's watch")
+        )
+        parts = [
+            _DESCRIPTIONS[self.layer],
+            f"rlimits (CPU, memory, file size, open files), {bound}",
+            "new session",
+            "private HOME/TMPDIR",
+            "scrubbed environment",
+            "own pid namespace" if self.layer == "bwrap" else "a subreaper for what double-forks",
+            "killed with the server",
+            GUARDS,
+        ]
         text = "; ".join(parts)
         return f"{text} ({self.note})" if self.note else text
 
@@ -90,9 +101,18 @@ class Isolation:
             return -(code - 128)
         return code
 
-    def wrap(self, command: list[str], *, run_dir: Path, cwd: Path, read_only: Iterable[Path] = (),
-             protected: Iterable[Path] = (), scratch: dict[Path, int] | None = None,
-             as_pid_1: bool = False, seccomp_fd: int | None = None) -> list[str]:
+    def wrap(
+        self,
+        command: list[str],
+        *,
+        run_dir: Path,
+        cwd: Path,
+        read_only: Iterable[Path] = (),
+        protected: Iterable[Path] = (),
+        scratch: dict[Path, int] | None = None,
+        as_pid_1: bool = False,
+        seccomp_fd: int | None = None,
+    ) -> list[str]:
         """`command` inside this layer.
 
         run_dir: the run's private directory, the one place it may write.
@@ -105,9 +125,16 @@ class Isolation:
         `socket(AF_UNIX)`), which the caller passes to the process it starts.
         """
         if self.layer == "bwrap":
-            return _bwrap_command(command, run_dir=run_dir, cwd=cwd, read_only=list(read_only),
-                                  protected=list(protected), scratch=scratch or {}, as_pid_1=as_pid_1,
-                                  seccomp_fd=seccomp_fd)
+            return _bwrap_command(
+                command,
+                run_dir=run_dir,
+                cwd=cwd,
+                read_only=list(read_only),
+                protected=list(protected),
+                scratch=scratch or {},
+                as_pid_1=as_pid_1,
+                seccomp_fd=seccomp_fd,
+            )
         # Without a pid namespace of its own, the run starts under a subreaper (reaper.py):
         # what double-forks out of it is handed to that process, not to init.
         if self.layer == "netns":
@@ -145,7 +172,7 @@ def available_layers() -> tuple[str, ...]:
 
 @functools.cache
 def _unusable_reason(layer: str) -> str:
-    """"" when `layer` works here, else why not (probed once per process)."""
+    """ "" when `layer` works here, else why not (probed once per process)."""
     if layer == "none":
         return ""
     if layer == "netns":
@@ -164,8 +191,9 @@ def _unusable_reason(layer: str) -> str:
 
 def _probe(command: list[str], env: dict[str, str] | None = None) -> str:
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=_PROBE_SECONDS,
-                                env=env, stdin=subprocess.DEVNULL, check=False)
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=_PROBE_SECONDS, env=env, stdin=subprocess.DEVNULL, check=False
+        )
     except (OSError, subprocess.SubprocessError) as error:
         return str(error)
     if result.returncode == 0:
@@ -182,13 +210,35 @@ def _netns_prefix() -> list[str]:
 
 # ----------------------------------------------------------------- bubblewrap
 
-def _bwrap_command(command: list[str], *, run_dir: Path, cwd: Path, read_only: list[Path],
-                   protected: list[Path], scratch: dict[Path, int], as_pid_1: bool = False,
-                   seccomp_fd: int | None = None) -> list[str]:
+
+def _bwrap_command(
+    command: list[str],
+    *,
+    run_dir: Path,
+    cwd: Path,
+    read_only: list[Path],
+    protected: list[Path],
+    scratch: dict[Path, int],
+    as_pid_1: bool = False,
+    seccomp_fd: int | None = None,
+) -> list[str]:
     # Order matters: bubblewrap applies these in sequence, later mounts on top.
-    args = [str(shutil.which("bwrap") or "bwrap"), "--ro-bind", "/", "/",
-            "--dev", "/dev", "--size", str(16 * _MB), "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
-            "--proc", "/proc"]
+    args = [
+        str(shutil.which("bwrap") or "bwrap"),
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev",
+        "/dev",
+        "--size",
+        str(16 * _MB),
+        "--tmpfs",
+        "/dev/shm",
+        "--remount-ro",
+        "/dev",
+        "--proc",
+        "/proc",
+    ]
     scratch_roots, private_roots = _hidden_roots()
     hidden = sorted(scratch_roots + private_roots, key=len)
     for root in hidden:
@@ -250,9 +300,16 @@ def _python_paths(hidden: list[str]) -> list[str]:
     """What the interpreter needs from under the hidden directories, read-only:
     its prefixes, its import path and orps-lsp itself (a venv in /tmp, a pyenv
     install in the home directory)."""
-    candidates = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-                  os.path.dirname(sys.executable), os.path.dirname(os.path.realpath(sys.executable)),
-                  PLUGIN_ROOT, *(p for p in sys.path if p)]
+    candidates = [
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        sys.base_exec_prefix,
+        os.path.dirname(sys.executable),
+        os.path.dirname(os.path.realpath(sys.executable)),
+        PLUGIN_ROOT,
+        *(p for p in sys.path if p),
+    ]
     paths: list[str] = []
     for candidate in candidates:
         for path in {os.path.abspath(candidate), os.path.realpath(candidate)}:

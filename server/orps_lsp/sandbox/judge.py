@@ -67,8 +67,11 @@ class JudgeFiles:
                 found.append(f"{relative} (modified)")
         if before is not None:
             after = self.stamps(copy)
-            found += [f"{r} (rewritten)" for r in sorted(before) if r in after and after[r] != before[r]
-                      and not any(f.startswith(f"{r} (") for f in found)]
+            found += [
+                f"{r} (rewritten)"
+                for r in sorted(before)
+                if r in after and after[r] != before[r] and not any(f.startswith(f"{r} (") for f in found)
+            ]
         return found
 
     def _digest(self, root: Path) -> dict[str, str]:

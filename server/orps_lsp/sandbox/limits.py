@@ -90,8 +90,7 @@ def _prctl() -> Any:
         return None
 
 
-def limits_preexec(limits: SandboxLimits, *, limit_memory: bool = True,
-                   cgroup_procs: str | None = None) -> Callable[[], None]:
+def limits_preexec(limits: SandboxLimits, *, limit_memory: bool = True, cgroup_procs: str | None = None) -> Callable[[], None]:
     """A `preexec_fn` that starts a new session, joins the run's pids cgroup
     (`cgroup_procs`: its cgroup.procs file) and applies `limits`.
 
@@ -152,8 +151,9 @@ class ProcessTree:
     marker variable or whose working directory is inside the sandbox.
     """
 
-    def __init__(self, root_pid: int, marker: str, sandbox_dir: Path, cgroup: PidsCgroup | None = None,
-                 spare: Iterable[int] = ()) -> None:
+    def __init__(
+        self, root_pid: int, marker: str, sandbox_dir: Path, cgroup: PidsCgroup | None = None, spare: Iterable[int] = ()
+    ) -> None:
         self.root_pid = root_pid
         self.spare = set(spare)  # never members: the warm worker that forked the root
         self.marker = marker

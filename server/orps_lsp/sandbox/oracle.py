@@ -50,8 +50,10 @@ class Oracle:
 def build_oracle(records: RunRecords, *, compare_messages: bool = False) -> Oracle:
     """From the original's capture run: calls whose two replays match what the tests saw
     (a call that depends on a test's setup, on time or on chance is no oracle)."""
-    oracle = Oracle(summary=CaptureSummary(captured=len(records.calls), not_captured=dict(records.not_captured)),
-                    compare_messages=compare_messages)
+    oracle = Oracle(
+        summary=CaptureSummary(captured=len(records.calls), not_captured=dict(records.not_captured)),
+        compare_messages=compare_messages,
+    )
     alike = functools.partial(_difference, compare_messages=compare_messages)
     if not records.capture_installed:
         oracle.summary.note = "the function could not be wrapped for the capture"
@@ -61,8 +63,13 @@ def build_oracle(records: RunRecords, *, compare_messages: bool = False) -> Orac
         return oracle
     for index in sorted(records.calls):
         call, again, third = records.calls[index], records.replays.get(index), records.replays_again.get(index)
-        if again is None or third is None or again.get("outcome", [""])[0] in ("not_replayed", "timed_out", "unloadable") \
-                or alike(call, again) or alike(again, third):
+        if (
+            again is None
+            or third is None
+            or again.get("outcome", [""])[0] in ("not_replayed", "timed_out", "unloadable")
+            or alike(call, again)
+            or alike(again, third)
+        ):
             oracle.summary.unstable += 1
             continue
         oracle.blobs.append(str(call.get("args", "")))
@@ -121,8 +128,14 @@ def compare(oracle: Oracle, records: RunRecords) -> BehaviourCheck:
             check.identical += verdict
             check.different += not verdict
     for index, expected in enumerate(oracle.generated_expected):
-        verdict = _judge(check, oracle.generated_calls[index], oracle.generated_label, expected,
-                         records.generated.get(index), oracle.compare_messages)
+        verdict = _judge(
+            check,
+            oracle.generated_calls[index],
+            oracle.generated_label,
+            expected,
+            records.generated.get(index),
+            oracle.compare_messages,
+        )
         if verdict is not None:
             check.generated_compared += 1
             check.generated_identical += verdict
@@ -135,8 +148,9 @@ def answer_difference(oracle: Oracle, index: int, outcome: Any) -> str:
     from the original's on captured call `index`, with the call; "" when alike."""
     if not isinstance(outcome, list) or not outcome:
         return f"{oracle.calls[index]} gave no outcome"
-    why = _difference({"outcome": oracle.expected[index].get("outcome")}, {"outcome": outcome},
-                      compare_messages=oracle.compare_messages)
+    why = _difference(
+        {"outcome": oracle.expected[index].get("outcome")}, {"outcome": outcome}, compare_messages=oracle.compare_messages
+    )
     return f"{oracle.calls[index]} {why}" if why else ""
 
 
@@ -153,8 +167,9 @@ def raised_on(oracle: Oracle, records: RunRecords) -> dict[str, str]:
     return found
 
 
-def _judge(check: BehaviourCheck, call: str, label: str, expected: dict[str, Any], got: dict[str, Any] | None,
-           compare_messages: bool) -> bool | None:
+def _judge(
+    check: BehaviourCheck, call: str, label: str, expected: dict[str, Any], got: dict[str, Any] | None, compare_messages: bool
+) -> bool | None:
     """Whether the candidate's outcome on one call is the original's (None: not compared,
     the replay's budget ran out); a difference is kept in `check` as a counterexample."""
     outcome = (got or {}).get("outcome") or ["not_replayed", "no result came back"]
@@ -181,12 +196,14 @@ def _difference(expected: dict[str, Any], got: dict[str, Any], *, compare_messag
         return f"did not finish ({have[1]}); the original {_said(want)}"
     if have[0] == "unloadable":
         return f"could not be called: its arguments do not load with the candidate's module ({have[1]})"
-    if want[0] != have[0] or (want[0] == "raised" and (want[1] != have[1] or compare_messages and want[2] != have[2])) \
-            or (want[0] == "returned" and not same(want[1], have[1])):
+    if (
+        want[0] != have[0]
+        or (want[0] == "raised" and (want[1] != have[1] or compare_messages and want[2] != have[2]))
+        or (want[0] == "returned" and not same(want[1], have[1]))
+    ):
         return f"{_did(have)}; the original {_said(want)}"
     if not same(expected.get("after"), got.get("after")):
-        return (f"left its arguments as {show(got.get('after'))}; the original leaves them as "
-                f"{show(expected.get('after'))}")
+        return f"left its arguments as {show(got.get('after'))}; the original leaves them as {show(expected.get('after'))}"
     if expected.get("stdout", "") != got.get("stdout", ""):
         return f"printed {_clip(repr(got.get('stdout', '')))}; the original prints {_clip(repr(expected.get('stdout', '')))}"
     return ""

@@ -36,13 +36,24 @@ HEAVY_MAX_SECONDS = 20.0
 Launch = Callable[[str, dict[str, Any], float], Run]  # (module source, replay plan, extra seconds) -> run
 
 
-def measure(launch: Launch, oracle: Oracle, original_source: str, source: str, seconds: float,
-            scaling: float = 0.0, skip: set[int] | frozenset[int] = frozenset()) -> PerCallBenchmark:
+def measure(
+    launch: Launch,
+    oracle: Oracle,
+    original_source: str,
+    source: str,
+    seconds: float,
+    scaling: float = 0.0,
+    skip: set[int] | frozenset[int] = frozenset(),
+) -> PerCallBenchmark:
     """Both versions timed for about `seconds` on the captured calls but `skip`; then, when
     `scaling` > 0, on grown calls for about that long (scaling.py)."""
     positions = [index for index in range(len(oracle.blobs)) if index not in skip]
-    plan = replay_plan([oracle.blobs[i] for i in positions], [], bases_only=True,
-                       benchmark={"original": original_source, "seconds": seconds, "scaling": scaling})
+    plan = replay_plan(
+        [oracle.blobs[i] for i in positions],
+        [],
+        bases_only=True,
+        benchmark={"original": original_source, "seconds": seconds, "scaling": scaling},
+    )
     # The warm-up (each call once or twice per version, each under the per-test limit) comes on top.
     run = launch(source, plan, 2 * (seconds + scaling) + _START_SECONDS)
     return figures(run, oracle, positions)
@@ -61,8 +72,11 @@ def figures(run: Run, oracle: Oracle, positions: list[int]) -> PerCallBenchmark:
         how = f" ({run.stopped})" if run.stopped else ""
         return PerCallBenchmark(different=f"its benchmark's run did not complete{how}")
     if found.get("note"):
-        return PerCallBenchmark(note=f"no per-call figure: {found['note']}", slow=_slow(found, positions),
-                                slow_seconds=_slow_seconds(found, positions))
+        return PerCallBenchmark(
+            note=f"no per-call figure: {found['note']}",
+            slow=_slow(found, positions),
+            slow_seconds=_slow_seconds(found, positions),
+        )
     timed, original, candidate = found.get("timed"), found.get("original"), found.get("candidate")
     if not (_indices(timed, len(positions)) and _table(original, len(timed)) and _table(candidate, len(timed))):
         return PerCallBenchmark(note="no per-call figure: the benchmark's record is malformed")
@@ -71,11 +85,20 @@ def figures(run: Run, oracle: Oracle, positions: list[int]) -> PerCallBenchmark:
     if different:
         return PerCallBenchmark(calls=len(timed), timed=list(timed), different=f"while timed, {different}")
     estimate = speedup.estimate(original, candidate)
-    bench = PerCallBenchmark(calls=len(timed), timed=list(timed), rounds=estimate.rounds, speedup=estimate.speedup, low=estimate.low,
-                             high=estimate.high, original_seconds=[speedup.median(t) for t in original],
-                             candidate_seconds=[speedup.median(t) for t in candidate],
-                             seconds=float(found.get("seconds") or 0.0), state=str(found.get("state") or ""),
-                             slow=_slow(found, positions), slow_seconds=_slow_seconds(found, positions))
+    bench = PerCallBenchmark(
+        calls=len(timed),
+        timed=list(timed),
+        rounds=estimate.rounds,
+        speedup=estimate.speedup,
+        low=estimate.low,
+        high=estimate.high,
+        original_seconds=[speedup.median(t) for t in original],
+        candidate_seconds=[speedup.median(t) for t in candidate],
+        seconds=float(found.get("seconds") or 0.0),
+        state=str(found.get("state") or ""),
+        slow=_slow(found, positions),
+        slow_seconds=_slow_seconds(found, positions),
+    )
     if bench.speedup is None:
         bench.note = f"no per-call figure: {estimate.rounds} rounds fit in the time given, {speedup.MIN_ROUNDS} are needed"
     if "scaling" in found:
@@ -94,8 +117,11 @@ def _slow(found: dict[str, Any], positions: list[int]) -> list[int]:
 def _slow_seconds(found: dict[str, Any], positions: list[int]) -> list[float]:
     """The original's time on each of the slow calls (zeros where the record is malformed)."""
     slow, seconds = _slow(found, positions), found.get("slow_seconds")
-    if isinstance(seconds, list) and len(seconds) == len(slow) and \
-            all(isinstance(t, (int, float)) and math.isfinite(t) and t >= 0 for t in seconds):
+    if (
+        isinstance(seconds, list)
+        and len(seconds) == len(slow)
+        and all(isinstance(t, (int, float)) and math.isfinite(t) and t >= 0 for t in seconds)
+    ):
         return [float(t) for t in seconds]
     return [0.0] * len(slow)
 
@@ -113,8 +139,12 @@ def _scaling(found: Any, positions: list[int]) -> Scaling:
         if not isinstance(entry, dict) or not _indices([entry.get("index")], len(positions)):
             return Scaling(note="the scaling record is malformed")
         sizes, before, after = entry.get("sizes"), entry.get("original"), entry.get("candidate")
-        if not (isinstance(sizes, list) and all(isinstance(n, int) and n >= 0 for n in sizes)
-                and _table([before, after], 2) and len(before) == len(after) == len(sizes)):
+        if not (
+            isinstance(sizes, list)
+            and all(isinstance(n, int) and n >= 0 for n in sizes)
+            and _table([before, after], 2)
+            and len(before) == len(after) == len(sizes)
+        ):
             return Scaling(note="the scaling record is malformed")
         calls.append(ScaledCall(index=positions[entry["index"]], sizes=sizes, original_seconds=before, candidate_seconds=after))
     differs = found.get("differs")
@@ -144,8 +174,9 @@ def time_heavy(launch: Launch, oracle: Oracle, original_source: str, source: str
     heavy, seconds = _heavy_calls(bench)
     if not heavy:
         return
-    plan = replay_plan([oracle.blobs[i] for i in heavy], [], bases_only=True,
-                       benchmark={"original": original_source, "heavy": True})
+    plan = replay_plan(
+        [oracle.blobs[i] for i in heavy], [], bases_only=True, benchmark={"original": original_source, "heavy": True}
+    )
     # The original's two calls, and the candidate's, which may be much slower (it is timed to see).
     run = launch(source, plan, 10 * seconds + _START_SECONDS)
     if not run.trusted:
@@ -172,8 +203,9 @@ def time_heavy(launch: Launch, oracle: Oracle, original_source: str, source: str
     bench.heavy_candidate = (sum(row[2] for row in rows), sum(row[3] for row in rows))
 
 
-def confirm(launch: Launch, oracle: Oracle, original_source: str, source: str, bench: PerCallBenchmark, *,
-            heavy_only: bool = False) -> None:
+def confirm(
+    launch: Launch, oracle: Oracle, original_source: str, source: str, bench: PerCallBenchmark, *, heavy_only: bool = False
+) -> None:
     """Each version alone, the same number of passes over the timed calls, then the heavy
     calls timed beside (`bench.heavy`) once each; the kernel's figures of both runs go into
     `bench` (None where a run did not complete). Nothing is run where the candidate is slower
@@ -184,20 +216,25 @@ def confirm(launch: Launch, oracle: Oracle, original_source: str, source: str, b
     heavy_seconds = _original_seconds_on(bench, heavy)
     if not bench.speedup or per_pass <= 0 or (bench.speedup <= 1 and not heavy) or (heavy_only and not heavy):
         return
-    target = 0.0 if heavy_only else \
-        min(ALONE_MAX_SECONDS, max(ALONE_MIN_SECONDS, ALONE_CLAIM_SECONDS / (1 - 1 / max(bench.speedup, 1.05))))
+    target = (
+        0.0
+        if heavy_only
+        else min(ALONE_MAX_SECONDS, max(ALONE_MIN_SECONDS, ALONE_CLAIM_SECONDS / (1 - 1 / max(bench.speedup, 1.05))))
+    )
     bench.passes = max(1, min(BENCHMARK_MAX_PASSES, math.ceil(target / per_pass)))
     blobs = [oracle.blobs[i] for i in bench.timed + heavy]  # the calls the claim was measured on, the heavy ones last
-    plan = replay_plan(blobs, [], bases_only=True,
-                       benchmark={"passes": bench.passes, "once": len(heavy), "chunks": _chunks(bench)})
+    plan = replay_plan(
+        blobs, [], bases_only=True, benchmark={"passes": bench.passes, "once": len(heavy), "chunks": _chunks(bench)}
+    )
     # The candidate's run may take much longer than it claims (that is what is checked).
     first = launch(original_source, plan, 2 * (target + heavy_seconds) + _START_SECONDS)
     second = launch(source, plan, 4 * (target + heavy_seconds) + _START_SECONDS)
     readings = [_alone(run, oracle, bench.timed) for run in (first, second)]
     bench.alone_cpu = (readings[0][0], readings[1][0])
     bench.alone_wall = (readings[0][1], readings[1][1])
-    bench.alone_note = "; ".join(f"{who}'s: {reading[3]}" for who, reading in zip(("the original", "the candidate"), readings)
-                                 if reading[3])
+    bench.alone_note = "; ".join(
+        f"{who}'s: {reading[3]}" for who, reading in zip(("the original", "the candidate"), readings) if reading[3]
+    )
     if readings[1][2]:
         bench.different = f"run alone, {readings[1][2]}"
 
@@ -211,8 +248,9 @@ def _chunks(bench: PerCallBenchmark) -> list[int]:
     return [2 ** max(0, round(math.log2(ALONE_CHUNK_SECONDS / max(seconds, 1e-9)))) for seconds in bench.original_seconds]
 
 
-def line_profile(launch: Launch, oracle: Oracle, original_source: str, first_line: int, last_line: int,
-                 seconds: float) -> LineProfile:
+def line_profile(
+    launch: Launch, oracle: Oracle, original_source: str, first_line: int, last_line: int, seconds: float
+) -> LineProfile:
     """The original's function under the line profiler on the captured calls (line_profile.py),
     its lines numbered from the function's first line (`first_line`, in the file)."""
     plan = replay_plan(oracle.blobs, [], bases_only=True, benchmark={"profile": seconds})
@@ -225,13 +263,17 @@ def line_profile(launch: Launch, oracle: Oracle, original_source: str, first_lin
     text = original_source.splitlines()
     lines = []
     for entry in found.get("lines") or []:
-        if not (isinstance(entry, list) and len(entry) == 3 and isinstance(entry[0], int)
-                and isinstance(entry[1], int) and isinstance(entry[2], (int, float))):
+        if not (
+            isinstance(entry, list)
+            and len(entry) == 3
+            and isinstance(entry[0], int)
+            and isinstance(entry[1], int)
+            and isinstance(entry[2], (int, float))
+        ):
             return LineProfile(note="the profile's record is malformed")
         line, hits, spent = entry
         if first_line <= line <= min(last_line, len(text)):
-            lines.append(LineCost(line=line - first_line + 1, text=text[line - 1].strip(), hits=hits,
-                                  seconds=float(spent)))
+            lines.append(LineCost(line=line - first_line + 1, text=text[line - 1].strip(), hits=hits, seconds=float(spent)))
     passes = found.get("passes")
     return LineProfile(lines=lines, passes=passes if isinstance(passes, int) else 0)
 
@@ -243,8 +285,15 @@ _COUNT_SLOWDOWN = 60  # valgrind, with room
 CountKey = tuple[int, tuple[int, ...], tuple[int, ...]]  # a counted run: passes, the calls, their chunks
 
 
-def count(launch: Launch, oracle: Oracle, original_source: str, source: str, bench: PerCallBenchmark,
-          counter: str, originals: dict[CountKey, float]) -> None:
+def count(
+    launch: Launch,
+    oracle: Oracle,
+    original_source: str,
+    source: str,
+    bench: PerCallBenchmark,
+    counter: str,
+    originals: dict[CountKey, float],
+) -> None:
     """Instructions of the function alone, per pass over the timed calls, into `bench`: each
     version's run of `passes` passes counted from outside (valgrind), less a run of the
     original with one pass (start-up, pytest, loading, warm-up). Anything the candidate's
@@ -263,11 +312,9 @@ def count(launch: Launch, oracle: Oracle, original_source: str, source: str, ben
         if code is original_source and key in originals:
             counts.append(originals[key])
             continue
-        run = launch(code, replay_plan(blobs, [], bases_only=True, benchmark={"passes": times, "chunks": chunks}),
-                     extra)
+        run = launch(code, replay_plan(blobs, [], bases_only=True, benchmark={"passes": times, "chunks": chunks}), extra)
         found = run.records.benchmark if run.completed and run.trusted else None
-        if run.measurement is None or not found or found.get("note") or \
-                wrong_answer(oracle, bench.timed, found.get("answers")):
+        if run.measurement is None or not found or found.get("note") or wrong_answer(oracle, bench.timed, found.get("answers")):
             bench.instruction_note = f"the {'candidate' if code is source else 'original'}'s counted run did not complete"
             return
         counts.append(float(run.measurement))
@@ -298,8 +345,11 @@ def _alone(run: Run, oracle: Oracle, timed: list[int]) -> tuple[float | None, fl
     it gave no figure ("" when it did)."""
     found = run.records.benchmark if run.completed and run.trusted else None
     if not found or found.get("note") or not isinstance(found.get("passes"), int):
-        why = (found or {}).get("note") if run.completed and run.trusted else \
-            (run.stopped or ("its results were not trusted" if not run.trusted else f"exit code {run.exit_code}"))
+        why = (
+            (found or {}).get("note")
+            if run.completed and run.trusted
+            else (run.stopped or ("its results were not trusted" if not run.trusted else f"exit code {run.exit_code}"))
+        )
         return None, None, "", str(why or "no record came back")
     return run.outside_cpu, run.outside_wall, wrong_answer(oracle, timed, found.get("answers")), ""
 
@@ -309,6 +359,11 @@ def _indices(value: Any, captured: int) -> bool:
 
 
 def _table(value: Any, rows: int) -> bool:
-    return isinstance(value, list) and len(value) == rows and all(
-        isinstance(row, list) and all(isinstance(t, (int, float)) and t >= 0 and math.isfinite(t) for t in row)
-        for row in value)
+    return (
+        isinstance(value, list)
+        and len(value) == rows
+        and all(
+            isinstance(row, list) and all(isinstance(t, (int, float)) and t >= 0 and math.isfinite(t) for t in row)
+            for row in value
+        )
+    )

@@ -144,6 +144,6 @@ def _remove(path: Path) -> bool:
 def _remove_stale(parent: Path) -> None:
     """Cgroups of executor processes that died without removing theirs (empty ones only)."""
     for child in parent.glob(f"{_PREFIX}*"):
-        owner = child.name[len(_PREFIX):].split("-", 1)[0]
+        owner = child.name[len(_PREFIX) :].split("-", 1)[0]
         if owner.isdigit() and not Path(f"/proc/{owner}").exists():
             _remove(child)

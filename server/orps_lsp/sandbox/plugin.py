@@ -55,9 +55,24 @@ from .guard import HarnessGuard
 from .imports import ImportCheck
 from .test_code import TestCodeCheck
 from .protocol import (
-    CANDIDATE_FILE_VAR, CANDIDATE_NAMES_VAR, CAPTURE_VAR, HARD_TIMEOUT_GRACE, KEY_CHARS, MAC_CHARS, MARKER_VAR,
-    BENCHMARK_MAX_PASSES, BENCHMARK_MAX_SECONDS, GENERATED_CALL_SECONDS, GENERATED_SECONDS, OWN_NAMESPACE_VAR, REPLAY_FILE_VAR, REPLAY_SECONDS, RESULTS_FD_VAR,
-    TIMEOUT_VAR, crosshair_cap, replay_plan,
+    CANDIDATE_FILE_VAR,
+    CANDIDATE_NAMES_VAR,
+    CAPTURE_VAR,
+    HARD_TIMEOUT_GRACE,
+    KEY_CHARS,
+    MAC_CHARS,
+    MARKER_VAR,
+    BENCHMARK_MAX_PASSES,
+    BENCHMARK_MAX_SECONDS,
+    GENERATED_CALL_SECONDS,
+    GENERATED_SECONDS,
+    OWN_NAMESPACE_VAR,
+    REPLAY_FILE_VAR,
+    REPLAY_SECONDS,
+    RESULTS_FD_VAR,
+    TIMEOUT_VAR,
+    crosshair_cap,
+    replay_plan,
 )
 
 _MESSAGE_CHARS = 600
@@ -90,12 +105,15 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     # A crash (SIGSEGV, abort) prints its Python stack here rather than into
     # pytest's capture of fd 2, which dies with the process.
     faulthandler.enable(file=channel.fd, all_threads=True)
-    reporter = _Reporter(channel, float(os.environ.pop(TIMEOUT_VAR, "0") or 0), os.environ.get(MARKER_VAR, ""),
-                         own_namespace=os.environ.pop(OWN_NAMESPACE_VAR, "") == "1",
-                         imports=ImportCheck.from_environment(os.environ.pop(CANDIDATE_FILE_VAR, ""),
-                                                              os.environ.pop(CANDIDATE_NAMES_VAR, "")),
-                         capturing=os.environ.pop(CAPTURE_VAR, "") == "1",
-                         replay=_read_replay(os.environ.pop(REPLAY_FILE_VAR, "")))
+    reporter = _Reporter(
+        channel,
+        float(os.environ.pop(TIMEOUT_VAR, "0") or 0),
+        os.environ.get(MARKER_VAR, ""),
+        own_namespace=os.environ.pop(OWN_NAMESPACE_VAR, "") == "1",
+        imports=ImportCheck.from_environment(os.environ.pop(CANDIDATE_FILE_VAR, ""), os.environ.pop(CANDIDATE_NAMES_VAR, "")),
+        capturing=os.environ.pop(CAPTURE_VAR, "") == "1",
+        replay=_read_replay(os.environ.pop(REPLAY_FILE_VAR, "")),
+    )
     pluginmanager.register(reporter, "orps-sandbox-reporter")
 
 
@@ -158,11 +176,14 @@ def _read_replay(path: str) -> dict[str, Any] | None:
         return None
     if not isinstance(plan, dict):
         return None
-    return replay_plan([str(b) for b in plan.get("calls") or []],
-                       [g for g in plan.get("generated") or [] if isinstance(g, dict)],
-                       rounds=2 if plan.get("rounds") == 2 else 1, bases_only=plan.get("bases_only") is True,
-                       symbolic=_symbolic_request(plan.get("symbolic")),
-                       benchmark=_benchmark_request(plan.get("benchmark")))
+    return replay_plan(
+        [str(b) for b in plan.get("calls") or []],
+        [g for g in plan.get("generated") or [] if isinstance(g, dict)],
+        rounds=2 if plan.get("rounds") == 2 else 1,
+        bases_only=plan.get("bases_only") is True,
+        symbolic=_symbolic_request(plan.get("symbolic")),
+        benchmark=_benchmark_request(plan.get("benchmark")),
+    )
 
 
 def _benchmark_request(asked: Any) -> dict[str, Any] | None:
@@ -178,8 +199,14 @@ def _benchmark_request(asked: Any) -> dict[str, Any] | None:
     if isinstance(asked.get("original"), str) and _seconds(seconds) and (scaling == 0 or _seconds(scaling)):
         return {"original": asked["original"], "seconds": float(seconds), "scaling": float(scaling)}
     once, chunks = asked.get("once", 0), asked.get("chunks")
-    if isinstance(passes, int) and 0 < passes <= BENCHMARK_MAX_PASSES and isinstance(once, int) and once >= 0 \
-            and isinstance(chunks, list) and all(isinstance(n, int) and n > 0 for n in chunks):
+    if (
+        isinstance(passes, int)
+        and 0 < passes <= BENCHMARK_MAX_PASSES
+        and isinstance(once, int)
+        and once >= 0
+        and isinstance(chunks, list)
+        and all(isinstance(n, int) and n > 0 for n in chunks)
+    ):
         return {"passes": passes, "once": once, "chunks": chunks}
     if _seconds(asked.get("profile")):
         return {"profile": float(asked["profile"])}
@@ -191,16 +218,24 @@ def _seconds(value: Any) -> bool:
 
 
 def _symbolic_request(asked: Any) -> dict[str, Any] | None:
-    if not (isinstance(asked, dict) and isinstance(asked.get("original"), str)
-            and isinstance(asked.get("layout"), dict)):
+    if not (isinstance(asked, dict) and isinstance(asked.get("original"), str) and isinstance(asked.get("layout"), dict)):
         return None
     layout = asked["layout"]
     seconds = asked.get("seconds")
-    if not (isinstance(layout.get("base"), int) and isinstance(layout.get("positional"), list)
-            and isinstance(layout.get("named"), dict) and isinstance(seconds, (int, float)) and 0 < seconds <= 600):
+    if not (
+        isinstance(layout.get("base"), int)
+        and isinstance(layout.get("positional"), list)
+        and isinstance(layout.get("named"), dict)
+        and isinstance(seconds, (int, float))
+        and 0 < seconds <= 600
+    ):
         return None
-    return {"original": asked["original"], "layout": layout, "seconds": float(seconds),
-            "compare_messages": asked.get("compare_messages") is True}
+    return {
+        "original": asked["original"],
+        "layout": layout,
+        "seconds": float(seconds),
+        "compare_messages": asked.get("compare_messages") is True,
+    }
 
 
 def _uses_pytest_benchmark(item: pytest.Item) -> bool:
@@ -242,9 +277,16 @@ class _TestState:
 class _Reporter:
     """The hooks. Reachable only through pytest's plugin manager."""
 
-    def __init__(self, channel: _Channel, per_test_timeout: float, marker: str, own_namespace: bool = False,
-                 imports: ImportCheck | None = None, capturing: bool = False,
-                 replay: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        channel: _Channel,
+        per_test_timeout: float,
+        marker: str,
+        own_namespace: bool = False,
+        imports: ImportCheck | None = None,
+        capturing: bool = False,
+        replay: dict[str, Any] | None = None,
+    ) -> None:
         self._channel = channel
         self._imports = imports
         self._capturing = capturing
@@ -296,8 +338,7 @@ class _Reporter:
         faulthandler.enable(file=self._channel.fd, all_threads=True)
 
     @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
-                                      items: list[pytest.Item]) -> None:
+    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
         """Leave out pytest-benchmark tests: they are a workload (seconds of timing
         loops per run), not a check of the answer."""
         # The capture run keeps them: their calls (one each, the timing loops disabled) are the
@@ -344,8 +385,7 @@ class _Reporter:
         self._send({"kind": "start", "nodeid": item.nodeid, "time": _epoch_clock()})
         armed = self._per_test_timeout > 0
         if armed:
-            faulthandler.dump_traceback_later(self._per_test_timeout + HARD_TIMEOUT_GRACE, exit=True,
-                                              file=self._channel.fd)
+            faulthandler.dump_traceback_later(self._per_test_timeout + HARD_TIMEOUT_GRACE, exit=True, file=self._channel.fd)
             signal.setitimer(signal.ITIMER_REAL, self._per_test_timeout)
         try:
             yield
@@ -379,8 +419,7 @@ class _Reporter:
             # Skipped by a mark (skip, skipif, xfail) rather than by pytest.skip()
             # called from code the candidate controls: such a skip is not held
             # against the candidate.
-            state.excused = bool(report.keywords.get("skip") or report.keywords.get("skipif")
-                                 or report.keywords.get("xfail"))
+            state.excused = bool(report.keywords.get("skip") or report.keywords.get("skipif") or report.keywords.get("xfail"))
 
     def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> None:
         state = self._states.pop(nodeid, None)
@@ -436,14 +475,20 @@ class _Reporter:
         for again in range(plan["rounds"]):
             suffix = "_again" if again else ""
             hung = False
-            for result in [] if plan["bases_only"] else capture.replay(function, plan["calls"], REPLAY_SECONDS,
-                                                                       per_call, alarm):
+            for result in [] if plan["bases_only"] else capture.replay(function, plan["calls"], REPLAY_SECONDS, per_call, alarm):
                 self._send({"kind": "replay" + suffix, **result})
                 hung = hung or result["outcome"][0] == "timed_out"
             if plan["generated"] and not hung:  # a call that hung already tells it apart
-                for result in capture.replay_generated(function, self._imports.function, bound, plan["calls"],
-                                                       plan["generated"], GENERATED_SECONDS,
-                                                       min(per_call, GENERATED_CALL_SECONDS), alarm):
+                for result in capture.replay_generated(
+                    function,
+                    self._imports.function,
+                    bound,
+                    plan["calls"],
+                    plan["generated"],
+                    GENERATED_SECONDS,
+                    min(per_call, GENERATED_CALL_SECONDS),
+                    alarm,
+                ):
                     self._send({"kind": "generated" + suffix, **result})
         if plan["symbolic"]:
             self._send({"kind": "symbolic", **self._symbolic(module, plan["symbolic"])})
@@ -456,15 +501,17 @@ class _Reporter:
         try:
             with contextlib.redirect_stdout(benchmark.Discard()):
                 if "passes" in asked:
-                    return benchmark.alone(module, self._imports.function, blobs, asked["passes"], limit, alarm,
-                                           asked["once"], asked["chunks"])
+                    return benchmark.alone(
+                        module, self._imports.function, blobs, asked["passes"], limit, alarm, asked["once"], asked["chunks"]
+                    )
                 if "profile" in asked:
                     return line_profile.profile(module, self._imports.function, blobs, asked["profile"], limit, alarm)
                 original = capture.beside(asked["original"], module)
                 if asked.get("heavy"):
                     return benchmark.heavy(original, module, self._imports.function, blobs, limit, alarm, self._tampered)
-                found = benchmark.compare(original, module, self._imports.function, blobs, asked["seconds"], limit,
-                                          alarm, self._tampered)
+                found = benchmark.compare(
+                    original, module, self._imports.function, blobs, asked["seconds"], limit, alarm, self._tampered
+                )
                 if asked["scaling"] and not found.get("note"):
                     found["scaling"] = self._scaling(original, module, blobs, asked["scaling"], limit, alarm)
                 return found
@@ -473,8 +520,7 @@ class _Reporter:
         except Exception as exc:  # noqa: BLE001 - no figure, said so
             return {"note": f"the benchmark failed: {type(exc).__name__}: {exc}"[:_MESSAGE_CHARS]}
 
-    def _scaling(self, original: Any, module: Any, blobs: list[str], seconds: float, limit: float,
-                 alarm: Any) -> dict[str, Any]:
+    def _scaling(self, original: Any, module: Any, blobs: list[str], seconds: float, limit: float, alarm: Any) -> dict[str, Any]:
         """Both versions on grown calls (scaling.py); a failure there leaves the timings above."""
         try:
             found = scaling.measure(original, module, self._imports.function, blobs, seconds, limit, alarm)
@@ -492,8 +538,9 @@ class _Reporter:
         if self._per_test_timeout > 0:
             signal.setitimer(signal.ITIMER_REAL, cap)
         try:
-            return symbolic.search(asked["original"], module, self._imports.function, asked["layout"],
-                                   asked["seconds"], asked["compare_messages"])
+            return symbolic.search(
+                asked["original"], module, self._imports.function, asked["layout"], asked["seconds"], asked["compare_messages"]
+            )
         except PerTestTimeout:
             return {"inputs": [], "seconds": cap, "note": "CrossHair ran past its time"}
         except Exception as exc:  # noqa: BLE001 - an unsupported construct: no finding, said so

@@ -26,8 +26,15 @@ GENERATED_SECONDS = 2.0  # the most a run spends on generated inputs (generate.p
 GENERATED_CALL_SECONDS = 0.5  # one generated input: where the original takes longer, the input is left out
 
 
-def replay_plan(calls: list[str], generated: list[dict], *, rounds: int = 1, bases_only: bool = False,
-                symbolic: dict | None = None, benchmark: dict | None = None) -> dict:
+def replay_plan(
+    calls: list[str],
+    generated: list[dict],
+    *,
+    rounds: int = 1,
+    bases_only: bool = False,
+    symbolic: dict | None = None,
+    benchmark: dict | None = None,
+) -> dict:
     """What a run replays (the file at REPLAY_FILE_VAR; plugin._read_replay checks it):
     `calls`, captured calls (pickled); `generated`, inputs drawn from them (generate.py);
     `rounds`, how many times; `bases_only`, the calls are there for the generated inputs,
@@ -38,8 +45,14 @@ def replay_plan(calls: list[str], generated: list[dict], *, rounds: int = 1, bas
     versions side by side ({"original": source, "heavy": True}: each call twice per version, in
     ABBA order), or {"passes": n, "once": k, "chunks": [calls per timing, per call]} to run the
     module's own function only (the last k calls made once each)."""
-    return {"calls": calls, "generated": generated, "rounds": rounds, "bases_only": bases_only, "symbolic": symbolic,
-            "benchmark": benchmark}
+    return {
+        "calls": calls,
+        "generated": generated,
+        "rounds": rounds,
+        "bases_only": bases_only,
+        "symbolic": symbolic,
+        "benchmark": benchmark,
+    }
 
 
 BENCHMARK_MAX_SECONDS = 120.0  # the most a run's benchmark may be given

@@ -68,7 +68,7 @@ def _sweep() -> None:
 
 
 def main(argv: list[str]) -> None:
-    command = argv[argv.index("--") + 1:] if "--" in argv else []
+    command = argv[argv.index("--") + 1 :] if "--" in argv else []
     if not command:
         sys.stderr.write("usage: reaper.py -- command [args...]\n")
         os._exit(2)

@@ -28,8 +28,13 @@ MAX_LOOSE_CHARS = 256 * 1024
 
 
 # The oracle's indexed events and the RunRecords field each goes to.
-_INDEXED = {"call": "calls", "replay": "replays", "replay_again": "replays_again", "generated": "generated",
-            "generated_again": "generated_again"}
+_INDEXED = {
+    "call": "calls",
+    "replay": "replays",
+    "replay_again": "replays_again",
+    "generated": "generated",
+    "generated_again": "generated_again",
+}
 
 
 @dataclass
@@ -153,8 +158,9 @@ class RecordReader:
         elif kind == "capture":
             records.capture_installed = bool(record.get("installed"))
             found = record.get("not_captured")
-            records.not_captured = {str(k): int(v) for k, v in found.items() if isinstance(v, int)} \
-                if isinstance(found, dict) else {}
+            records.not_captured = (
+                {str(k): int(v) for k, v in found.items() if isinstance(v, int)} if isinstance(found, dict) else {}
+            )
         elif kind == "replay_unavailable":
             records.replay_unavailable = str(record.get("why", "unknown"))
         elif kind == "symbolic" and records.symbolic is None:

@@ -47,6 +47,7 @@ def grown(args: list, kwargs: dict, factor: int) -> tuple[list, dict] | None:
                 return type(value)(item + copy * span for copy in range(factor) for item in value)
             return value * factor if isinstance(value, _SIZED) else value
     elif any(_is_count(value) for value in values):
+
         def grow(value: Any) -> Any:
             return value * factor if _is_count(value) else value
     else:
@@ -64,16 +65,21 @@ def size(args: list, kwargs: dict) -> int:
 
 
 def _integers(value: Any) -> bool:
-    return isinstance(value, (list, tuple)) and type(value) in (list, tuple) and bool(value) \
+    return (
+        isinstance(value, (list, tuple))
+        and type(value) in (list, tuple)
+        and bool(value)
         and all(type(item) is int for item in value)
+    )
 
 
 def _is_count(value: Any) -> bool:
     return type(value) is int and 0 < value <= MAX_INTEGER
 
 
-def measure(original_module: Any, candidate_module: Any, function: str, blobs: list[str], seconds: float,
-            limit: float, alarm: Any) -> dict[str, Any]:
+def measure(
+    original_module: Any, candidate_module: Any, function: str, blobs: list[str], seconds: float, limit: float, alarm: Any
+) -> dict[str, Any]:
     """{"calls": [{"index", "sizes": [...], "original": [s per call, ...], "candidate": [...]}],
     "differs": "" or the first size at which the answers differed, "note"}; sizes that would
     not fit in the time left are not measured."""

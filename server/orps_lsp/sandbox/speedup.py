@@ -62,7 +62,7 @@ def order_statistic_rank(n: int, confidence: float = CONFIDENCE) -> int:
     `confidence` (x sorted, 1-based): P(Binomial(n, 1/2) < k) <= (1 - confidence) / 2."""
     tail, k, below = (1 - confidence) / 2, 0, 0.0
     while k < n // 2:
-        below += math.comb(n, k) / 2 ** n  # P(X = k) added: P(X <= k)
+        below += math.comb(n, k) / 2**n  # P(X = k) added: P(X <= k)
         if below > tail:
             break
         k += 1

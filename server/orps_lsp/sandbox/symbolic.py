@@ -25,8 +25,9 @@ from typing import Any
 MAX_FOUND = 3  # inputs sent back per run: the first differences are enough to refuse
 
 
-def search(original_source: str, candidate_module: Any, function: str, layout: dict[str, Any],
-           seconds: float, compare_messages: bool) -> dict[str, Any]:
+def search(
+    original_source: str, candidate_module: Any, function: str, layout: dict[str, Any], seconds: float, compare_messages: bool
+) -> dict[str, Any]:
     """{"inputs": [{"base", "positional": {pos: repr}, "named": {name: repr}}], "seconds",
     "note"}: the inputs CrossHair found the two to differ on, within `seconds`."""
     started = time.monotonic()
@@ -48,16 +49,21 @@ def search(original_source: str, candidate_module: Any, function: str, layout: d
     signature = _signature(original, layout)
     if isinstance(signature, str):
         return {"inputs": [], "seconds": 0.0, "note": signature}
-    options = DEFAULT_OPTIONS.overlay(per_condition_timeout=seconds, per_path_timeout=max(0.5, seconds / 4),
-                                      max_uninteresting_iterations=sys.maxsize)
+    options = DEFAULT_OPTIONS.overlay(
+        per_condition_timeout=seconds, per_path_timeout=max(0.5, seconds / 4), max_uninteresting_iterations=sys.maxsize
+    )
     equivalence = ExceptionEquivalenceType.TYPE_AND_MESSAGE if compare_messages else ExceptionEquivalenceType.SAME_TYPE
     diffs = diff_behavior_with_signature(original, candidate, signature, options, equivalence)
     positional = [name for name, p in signature.parameters.items() if p.kind is not p.KEYWORD_ONLY]
     found = []
     for diff in list(diffs)[:MAX_FOUND]:
-        found.append({"base": layout["base"],
-                      "positional": {i: diff.args[name] for i, name in enumerate(positional) if name in diff.args},
-                      "named": {name: text for name, text in diff.args.items() if name not in positional}})
+        found.append(
+            {
+                "base": layout["base"],
+                "positional": {i: diff.args[name] for i, name in enumerate(positional) if name in diff.args},
+                "named": {name: text for name, text in diff.args.items() if name not in positional},
+            }
+        )
     return {"inputs": found, "seconds": round(time.monotonic() - started, 2), "note": ""}
 
 
@@ -94,9 +100,11 @@ def _signature(function: Any, layout: dict[str, Any]) -> inspect.Signature | str
     parameters = list(inspect.signature(function).parameters.values())
     chosen: list[inspect.Parameter] = []
     for position, shape in enumerate(layout["positional"]):
-        if position >= len(parameters) or parameters[position].kind in (inspect.Parameter.VAR_POSITIONAL,
-                                                                        inspect.Parameter.KEYWORD_ONLY,
-                                                                        inspect.Parameter.VAR_KEYWORD):
+        if position >= len(parameters) or parameters[position].kind in (
+            inspect.Parameter.VAR_POSITIONAL,
+            inspect.Parameter.KEYWORD_ONLY,
+            inspect.Parameter.VAR_KEYWORD,
+        ):
             return "CrossHair needs each argument by name (a *args call)"
         chosen.append(parameters[position])
     by_name = {p.name: p for p in parameters}
@@ -104,8 +112,9 @@ def _signature(function: Any, layout: dict[str, Any]) -> inspect.Signature | str
         if name not in by_name or by_name[name].kind is inspect.Parameter.POSITIONAL_ONLY:
             return "CrossHair needs each argument by name (a **kwargs call)"
         chosen.append(by_name[name].replace(kind=inspect.Parameter.KEYWORD_ONLY))
-    shapes = dict(zip((p.name for p in chosen), list(layout["positional"]) +
-                      [layout["named"][n] for n in sorted(layout["named"])]))
+    shapes = dict(
+        zip((p.name for p in chosen), list(layout["positional"]) + [layout["named"][n] for n in sorted(layout["named"])])
+    )
     typed = []
     for parameter in chosen:
         kind = hints.get(parameter.name) or annotation(shapes[parameter.name])

@@ -88,8 +88,7 @@ def _top_level_imports(tree: Any, ast: Any) -> dict[str, tuple[str, str]]:
     for node in tree.body:
         pairs = []
         if isinstance(node, ast.Import):
-            pairs = [(a.asname or a.name.split(".")[0], (a.name if a.asname else a.name.split(".")[0], ""))
-                     for a in node.names]
+            pairs = [(a.asname or a.name.split(".")[0], (a.name if a.asname else a.name.split(".")[0], "")) for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             pairs = [(a.asname or a.name, (node.module, a.name)) for a in node.names if a.name != "*"]
         for name, origin in pairs:
@@ -185,8 +184,7 @@ class TestCodeCheck:
                 return f"{_short(path)}: {name} is not what its import gives"
         codes = file.codes
         for key, value in list(namespace.items()):
-            members = list(vars(value).items()) if isinstance(value, type) and value.__module__ == module.__name__ \
-                else []
+            members = list(vars(value).items()) if isinstance(value, type) and value.__module__ == module.__name__ else []
             for label, obj in [(key, value), *[(f"{key}.{k}", v) for k, v in members]]:
                 for function in _chain(obj):
                     code = function.__code__
@@ -211,4 +209,3 @@ class TestCodeCheck:
 
 def _short(path: str) -> str:
     return path.rsplit(os.sep, 2)[-2] + "/" + path.rsplit(os.sep, 1)[-1] if os.sep in path else path
-

@@ -16,7 +16,12 @@ from .results import RunRecords, timed_out_tests
 
 # How the executor stopped a run; "" when the process exited by itself.
 STOP_TIMEOUT, STOP_TEST_TIMEOUT, STOP_EXIT_HANG, STOP_DISK, STOP_PROCESSES = (
-    "timeout", "test-timeout", "exit-hang", "disk", "processes")
+    "timeout",
+    "test-timeout",
+    "exit-hang",
+    "disk",
+    "processes",
+)
 
 
 @dataclass
@@ -136,14 +141,20 @@ def not_the_candidate(run: Run, explained: bool = False) -> str:
         return ""
     if records.imports_elsewhere:
         name, file = records.imports_elsewhere[0]
-        return (f"the tests imported {name} from {file}, not the candidate's copy in the sandbox "
-                "(an installed or editable copy of the package came first)")
+        return (
+            f"the tests imported {name} from {file}, not the candidate's copy in the sandbox "
+            "(an installed or editable copy of the package came first)"
+        )
     if records.imports_replaced and records.imports_seen:
-        return (f"the module replaces the function after defining it: the tests call the one from "
-                f"{records.imports_replaced}, not the candidate")
+        return (
+            f"the module replaces the function after defining it: the tests call the one from "
+            f"{records.imports_replaced}, not the candidate"
+        )
     if not records.imports_seen and not explained and records.exitstatus is not None:
-        return ("the tests never imported the module in the test process (do they run it in a subprocess, "
-                "or import another copy?): they cannot be judging the candidate")
+        return (
+            "the tests never imported the module in the test process (do they run it in a subprocess, "
+            "or import another copy?): they cannot be judging the candidate"
+        )
     return ""
 
 
@@ -203,8 +214,10 @@ def _explain(run: Run, report: ExecutionReport, limits: SandboxLimits) -> tuple[
 
 def stop_reason(run: Run) -> str:
     if run.stopped == STOP_EXIT_HANG:
-        return (f"the test process did not exit within {run.exit_grace:g} s after its tests finished "
-                "(a thread or child process kept it alive)")
+        return (
+            f"the test process did not exit within {run.exit_grace:g} s after its tests finished "
+            "(a thread or child process kept it alive)"
+        )
     if run.stopped == STOP_DISK:
         return f"disk limit ({run.disk_budget_mb} MB) exceeded: the run wrote more than that"
     if run.stopped == STOP_PROCESSES:

@@ -123,8 +123,17 @@ class WarmChild:
 
 
 class WarmWorker:
-    def __init__(self, isolation: Isolation, private: Path, snapshot: Path, protected: list[Path], module: Path,
-                 read_only: list[Path], python_path: list[str], scratch_bytes: int) -> None:
+    def __init__(
+        self,
+        isolation: Isolation,
+        private: Path,
+        snapshot: Path,
+        protected: list[Path],
+        module: Path,
+        read_only: list[Path],
+        python_path: list[str],
+        scratch_bytes: int,
+    ) -> None:
         self.isolation = isolation
         self.slot = Slot(private / "slot")
         self._log_path = private / "warm-worker.log"
@@ -180,22 +189,36 @@ class WarmWorker:
         filter_fd = filters.enter_context(seccomp.descriptor())
         command = self.isolation.wrap(
             [sys.executable, "-m", zygote.__name__],
-            run_dir=self.slot.root, cwd=self.slot.project, read_only=self._read_only,
+            run_dir=self.slot.root,
+            cwd=self.slot.project,
+            read_only=self._read_only,
             protected=[self.slot.project / path for path in self._protected],
-            scratch={self.slot.home: self._scratch_bytes, self.slot.tmp: self._scratch_bytes}, as_pid_1=True,
+            scratch={self.slot.home: self._scratch_bytes, self.slot.tmp: self._scratch_bytes},
+            as_pid_1=True,
             seccomp_fd=filter_fd,
         )
-        env = sandbox_environment(self.slot.home, self.slot.tmp, "warm-worker", {
-            "PYTHONPATH": os.pathsep.join(self._python_path),
-            zygote.SOCKET_VAR: str(theirs.fileno()),
-            zygote.PRELOAD_VAR: json.dumps(preload),
-        })
+        env = sandbox_environment(
+            self.slot.home,
+            self.slot.tmp,
+            "warm-worker",
+            {
+                "PYTHONPATH": os.pathsep.join(self._python_path),
+                zygote.SOCKET_VAR: str(theirs.fileno()),
+                zygote.PRELOAD_VAR: json.dumps(preload),
+            },
+        )
         try:
             with open(self._log_path, "ab") as log_file:
                 self._popen = subprocess.Popen(
-                    command, cwd=self.slot.root.parent, env=env, stdin=subprocess.DEVNULL, stdout=log_file,
-                    stderr=subprocess.STDOUT, start_new_session=True,
-                    pass_fds=(theirs.fileno(), *(() if filter_fd is None else (filter_fd,))))
+                    command,
+                    cwd=self.slot.root.parent,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    pass_fds=(theirs.fileno(), *(() if filter_fd is None else (filter_fd,))),
+                )
         except OSError as error:
             ours.close()
             raise WarmUnavailable(f"could not start the warm worker: {error}") from error
@@ -240,10 +263,15 @@ class WarmWorker:
                 remove_tree(Path(entry.path))
         _remove_all_but(project, keep_files, keep_dirs)
         protected = {str(path) for path in self._protected}
-        shutil.copytree(self._snapshot, project, symlinks=True, dirs_exist_ok=True,
-                        ignore=lambda directory, names: {
-                            name for name in names
-                            if os.path.relpath(os.path.join(directory, name), self._snapshot) in protected})
+        shutil.copytree(
+            self._snapshot,
+            project,
+            symlinks=True,
+            dirs_exist_ok=True,
+            ignore=lambda directory, names: {
+                name for name in names if os.path.relpath(os.path.join(directory, name), self._snapshot) in protected
+            },
+        )
         return all(self._inode(path) == inode for path, inode in self._inodes.items())
 
     def launch(self, request: dict, fds: Iterable[int], join_cgroup: str | None) -> WarmChild:

@@ -17,7 +17,6 @@ _PRIVATE_PREFIX = "orps-sandbox-"
 _OWNED = re.compile(rf"{_PRIVATE_PREFIX}(\d+)-")
 
 
-
 def _ignore(directory: str, names: list[str]) -> set[str]:
     skipped = set()
     for name in names:

@@ -118,8 +118,11 @@ def _warm_up(preload: list[str]) -> None:
             spec = importlib.util.find_spec(name)
         except (ImportError, ValueError):
             continue
-        if spec is None or (spec.origin or "").startswith(project) or any(
-                location.startswith(project) for location in spec.submodule_search_locations or ()):
+        if (
+            spec is None
+            or (spec.origin or "").startswith(project)
+            or any(location.startswith(project) for location in spec.submodule_search_locations or ())
+        ):
             continue  # the project's own modules (the candidate among them) are imported fresh in each run
         try:
             importlib.import_module(name)
@@ -174,8 +177,16 @@ def _serve_run(sock: socket.socket, message: dict[str, Any], fds: list[int]) -> 
     os.close(go_write)
     started = time.monotonic()
     _, status, usage = os.wait4(pid, 0)
-    send(sock, {"event": "exit", "status": os.waitstatus_to_exitcode(status), "maxrss_kb": usage.ru_maxrss,
-                "cpu_s": usage.ru_utime + usage.ru_stime, "wall_s": time.monotonic() - started})
+    send(
+        sock,
+        {
+            "event": "exit",
+            "status": os.waitstatus_to_exitcode(status),
+            "maxrss_kb": usage.ru_maxrss,
+            "cpu_s": usage.ru_utime + usage.ru_stime,
+            "wall_s": time.monotonic() - started,
+        },
+    )
 
 
 def _child(message: dict[str, Any], fds: list[int], go_read: int) -> None:
@@ -218,8 +229,9 @@ def _run_pytest(args: list[str], coverage_options: dict[str, str] | None) -> int
         return int(pytest.main(args, plugins=plugins))
     import coverage
 
-    measured = coverage.Coverage(data_file=coverage_options["data_file"], config_file=coverage_options["rcfile"],
-                                 include=[coverage_options["include"]])
+    measured = coverage.Coverage(
+        data_file=coverage_options["data_file"], config_file=coverage_options["rcfile"], include=[coverage_options["include"]]
+    )
     measured.start()
     try:
         return int(pytest.main(args, plugins=plugins))
@@ -269,8 +281,13 @@ def _reset(scratch: list[str]) -> None:
     for directory in scratch:
         _empty(directory, mounts)
     if scratch and _system_v_objects() and os.path.exists("/usr/bin/ipcrm"):  # they outlive processes
-        subprocess.run(["/usr/bin/ipcrm", "--all"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, check=False)
+        subprocess.run(
+            ["/usr/bin/ipcrm", "--all"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
 
 
 def _system_v_objects() -> bool:
