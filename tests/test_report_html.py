@@ -19,6 +19,7 @@ import pytest
 
 from fakes import report as execution
 from orps_lsp.cli import main as cli_main
+from orps_lsp.contract import ReportWarning, WarningCode
 from orps_lsp.report import Critique, Node, PerCallBenchmark, Scores, SearchReport, SearchStats
 from orps_lsp.report_html import ROOT, SCRIPT_TAG, best_path, render_html, write_html
 
@@ -76,7 +77,7 @@ def sample_report() -> SearchReport:
         improved=True,
         new_source=FAST,
         verdict="improved: 20.0x faster, 6/6 tests pass",
-        warnings=["weak tests: 2 lines never run"],
+        warnings=[ReportWarning(WarningCode.WEAK_TESTS, "weak tests: 2 lines never run")],
         stats=SearchStats(llm_calls=18, candidates_executed=7, wall_seconds=42, stopped_by="depth"),
     )
 
@@ -134,6 +135,11 @@ def test_box_text_shows_tests_time_and_critic_score():
     html = render_html(sample_report())
     group = re.search(r'<g class="[^"]*" data-node="7".*?</g>', html).group(0)
     assert "tests 6/6" in group and "1.00 ms" in group and "critic 5/5" in group
+
+
+def test_warnings_show_with_their_codes():
+    html = render_html(sample_report())
+    assert '<li class="warning" data-code="weak-tests">weak tests: 2 lines never run</li>' in html
 
 
 def test_one_nonce_ready_script_and_no_network():

@@ -49,6 +49,18 @@ export const Problem = {
 } as const;
 export type Problem = (typeof Problem)[keyof typeof Problem];
 
+/** What a search report's warning is about: its `code` (the JSON report's warnings). */
+export const WarningCode = {
+  noTests: 'no-tests',
+  originalFails: 'original-fails',
+  testsSkip: 'tests-skip',
+  weakTests: 'weak-tests',
+  originalError: 'original-error',
+  scaling: 'scaling',
+  undocumentedRaise: 'undocumented-raise',
+} as const;
+export type WarningCode = (typeof WarningCode)[keyof typeof WarningCode];
+
 /** The params of orps/problem: a message (window/showMessage's `type`) with the code of its fix. */
 export interface ProblemMessage {
   problem: Problem;

@@ -61,6 +61,37 @@ class Problem(str, Enum):
         return self.value
 
 
+class WarningCode(str, Enum):
+    """What a search report's warning is about (ReportWarning.code): a client or a test acts
+    on the code, never on the message's wording."""
+
+    NO_TESTS = "no-tests"  # nothing was executed: the result is the model's word alone
+    ORIGINAL_FAILS = "original-fails"  # the original fails some tests; the guard keeps the rest
+    TESTS_SKIP = "tests-skip"  # some tests skip themselves with the original
+    WEAK_TESTS = "weak-tests"  # the tests run too little of the function
+    ORIGINAL_ERROR = "original-error"  # the original did not run cleanly
+    SCALING = "scaling"  # the chosen candidate is slower, or answers differently, on grown inputs
+    UNDOCUMENTED_RAISE = "undocumented-raise"  # solve: the answer raises what its docstring does not name
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# The warnings that say the tests cannot be trusted to judge the function (a diagnostic on it).
+TEST_WARNINGS = frozenset({WarningCode.NO_TESTS, WarningCode.WEAK_TESTS})
+
+
+@dataclass(frozen=True)
+class ReportWarning:
+    """One warning of a search report: its code and its message (for people)."""
+
+    code: WarningCode
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class Phase(str, Enum):
     """Where a search is (SearchProgress.phase)."""
 
@@ -122,6 +153,9 @@ def typescript() -> str:
         "/** What a message the user can act on is about (orps/problem). */\n"
         f"export const Problem = {{\n{members(Problem)}}} as const;\n"
         "export type Problem = (typeof Problem)[keyof typeof Problem];\n\n"
+        "/** What a search report's warning is about: its `code` (the JSON report's warnings). */\n"
+        f"export const WarningCode = {{\n{members(WarningCode)}}} as const;\n"
+        "export type WarningCode = (typeof WarningCode)[keyof typeof WarningCode];\n\n"
         "/** The params of orps/problem: a message (window/showMessage's `type`) with the code of its fix. */\n"
         "export interface ProblemMessage {\n  problem: Problem;\n  message: string;\n  type: number;\n}\n\n"
         "/** The params of orps/progress: a search's state as data, beside the $/progress of the same token. */\n"

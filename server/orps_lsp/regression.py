@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .contract import ReportWarning, WarningCode
 from .report import SearchReport
 from .sandbox.oracle import show
 
@@ -32,14 +33,17 @@ def missing_test(report: SearchReport, module: str) -> str:
     return min(written)[1] if written else ""  # the shortest call
 
 
-def unmentioned_exceptions(report: SearchReport, docstring: str | None) -> list[str]:
+def unmentioned_exceptions(report: SearchReport, docstring: str | None) -> list[ReportWarning]:
     """Solve: exceptions the offered answer raises on generated inputs that its docstring
     does not name (one warning each)."""
     best = report.best
     if report.mode != "solve" or best is None or best.execution is None:
         return []
     return [
-        f"the answer raises {name} on {call} (a generated input), which the docstring does not mention"
+        ReportWarning(
+            WarningCode.UNDOCUMENTED_RAISE,
+            f"the answer raises {name} on {call} (a generated input), which the docstring does not mention",
+        )
         for name, call in sorted(best.execution.generated_raises.items())
         if name not in (docstring or "")
     ]

@@ -136,7 +136,7 @@ def text_report(report: SearchReport, original_source: str) -> str:
         parts.append(f"oracle: {report.original.capture.describe()}")
     parts.append("")
     for warning in report.warnings:
-        parts.append(f"WARNING: {warning}")
+        parts.append(f"WARNING: {warning.message}")
     parts.append(
         f"{len(report.nodes)} candidates, {s.candidates_executed} executed, {s.llm_calls} LLM calls, "
         f"{s.generated_tokens} tokens generated, {s.wall_seconds:.0f} s (stopped by {s.stopped_by}); model {report.model}"

@@ -12,6 +12,8 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
+from .contract import ReportWarning
+
 
 @dataclass
 class TestOutcome:
@@ -506,7 +508,7 @@ class SearchReport:
     partial: bool = False  # a solve that passes some but not all tests: offered for review, never applied unasked
     new_source: str | None = None  # the whole file with the winner in place
     verdict: str = ""  # one line a person reads
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[ReportWarning] = field(default_factory=list)
     tests: dict[str, str] = field(default_factory=dict)  # the chosen test files, and why each was chosen
     missing_test: str = ""  # a pytest test the original passes and a refused candidate failed (regression.py)
     missing_test_file: str = ""  # where the editor's "Add regression test" puts it (absolute; "" when none)

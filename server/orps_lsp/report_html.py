@@ -209,7 +209,10 @@ def _header(data: dict[str, Any]) -> str:
         f"stopped by {stats.get('stopped_by') or '-'}",
         f"model {data.get('model', '?')}",
     ]
-    warnings = "".join(f'<li class="warning">{escape(w)}</li>' for w in data.get("warnings", []))
+    warnings = "".join(
+        f'<li class="warning" data-code="{escape(str(w["code"]))}">{escape(str(w["message"]))}</li>'
+        for w in data.get("warnings", [])
+    )
     tests = "".join(
         f"<li><code>{escape(str(path))}</code>: {escape(str(why))}</li>" for path, why in (data.get("tests") or {}).items()
     )

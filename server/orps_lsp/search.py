@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from . import prompts
 from .cancel import CancelToken, Cancelled
+from .contract import ReportWarning, WarningCode
 from .config import SCALING_SHARE, SearchConfig
 from .executor import Executor
 from .extract import Candidate, behaviour_fingerprint, code_fingerprint, extract_candidate
@@ -616,29 +617,46 @@ class OrpsSearch:
             report.new_source = self.module_for(decision.node)
             growth = scaling_warning(decision.node.execution.per_call if decision.node.execution else None)
             if growth:
-                report.warnings.append(f"The chosen candidate: {growth}.")
+                report.warnings.append(ReportWarning(WarningCode.SCALING, f"The chosen candidate: {growth}."))
         self.stats.wall_seconds = time.perf_counter() - self._started
         self._emit("done")
         return report
 
-    def _warnings(self) -> list[str]:
+    def _warnings(self) -> list[ReportWarning]:
         warnings = []
         original = self.original
         if self.config.no_tests or self.executor is None:
-            warnings.append("NO TESTS: nothing was executed; the result is judged by the model alone and is unverified.")
+            warnings.append(
+                ReportWarning(
+                    WarningCode.NO_TESTS,
+                    "NO TESTS: nothing was executed; the result is judged by the model alone and is unverified.",
+                )
+            )
             return warnings
         if original.failed and self.task.mode == "optimize":
             warnings.append(
-                f"the original fails {original.failed} of {original.total} tests; the guard keeps only the tests it passes"
+                ReportWarning(
+                    WarningCode.ORIGINAL_FAILS,
+                    f"the original fails {original.failed} of {original.total} tests; the guard keeps only the tests it passes",
+                )
             )
         if original.skipped and self.task.mode == "optimize":
-            warnings.append(f"{original.skipped} of {original.total} tests skip themselves with the original; they judge nothing")
+            warnings.append(
+                ReportWarning(
+                    WarningCode.TESTS_SKIP,
+                    f"{original.skipped} of {original.total} tests skip themselves with the original; they judge nothing",
+                )
+            )
         if original.coverage is not None and original.coverage < self.config.coverage_warning and self.task.mode == "optimize":
             warnings.append(
-                f"weak tests: they run only {original.coverage:.0%} of the function's lines; a faster version may be wrong where they do not look"
+                ReportWarning(
+                    WarningCode.WEAK_TESTS,
+                    f"weak tests: they run only {original.coverage:.0%} of the function's lines; "
+                    "a faster version may be wrong where they do not look",
+                )
             )
         if original.error and self.task.mode == "optimize":
-            warnings.append(f"the original did not run cleanly: {original.error}")
+            warnings.append(ReportWarning(WarningCode.ORIGINAL_ERROR, f"the original did not run cleanly: {original.error}"))
         return warnings
 
 

@@ -374,7 +374,7 @@ class SearchCommands:
         function = report.function
         summary = {"function": function, "verdict": report.verdict, "improved": report.improved}
         for warning in report.warnings:
-            log.warning("%s: %s", function, warning)
+            log.warning("%s: [%s] %s", function, warning.code, warning.message)
         if not report.improved or report.new_source is None:
             self.client.show_message(f"ORPS: nothing better for {function}. {report.verdict}. {critique_summary(report)}")
             return {"status": Status.NOTHING_BETTER, **summary}

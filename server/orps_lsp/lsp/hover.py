@@ -12,14 +12,13 @@ from collections.abc import Callable
 
 from lsprotocol import types
 
-from ..contract import Command
+from ..contract import TEST_WARNINGS, Command
 from ..render import best_attempt, critique_summary, metrics_table
 from ..report import ExecutionReport, SearchReport
 from ..scoring import speedup as measured_speedup
 from ..source import FunctionInfo
 from .outline import function_at, functions_in
 
-WEAK_TEST_MARKERS = ("weak tests", "no tests")
 SOURCE = "orps"
 
 
@@ -82,7 +81,7 @@ def hover_markdown(report: SearchReport) -> str:
         f"{len(report.nodes)} candidates tried ({s.candidates_executed} run), {s.llm_calls} LLM calls, "
         f"{s.wall_seconds:.0f} s, stopped by {s.stopped_by or '-'}; model `{report.model}`"
     )
-    lines += [f"\n**Warning:** {w}" for w in report.warnings]
+    lines += [f"\n**Warning:** {w.message}" for w in report.warnings]
     if report.tests:
         lines += ["", "Tests: " + "; ".join(f"`{path}` ({why})" for path, why in report.tests.items())]
     if report.missing_test:
@@ -151,7 +150,7 @@ def weak_test_diagnostics(store: ReportStore, uri: str, source: str) -> list[typ
     diagnostics = []
     for info in functions_in(source) if reports else []:
         report = reports.get(info.qualname)
-        warnings = [w for w in report.warnings if any(m in w.lower() for m in WEAK_TEST_MARKERS)] if report else []
+        warnings = [w.message for w in report.warnings if w.code in TEST_WARNINGS] if report else []
         if warnings:
             diagnostics.append(
                 types.Diagnostic(
