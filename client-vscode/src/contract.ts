@@ -40,6 +40,8 @@ export type Phase = (typeof Phase)[keyof typeof Phase];
 
 export const PROGRESS_NOTIFICATION = 'orps/progress';
 export const PROBLEM_NOTIFICATION = 'orps/problem';
+/** The prefix of the label of each workspace/applyEdit that carries a search's result. */
+export const EDIT_LABEL_PREFIX = 'ORPS: ';
 
 /** What a message the user can act on is about (orps/problem). */
 export const Problem = {

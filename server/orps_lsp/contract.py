@@ -48,6 +48,15 @@ class Status(str, Enum):
 PROGRESS_NOTIFICATION = "orps/progress"
 PROBLEM_NOTIFICATION = "orps/problem"
 
+# The label of each workspace/applyEdit that carries a search's result ("ORPS: <function>"):
+# a client knows an edit to review by this prefix (client-vscode/src/review.ts).
+EDIT_LABEL_PREFIX = "ORPS: "
+
+
+def edit_label(function: str) -> str:
+    """The label of the edit that applies a search's result for `function`."""
+    return f"{EDIT_LABEL_PREFIX}{function}"
+
 
 class Problem(str, Enum):
     """What a message the user can act on is about: a client offers the fix by this code
@@ -149,7 +158,9 @@ def typescript() -> str:
         f"export const Phase = {{\n{members(Phase)}}} as const;\n"
         "export type Phase = (typeof Phase)[keyof typeof Phase];\n\n"
         f"export const PROGRESS_NOTIFICATION = '{PROGRESS_NOTIFICATION}';\n"
-        f"export const PROBLEM_NOTIFICATION = '{PROBLEM_NOTIFICATION}';\n\n"
+        f"export const PROBLEM_NOTIFICATION = '{PROBLEM_NOTIFICATION}';\n"
+        "/** The prefix of the label of each workspace/applyEdit that carries a search's result. */\n"
+        f"export const EDIT_LABEL_PREFIX = '{EDIT_LABEL_PREFIX}';\n\n"
         "/** What a message the user can act on is about (orps/problem). */\n"
         f"export const Problem = {{\n{members(Problem)}}} as const;\n"
         "export type Problem = (typeof Problem)[keyof typeof Problem];\n\n"
