@@ -9,7 +9,7 @@ triples how often the 0.5B model writes a correct function.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, TypedDict
+from typing import Any, Protocol, TypedDict
 
 from ..cancel import CancelToken
 
@@ -75,7 +75,7 @@ class ChatModel(Protocol):
         cancel: CancelToken | None = None,
     ) -> Completion: ...
 
-    def describe(self) -> dict: ...
+    def describe(self) -> dict[str, Any]: ...
 
 
 class ConcurrentChatModel(ChatModel, Protocol):

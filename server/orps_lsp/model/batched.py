@@ -16,10 +16,14 @@ from __future__ import annotations
 import ctypes
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..cancel import CancelToken
+
+if TYPE_CHECKING:  # llama_cpp is imported when a decoder is made, like the model it decodes for
+    from llama_cpp import Llama
 
 TOP_K, TOP_P, MIN_P = 40, 0.95, 0.05  # llama-cpp-python's create_completion defaults
 
@@ -71,7 +75,7 @@ def sample(logits: np.ndarray, temperature: float, rng: np.random.Generator) -> 
 class BatchedDecoder:
     """Decodes up to `n_seq` sequences at once on a context of its own."""
 
-    def __init__(self, llm, *, n_seq: int, n_ctx: int, n_threads: int, n_batch: int = 512) -> None:
+    def __init__(self, llm: Llama, *, n_seq: int, n_ctx: int, n_threads: int, n_batch: int = 512) -> None:
         import llama_cpp
         from llama_cpp._internals import LlamaContext
 
@@ -227,7 +231,7 @@ class BatchedDecoder:
         if self._batch is not None:
             self._l.llama_batch_free(self._batch)
             self._batch = None
-        self._context.close()
+        self._context.close()  # type: ignore[no-untyped-call]  # llama_cpp's LlamaContext.close has no annotations
 
 
 def _first_stop(text: str, stops: list[str]) -> int | None:

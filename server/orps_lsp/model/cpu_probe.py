@@ -23,6 +23,8 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 from .embedded import cache_dir
 
@@ -47,8 +49,9 @@ def extra_buffers_work(model_path: Path) -> bool:
     key = _machine_key()
     try:
         known = json.loads(record.read_text())
-        if isinstance(known, dict) and isinstance(known.get(key), bool):
-            return known[key]
+        found = known.get(key) if isinstance(known, dict) else None
+        if isinstance(found, bool):
+            return found
     except (OSError, ValueError):
         known = {}
     works = _probe(model_path)
@@ -61,13 +64,13 @@ def extra_buffers_work(model_path: Path) -> bool:
 
 
 @contextlib.contextmanager
-def without_extra_buffers(llama_cpp_module) -> Iterator[None]:
+def without_extra_buffers(llama_cpp_module: ModuleType) -> Iterator[None]:
     """Models loaded inside get `use_extra_bufts = false` (llama-cpp-python's Llama takes
     its model parameters from llama_model_default_params, and does not expose this one)."""
     low_level = llama_cpp_module.llama_cpp
     default = low_level.llama_model_default_params
 
-    def params():
+    def params() -> Any:  # the module's llama_model_params, whatever the module given
         value = default()
         value.use_extra_bufts = False
         return value

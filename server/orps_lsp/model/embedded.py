@@ -92,7 +92,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _stamp(path: Path) -> dict:
+def _stamp(path: Path) -> dict[str, int]:
     stat = path.stat()
     return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 

@@ -16,12 +16,20 @@ import gc
 import os
 import threading
 import time
+from collections.abc import Generator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from ..cancel import CancelToken
 from .base import ChatRequest, Completion, Message, ModelError
 from .cpu_probe import extra_buffers_work, without_extra_buffers
 from .embedded import resolve_model_path
+
+if TYPE_CHECKING:  # both load only with a model (llama_cpp is heavy, batched needs numpy)
+    from llama_cpp.llama_cache import LlamaRAMCache
+    from llama_cpp.llama_types import ChatCompletionRequestMessage, CreateCompletionStreamResponse
+
+    from .batched import BatchedDecoder
 
 
 def gpu_offload_supported() -> bool:
@@ -32,7 +40,7 @@ def gpu_offload_supported() -> bool:
     return bool(llama_cpp.llama_supports_gpu_offload())
 
 
-def _bounded_ram_cache(llama_cpp, capacity_bytes: int):
+def _bounded_ram_cache(capacity_bytes: int) -> LlamaRAMCache:
     """llama-cpp-python's LlamaRAMCache, counting what its states really hold.
 
     It counts only the KV bytes of a saved state, but each state also keeps a copy
@@ -40,8 +48,9 @@ def _bounded_ram_cache(llama_cpp, capacity_bytes: int):
     vocabulary), so its capacity never bound it: a long-running server grew by
     gigabytes (24 GB in a benchmark run before the process was killed).
     """
+    from llama_cpp.llama_cache import LlamaRAMCache
 
-    class BoundedRAMCache(llama_cpp.LlamaRAMCache):
+    class BoundedRAMCache(LlamaRAMCache):
         @property
         def cache_size(self) -> int:
             return sum(s.llama_state_size + s.scores.nbytes + s.input_ids.nbytes for s in self.cache_state.values())
@@ -75,7 +84,7 @@ class LlamaCppModel:
         self.n_ctx = n_ctx
         self.max_parallel = max(1, parallel)
         self._n_threads = n_threads or max(1, os.cpu_count() or 1)
-        self._batched = None  # made on first use: a second context on the same weights
+        self._batched: BatchedDecoder | None = None  # made on first use: a second context on the same weights
         self._lock = threading.Lock()
         self._closed = False
         started = time.perf_counter()
@@ -99,7 +108,7 @@ class LlamaCppModel:
             # One by one, the programmer's and the critic's prompts take turns on this context: a RAM
             # cache of recent states keeps both prefixes warm. With batches the programmer's prompts
             # live on the batch context, the critic's stay here, and no cache is needed.
-            self._llm.set_cache(_bounded_ram_cache(llama_cpp, cache_bytes))
+            self._llm.set_cache(_bounded_ram_cache(cache_bytes))
         metadata = self._llm.metadata
         template = metadata.get("tokenizer.chat_template")
         if not template:
@@ -121,14 +130,17 @@ class LlamaCppModel:
         original_eval = self._llm.eval
         self._evaluated: list[int] = []
 
-        def counting_eval(tokens):
+        def counting_eval(tokens: Sequence[int]) -> None:
             self._evaluated.append(len(tokens))
-            return original_eval(tokens)
+            original_eval(tokens)
 
-        self._llm.eval = counting_eval
+        # Llama has no hook for this: the instance's own method is wrapped (setattr: mypy
+        # rightly refuses to assign to a method, and this one instance is what is meant).
+        setattr(self._llm, "eval", counting_eval)
 
     def render(self, messages: list[Message], prefill: str = "") -> str:
-        return self._format(messages=messages).prompt + prefill
+        # Plain role/content dicts are what the template reads; llama_cpp's types tell the roles apart.
+        return self._format(messages=cast("list[ChatCompletionRequestMessage]", messages)).prompt + prefill
 
     def tokenize(self, text: str) -> list[int]:
         return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
@@ -166,10 +178,14 @@ class LlamaCppModel:
                 raise ModelError("the model was closed (the settings changed); run the search again")
             if cancel is not None:
                 cancel.raise_if_cancelled()
-            if len(requests) > 1 and self._batched is None:
-                self._batched = BatchedDecoder(self._llm, n_seq=self.max_parallel, n_ctx=self.n_ctx, n_threads=self._n_threads)
-            batched = len(requests) > 1 and self._batched.fits(sequences)
-            results = self._batched.generate(sequences, cancel) if batched else None
+            results = None
+            if len(requests) > 1:
+                if self._batched is None:
+                    self._batched = BatchedDecoder(
+                        self._llm, n_seq=self.max_parallel, n_ctx=self.n_ctx, n_threads=self._n_threads
+                    )
+                if self._batched.fits(sequences):
+                    results = self._batched.generate(sequences, cancel)
         if results is None:
             return [
                 self.chat(
@@ -221,13 +237,17 @@ class LlamaCppModel:
             pieces: list[str] = []
             finish = "length"
             count = 0
-            stream = self._llm.create_completion(
-                prompt=prompt,
-                max_tokens=min(max_tokens, room),
-                temperature=temperature,
-                seed=seed,
-                stop=[self._eos_text] + list(stop or []),
-                stream=True,
+            # With stream=True the answer is a generator of chunks (llama_cpp annotates both modes as one).
+            stream = cast(
+                "Generator[CreateCompletionStreamResponse, None, None]",
+                self._llm.create_completion(
+                    prompt=prompt,
+                    max_tokens=min(max_tokens, room),
+                    temperature=temperature,
+                    seed=seed,
+                    stop=[self._eos_text] + list(stop or []),
+                    stream=True,
+                ),
             )
             try:
                 for chunk in stream:
@@ -235,8 +255,9 @@ class LlamaCppModel:
                         first_token_at = time.perf_counter()
                     choice = chunk["choices"][0]
                     pieces.append(choice["text"])
-                    if choice.get("finish_reason"):
-                        finish = choice["finish_reason"]
+                    reason = choice.get("finish_reason")
+                    if reason:
+                        finish = reason
                         if not choice["text"]:
                             continue  # the closing chunk carries no token
                     count += 1
@@ -251,7 +272,7 @@ class LlamaCppModel:
                 gc.collect()
             ended = time.perf_counter()
             evaluated = self._evaluated[0] if self._evaluated else 0
-        if finish == "cancelled":
+        if finish == "cancelled" and cancel is not None:  # only a cancel sets it
             cancel.raise_if_cancelled()
         first_token_at = first_token_at or ended
         return Completion(
@@ -274,7 +295,7 @@ class LlamaCppModel:
                     self._batched.close()
                 self._llm.close()
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, Any]:
         return {
             "backend": "llama-cpp-python (in process)",
             "model": self.name,

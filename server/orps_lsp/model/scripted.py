@@ -27,7 +27,7 @@ class ScriptedModel:
         self.name = name
         self._responder = answers if callable(answers) else None
         self._answers = [] if callable(answers) else list(answers)
-        self.calls: list[dict] = []
+        self.calls: list[dict[str, Any]] = []
 
     def chat(
         self,
@@ -55,7 +55,7 @@ class ScriptedModel:
             completion_tokens=max(1, len(text) // 4),
         )
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, Any]:
         return {"backend": "scripted", "model": self.name}
 
 
