@@ -25,6 +25,7 @@ import functools
 import os
 import sys
 import types
+from collections.abc import Iterable
 from typing import Any
 
 _HARNESS = ("_pytest", "pytest", "pluggy", "json", "hmac")
@@ -55,7 +56,7 @@ class HarnessGuard:
                 if module is not None:
                     self._record_module(module, name, strict=_in_package(name, (_OWN,)))
 
-    def freeze(self, test_modules: list[Any] = ()) -> None:
+    def freeze(self, test_modules: Iterable[Any] = ()) -> None:
         """From now on (collection is over) nothing recorded may change, and the
         test modules' code and imported modules are recorded too."""
         self._frozen = True

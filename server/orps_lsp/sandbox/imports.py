@@ -132,7 +132,7 @@ class ImportCheck:
             ):
                 return f"{getattr(target, '__module__', None) or 'a compiled module'} (compiled code)"
             return ""
-        source = code.co_filename
+        source: str = code.co_filename  # a code object's file name (`code` came from getattr: untyped)
         in_candidate_file = _real(source) == self.candidate_file
         named_so = getattr(target, "__name__", "") == self.function.split(".")[-1]
         if in_candidate_file:

@@ -243,8 +243,8 @@ def _bwrap_command(
     hidden = sorted(scratch_roots + private_roots, key=len)
     for root in hidden:
         args += ["--size", str(16 * _MB), "--tmpfs", root]
-    for path in _python_paths(hidden):
-        args += ["--ro-bind", path, path]
+    for python_path in _python_paths(hidden):
+        args += ["--ro-bind", python_path, python_path]
     for path in read_only:
         # Never a hidden root itself, or what it hides (a project that is the home directory).
         if not any(root == str(path) or _inside(root, str(path)) for root in hidden):

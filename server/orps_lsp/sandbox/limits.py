@@ -72,7 +72,8 @@ def rlimit_settings(limits: SandboxLimits, *, limit_memory: bool = True) -> list
 def apply_rlimits(settings: Iterable[tuple[int, tuple[int, int]]]) -> None:
     for resource_id, values in settings:
         try:
-            resource.setrlimit(resource_id, tuple(values))
+            soft, hard = values  # a pair, also when it came through JSON as a list (the warm worker's)
+            resource.setrlimit(resource_id, (soft, hard))
         except (ValueError, OSError):
             pass  # an unsupported limit must not stop the run
 

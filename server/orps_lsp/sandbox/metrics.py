@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 
 import lizard
 
@@ -28,7 +29,7 @@ def find_definition(tree: ast.Module, qualified_name: str) -> _Definition | None
     return node
 
 
-def _definitions_in(statements: list[ast.stmt]):
+def _definitions_in(statements: list[ast.stmt]) -> Iterator[_Definition]:
     for statement in statements:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             yield statement

@@ -115,7 +115,7 @@ def _candidates() -> list[Path]:
         _, controllers, path = line.split(":", 2)
         if controllers == "" or "pids" in controllers.split(","):
             own["pids" if controllers else ""] = path
-    found = []
+    found: list[Path] = []
     for line in mounts:
         fields = line.split()
         if " - " not in line:
@@ -126,8 +126,8 @@ def _candidates() -> list[Path]:
         if key is None or key not in own:
             continue
         inside = os.path.relpath(own[key], root) if own[key].startswith(root) else "."
-        path = Path(mount_point) / inside
-        found.append(path if path.is_dir() else Path(mount_point))
+        candidate = Path(mount_point) / inside
+        found.append(candidate if candidate.is_dir() else Path(mount_point))
     return found
 
 

@@ -1,5 +1,7 @@
 """Names shared by the executor and the plugin (which must stay import-light)."""
 
+from typing import Any
+
 RESULTS_FD_VAR = "ORPS_RESULTS_FD"  # descriptor number of the results channel
 TIMEOUT_VAR = "ORPS_PER_TEST_TIMEOUT"  # seconds, as text
 # Every process of a run inherits this variable: the executor's final sweep and
@@ -28,13 +30,13 @@ GENERATED_CALL_SECONDS = 0.5  # one generated input: where the original takes lo
 
 def replay_plan(
     calls: list[str],
-    generated: list[dict],
+    generated: list[dict[str, Any]],
     *,
     rounds: int = 1,
     bases_only: bool = False,
-    symbolic: dict | None = None,
-    benchmark: dict | None = None,
-) -> dict:
+    symbolic: dict[str, Any] | None = None,
+    benchmark: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """What a run replays (the file at REPLAY_FILE_VAR; plugin._read_replay checks it):
     `calls`, captured calls (pickled); `generated`, inputs drawn from them (generate.py);
     `rounds`, how many times; `bases_only`, the calls are there for the generated inputs,

@@ -78,7 +78,8 @@ def walk(root: Path) -> Iterator[tuple[str, list[str], list[str]]]:
         seen += len(listed)
         if seen > MAX_ENTRIES:
             raise Untrusted(f"more than {MAX_ENTRIES} files and directories")
-        subdirectories, others = [], []
+        subdirectories: list[str] = []
+        others: list[str] = []
         for entry in listed:
             try:
                 (subdirectories if entry.is_dir(follow_symlinks=False) else others).append(entry.name)

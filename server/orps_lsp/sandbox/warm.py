@@ -28,6 +28,7 @@ import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -143,12 +144,12 @@ class WarmWorker:
         self._read_only = read_only
         self._python_path = python_path
         self._scratch_bytes = scratch_bytes
-        self._popen: subprocess.Popen | None = None
+        self._popen: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
         self._worker_pid: int | None = None  # the zygote itself (bubblewrap's child)
-        self._inodes: dict[Path, int] = {}
+        self._inodes: dict[Path, int | None] = {}  # None: the file was missing then
         self._threads = 1  # the worker's, once it is ready
-        self._finalizer: weakref.finalize | None = None
+        self._finalizer: weakref.finalize[[subprocess.Popen[bytes], socket.socket], WarmWorker] | None = None
 
     # -- life -----------------------------------------------------------------
 
@@ -274,7 +275,7 @@ class WarmWorker:
         )
         return all(self._inode(path) == inode for path, inode in self._inodes.items())
 
-    def launch(self, request: dict, fds: Iterable[int], join_cgroup: str | None) -> WarmChild:
+    def launch(self, request: dict[str, Any], fds: Iterable[int], join_cgroup: str | None) -> WarmChild:
         """Fork the run's child, put it in the run's cgroup, let it go."""
         try:
             if self._sock is None:
@@ -310,7 +311,7 @@ class WarmWorker:
         """What the worker empties after each run: where a run may write besides the slot's project."""
         return [*hidden_scratch_roots(), "/dev/shm", str(self.slot.home), str(self.slot.tmp)]
 
-    def receive(self, timeout: float) -> dict:
+    def receive(self, timeout: float) -> dict[str, Any]:
         if self._sock is None:
             raise EOFError
         self._sock.settimeout(timeout if timeout > 0 else 0.0)
@@ -381,7 +382,7 @@ def _remove_all_but(root: Path, keep_files: set[Path], keep_dirs: set[Path]) -> 
                 pass
 
 
-def _kill(popen: subprocess.Popen, sock: socket.socket) -> None:
+def _kill(popen: subprocess.Popen[bytes], sock: socket.socket) -> None:
     """Close the worker: its socket first (it exits, and its namespace with it), then make sure."""
     try:
         sock.close()
