@@ -50,7 +50,7 @@ _gc_disable, _gc_enable, _gc_isenabled, _gc_collect = gc.disable, gc.enable, gc.
 _loads, _dumps, _b64decode = pickle.loads, pickle.dumps, base64.b64decode
 _islice, _repeat = itertools.islice, itertools.repeat
 _urandom = os.urandom
-_LRU = functools._lru_cache_wrapper  # type: ignore[attr-defined]
+_LRU = functools._lru_cache_wrapper
 
 TARGET_NS = 200_000  # one timing lasts about this long at least (the clock reads to ~50 ns)
 MAX_REPEATS = 10_000
@@ -81,7 +81,7 @@ class _Side:
         self.checked = False  # its answers are sampled (the candidate's: the executor checks them)
         self.grew_on = 0  # warm-up calls after which the module kept more than before
 
-    def load(self, blob: bytes) -> tuple[list, dict]:
+    def load(self, blob: bytes) -> tuple[list[Any], dict[str, Any]]:
         """The call's arguments, unpickled against this side's module (its classes)."""
         with capture.standing_in(self.module):
             args, kwargs = _loads(blob)  # noqa: S301 - the original's own arguments, in the sandbox
@@ -307,7 +307,7 @@ def _warm_up(call: _Call, sides: tuple[_Side, ...], watched: dict[int, Any], lim
     call.seconds = slowest / 1e9
 
 
-def _warm_call(side: _Side, call: _Call, args: list, kwargs: dict, limit: float, alarm: Any) -> int:
+def _warm_call(side: _Side, call: _Call, args: list[Any], kwargs: dict[str, Any], limit: float, alarm: Any) -> int:
     """Nanoseconds for one call (what it returns read through when an iterator)."""
     alarm(limit)
     start = _ns()
@@ -380,7 +380,9 @@ def _timed(side: _Side, call: _Call, limit: float, alarm: Any) -> int:
     return elapsed
 
 
-def _plain_timing(function: Any, arguments: tuple[list, dict], repeats: int, keep: Any, limit: float, alarm: Any) -> int | None:
+def _plain_timing(
+    function: Any, arguments: tuple[list[Any], dict[str, Any]], repeats: int, keep: Any, limit: float, alarm: Any
+) -> int | None:
     """`repeats` calls on the same arguments, nothing else in the loop; None when one raised
     (the general loop times it then, what it raises kept as its answer)."""
     args, kwargs = arguments

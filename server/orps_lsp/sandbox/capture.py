@@ -35,7 +35,7 @@ import sys
 import time
 import types
 from random import Random  # bound before any project code runs
-from typing import Any
+from typing import Any, TextIO
 
 MAX_CALLS = 200  # outermost calls recorded per capture run
 MAX_CALL_BYTES = 64 * 1024  # one call's pickled arguments
@@ -73,6 +73,7 @@ RECORDER = _Recorder()
 def install(namespace: dict[str, Any], function: str) -> None:
     """Wrap `function` ("f" or "Class.method") of the module whose globals are `namespace`."""
     owner: Any = None
+    current: Any  # whatever the module's globals (or the class's dict) hold under that name
     parts = function.split(".")
     if len(parts) == 1:
         current = namespace.get(function)
@@ -143,7 +144,9 @@ def _call(func: Any, *args: Any, **kwargs: Any) -> Any:
     return result
 
 
-def _keep(blob: bytes, shown: str, shapes: list, outcome: list, args: tuple, kwargs: dict, printed: str) -> None:
+def _keep(
+    blob: bytes, shown: str, shapes: list[Any], outcome: list[Any], args: tuple[Any, ...], kwargs: dict[str, Any], printed: str
+) -> None:
     RECORDER.bytes += len(blob)
     RECORDER.calls.append(
         {
@@ -230,7 +233,7 @@ def unify(a: Any, b: Any) -> Any:
 class _Tee(io.TextIOBase):
     """Prints reach the test's own stdout (capsys) as well as the record."""
 
-    def __init__(self, record: io.StringIO, through: Any) -> None:
+    def __init__(self, record: io.StringIO, through: TextIO) -> None:
         self._record, self._through = record, through
 
     def write(self, text: str) -> int:
@@ -242,7 +245,7 @@ class _Tee(io.TextIOBase):
             self._through.flush()
 
 
-def returned(result: Any) -> tuple[Any, list]:
+def returned(result: Any) -> tuple[Any, list[Any]]:
     """(what the caller gets, the canonical outcome). An iterator is read (up to
     MAX_ITEMS) for the record; the caller gets the same items."""
     if is_iterator(result):
@@ -251,7 +254,7 @@ def returned(result: Any) -> tuple[Any, list]:
     return result, ["returned", canonical(result)]
 
 
-def raised(exc: BaseException) -> list:
+def raised(exc: BaseException) -> list[Any]:
     return ["raised", type(exc).__qualname__, _ADDRESS.sub("", str(exc))[:MAX_REPR]]
 
 
@@ -329,7 +332,7 @@ def _container(value: Any, kind: type, budget: list[int], active: set[int]) -> A
     return [name, "repr", _ADDRESS.sub("", text)[:MAX_REPR]]
 
 
-def _shown_call(function: str, args: tuple, kwargs: dict, bound: bool) -> str:
+def _shown_call(function: str, args: tuple[Any, ...], kwargs: dict[str, Any], bound: bool) -> str:
     """`f([2], [1, 2])` as the counterexample shows it (bounded)."""
     shown_args = args[1:] if bound and args else args  # a method's self goes before the dot
     try:
@@ -368,12 +371,12 @@ def replay_generated(
     return _replay(function, loads, seconds, per_call, alarm, (name, bound))
 
 
-def _load(blob: str) -> tuple[list, dict]:
+def _load(blob: str) -> tuple[list[Any], dict[str, Any]]:
     args, kwargs = pickle.loads(base64.b64decode(blob))  # noqa: S301 - the original's own arguments, in the sandbox
     return list(args), dict(kwargs)
 
 
-def _load_generated(blobs: list[str], item: dict[str, Any]) -> tuple[list, dict]:
+def _load_generated(blobs: list[str], item: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
     args, kwargs = _load(blobs[int(item["base"])])
     positional, named = pickle.loads(base64.b64decode(item["values"]))  # noqa: S301 - drawn by the executor
     for position, value in positional.items():
@@ -384,7 +387,7 @@ def _load_generated(blobs: list[str], item: dict[str, Any]) -> tuple[list, dict]
     return args, kwargs
 
 
-def _derive(args: list, kwargs: dict, recipe: list) -> None:
+def _derive(args: list[Any], kwargs: dict[str, Any], recipe: list[Any]) -> None:
     """One argument made from another of the same call (generate.py's recipes): a piece of a
     string or list (sliced, rotated, reversed, one element swapped for another of the source),
     or one element of a list (ordered sources only: a set's order differs between processes).

@@ -102,7 +102,7 @@ def _groups(shapes: list[Any]) -> list[tuple[list[int], list[Any], dict[str, Any
     """Calls alike in how they pass their arguments (how many positional, which names) and in
     the kinds of those arguments (lists of numbers apart from lists of strings), with each
     argument's shape unified over the group."""
-    groups: list[tuple[tuple, list[int], list[Any], dict[str, Any]]] = []
+    groups: list[tuple[tuple[int, tuple[str, ...]], list[int], list[Any], dict[str, Any]]] = []
     for index, call_shapes in enumerate(shapes):
         if not (
             isinstance(call_shapes, list)
@@ -185,13 +185,13 @@ def _derivation(target: Any, source: Any) -> str:
     return ""
 
 
-def _recipe(st: Any, target: list, source: list, op: str) -> Any:
+def _recipe(st: Any, target: list[Any], source: list[Any], op: str) -> Any:
     """A recipe for capture._derive; its number seeds the piece's choices there (drawn as
     one number: Hypothesis leans each small choice to its simplest value)."""
     return st.tuples(st.just(target), st.just(source), st.just(op), st.integers(0, 2**32 - 1)).map(list)
 
 
-def _without_derived(drawn: tuple) -> tuple:
+def _without_derived(drawn: tuple[Any, ...]) -> tuple[Any, ...]:
     """The derived argument is not drawn; nor, half the time, its source (the tests' own
     value is kept: a needle in the haystack the tests used)."""
     base, (positional, named), recipe, keep_source = drawn
@@ -216,11 +216,11 @@ def _strategy(st: Any, shape: Any) -> Any:
         # Half of them small (0, 1, -1 ...: where rewrites break), whatever range the tests used.
         return st.one_of(st.integers(-_SMALL, _SMALL), st.integers(min(low, -_MIN_SPAN) - span, max(high, _MIN_SPAN) + span))
     if kind == "float":
-        low, high = float(shape[1]), float(shape[2])
-        span = max(high - low, 1.0)
+        low_f, high_f = float(shape[1]), float(shape[2])
+        span_f = max(high_f - low_f, 1.0)
         return st.one_of(
             st.floats(-_SMALL, _SMALL, allow_nan=False, allow_infinity=False),
-            st.floats(min(low, -1.0) - span, max(high, 1.0) + span, allow_nan=False, allow_infinity=False),
+            st.floats(min(low_f, -1.0) - span_f, max(high_f, 1.0) + span_f, allow_nan=False, allow_infinity=False),
         )
     if kind == "str":
         size = _size(shape[1])

@@ -104,6 +104,7 @@ def add_generated(oracle: Oracle, inputs: list[dict[str, Any]], records: RunReco
         if why:
             skipped[why] = skipped.get(why, 0) + 1
             continue
+        assert first is not None, "a missing outcome is skipped above"
         oracle.generated.append(item)
         oracle.generated_calls.append(str(first.get("call", "the function")))
         oracle.generated_expected.append(first)
@@ -209,11 +210,11 @@ def _difference(expected: dict[str, Any], got: dict[str, Any], *, compare_messag
     return ""
 
 
-def _did(outcome: list) -> str:
+def _did(outcome: list[Any]) -> str:
     return f"raised {outcome[1]}({outcome[2]!r})" if outcome[0] == "raised" else f"returned {show(outcome[1])}"
 
 
-def _said(outcome: list) -> str:
+def _said(outcome: list[Any]) -> str:
     return f"raises {outcome[1]}({outcome[2]!r})" if outcome[0] == "raised" else f"returns {show(outcome[1])}"
 
 
@@ -223,13 +224,13 @@ def same(a: Any, b: Any) -> bool:
         if len(a) == 2 and len(b) == 2 and a[0] == b[0] == "float":
             return _same_float(a[1], b[1])
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    return a == b
+    return bool(a == b)  # plain JSON data: == is already a bool
 
 
 def _same_float(a: Any, b: Any) -> bool:
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return math.isclose(a, b, rel_tol=REL_TOLERANCE, abs_tol=ABS_TOLERANCE)
-    return a == b  # 'nan', 'inf', '-inf' as text
+    return bool(a == b)  # 'nan', 'inf', '-inf' as text
 
 
 def show(value: Any) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..report import LineCost, LineProfile, PerCallBenchmark, ScaledCall, Scaling
 from . import speedup
@@ -135,14 +135,16 @@ def _scaling(found: Any, positions: list[int]) -> Scaling:
     if found.get("note"):
         return Scaling(note=str(found["note"]))
     calls = []
-    for entry in found.get("calls") if isinstance(found.get("calls"), list) else []:
+    entries = found.get("calls")
+    for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, dict) or not _indices([entry.get("index")], len(positions)):
             return Scaling(note="the scaling record is malformed")
         sizes, before, after = entry.get("sizes"), entry.get("original"), entry.get("candidate")
         if not (
             isinstance(sizes, list)
             and all(isinstance(n, int) and n >= 0 for n in sizes)
-            and _table([before, after], 2)
+            and _row(before)
+            and _row(after)
             and len(before) == len(after) == len(sizes)
         ):
             return Scaling(note="the scaling record is malformed")
@@ -354,16 +356,14 @@ def _alone(run: Run, oracle: Oracle, timed: list[int]) -> tuple[float | None, fl
     return run.outside_cpu, run.outside_wall, wrong_answer(oracle, timed, found.get("answers")), ""
 
 
-def _indices(value: Any, captured: int) -> bool:
+def _indices(value: Any, captured: int) -> TypeGuard[list[int]]:
     return isinstance(value, list) and bool(value) and all(isinstance(i, int) and 0 <= i < captured for i in value)
 
 
-def _table(value: Any, rows: int) -> bool:
-    return (
-        isinstance(value, list)
-        and len(value) == rows
-        and all(
-            isinstance(row, list) and all(isinstance(t, (int, float)) and t >= 0 and math.isfinite(t) for t in row)
-            for row in value
-        )
-    )
+def _table(value: Any, rows: int) -> TypeGuard[list[list[float]]]:
+    return isinstance(value, list) and len(value) == rows and all(_row(row) for row in value)
+
+
+def _row(value: Any) -> TypeGuard[list[float]]:
+    """Timings: finite, not negative."""
+    return isinstance(value, list) and all(isinstance(t, (int, float)) and t >= 0 and math.isfinite(t) for t in value)

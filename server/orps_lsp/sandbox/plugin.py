@@ -46,7 +46,8 @@ import os
 import resource
 import signal
 import time
-from typing import Any
+from collections.abc import Generator
+from typing import Any, TypeGuard
 
 import pytest
 
@@ -213,7 +214,7 @@ def _benchmark_request(asked: Any) -> dict[str, Any] | None:
     return None
 
 
-def _seconds(value: Any) -> bool:
+def _seconds(value: Any) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and 0 < value <= BENCHMARK_MAX_SECONDS
 
 
@@ -258,7 +259,7 @@ def _short_message(report: Any) -> str:
         return str(longrepr[2])[:_MESSAGE_CHARS]
     crash = getattr(longrepr, "reprcrash", None)
     if crash is not None and crash.message:
-        return crash.message[:_MESSAGE_CHARS]
+        return str(crash.message)[:_MESSAGE_CHARS]
     lines = [line for line in report.longreprtext.splitlines() if line.strip()]
     error_lines = [line[1:].strip() for line in lines if line.startswith("E ")]
     return "\n".join((error_lines or lines)[-5:])[:_MESSAGE_CHARS]
@@ -380,7 +381,7 @@ class _Reporter:
         self._send({"kind": "collected", "nodeids": [item.nodeid for item in session.items]})
 
     @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None):
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, object, None]:
         self._states[item.nodeid] = _TestState()
         self._send({"kind": "start", "nodeid": item.nodeid, "time": _epoch_clock()})
         armed = self._per_test_timeout > 0
@@ -395,7 +396,7 @@ class _Reporter:
                 faulthandler.cancel_dump_traceback_later()
 
     @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_call(self, item: pytest.Item):
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, None]:
         wall_start, cpu_start = _wall_clock(), _cpu_clock()
         try:
             yield
@@ -495,23 +496,26 @@ class _Reporter:
         if plan["benchmark"]:
             self._send({"kind": "benchmark", **self._benchmark(module, plan["calls"], plan["benchmark"], alarm)})
 
+    def _replayed_function(self) -> str:
+        """The function the replay calls ("f" or "Class.method"); only asked for from `_replay_calls`,
+        which returns early when there is no import check."""
+        assert self._imports is not None, "replays run only with the candidate's import check"
+        return self._imports.function
+
     def _benchmark(self, module: Any, blobs: list[str], asked: dict[str, Any], alarm: Any) -> dict[str, Any]:
         """Per-call timings (benchmark.py); each timing under the per-test limit."""
         limit = self._per_test_timeout or REPLAY_SECONDS
         try:
+            function = self._replayed_function()
             with contextlib.redirect_stdout(benchmark.Discard()):
                 if "passes" in asked:
-                    return benchmark.alone(
-                        module, self._imports.function, blobs, asked["passes"], limit, alarm, asked["once"], asked["chunks"]
-                    )
+                    return benchmark.alone(module, function, blobs, asked["passes"], limit, alarm, asked["once"], asked["chunks"])
                 if "profile" in asked:
-                    return line_profile.profile(module, self._imports.function, blobs, asked["profile"], limit, alarm)
+                    return line_profile.profile(module, function, blobs, asked["profile"], limit, alarm)
                 original = capture.beside(asked["original"], module)
                 if asked.get("heavy"):
-                    return benchmark.heavy(original, module, self._imports.function, blobs, limit, alarm, self._tampered)
-                found = benchmark.compare(
-                    original, module, self._imports.function, blobs, asked["seconds"], limit, alarm, self._tampered
-                )
+                    return benchmark.heavy(original, module, function, blobs, limit, alarm, self._tampered)
+                found = benchmark.compare(original, module, function, blobs, asked["seconds"], limit, alarm, self._tampered)
                 if asked["scaling"] and not found.get("note"):
                     found["scaling"] = self._scaling(original, module, blobs, asked["scaling"], limit, alarm)
                 return found
@@ -523,7 +527,7 @@ class _Reporter:
     def _scaling(self, original: Any, module: Any, blobs: list[str], seconds: float, limit: float, alarm: Any) -> dict[str, Any]:
         """Both versions on grown calls (scaling.py); a failure there leaves the timings above."""
         try:
-            found = scaling.measure(original, module, self._imports.function, blobs, seconds, limit, alarm)
+            found = scaling.measure(original, module, self._replayed_function(), blobs, seconds, limit, alarm)
         except Exception as exc:  # noqa: BLE001 - no growth figure, said so
             return {"calls": [], "note": f"scaling failed: {type(exc).__name__}: {exc}"[:_MESSAGE_CHARS]}
         return {**found, "tampered": bool(self._tampered())}
@@ -539,7 +543,7 @@ class _Reporter:
             signal.setitimer(signal.ITIMER_REAL, cap)
         try:
             return symbolic.search(
-                asked["original"], module, self._imports.function, asked["layout"], asked["seconds"], asked["compare_messages"]
+                asked["original"], module, self._replayed_function(), asked["layout"], asked["seconds"], asked["compare_messages"]
             )
         except PerTestTimeout:
             return {"inputs": [], "seconds": cap, "note": "CrossHair ran past its time"}

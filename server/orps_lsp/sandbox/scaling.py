@@ -34,7 +34,7 @@ MAX_INTEGER = 10**6  # integers above this are left as they are (a seed, a modul
 _SIZED = (list, tuple, str, bytes)
 
 
-def grown(args: list, kwargs: dict, factor: int) -> tuple[list, dict] | None:
+def grown(args: list[Any], kwargs: dict[str, Any], factor: int) -> tuple[list[Any], dict[str, Any]] | None:
     """The call with its sized arguments `factor` times longer, else its positive integers
     `factor` times larger; None when nothing in it grows."""
     values = [*args, *kwargs.values()]
@@ -55,7 +55,7 @@ def grown(args: list, kwargs: dict, factor: int) -> tuple[list, dict] | None:
     return [grow(value) for value in args], {key: grow(value) for key, value in kwargs.items()}
 
 
-def size(args: list, kwargs: dict) -> int:
+def size(args: list[Any], kwargs: dict[str, Any]) -> int:
     """What grows: the sized arguments' total length, else the integers' sum."""
     values = [*args, *kwargs.values()]
     sized = [len(value) for value in values if isinstance(value, _SIZED)]

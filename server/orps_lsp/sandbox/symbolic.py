@@ -68,6 +68,8 @@ def search(
 
 
 _PLAIN = {"int": int, "float": float, "str": str, "bytes": bytes, "bool": bool, "none": type(None)}
+# Subscripted at run time with the element types a shape gives (values, not static types: Any).
+_CONTAINERS: dict[str, Any] = {"list": typing.List, "set": typing.Set, "frozenset": typing.FrozenSet, "dict": typing.Dict}
 
 
 def annotation(shape: Any) -> Any:
@@ -82,11 +84,10 @@ def annotation(shape: Any) -> Any:
         return None if any(p is None for p in parts) else typing.Tuple[tuple(parts)] if parts else typing.Tuple[()]
     if kind in ("list", "set", "frozenset"):
         element = annotation(shape[1])
-        container = {"list": typing.List, "set": typing.Set, "frozenset": typing.FrozenSet}[kind]
-        return container[element] if element is not None else None
+        return _CONTAINERS[kind][element] if element is not None else None
     if kind == "dict":
         key, value = annotation(shape[1]), annotation(shape[2])
-        return typing.Dict[key, value] if key is not None and value is not None else None
+        return _CONTAINERS["dict"][key, value] if key is not None and value is not None else None
     return None
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import Any, cast
 
 _compile, _open, _realpath = compile, open, os.path.realpath
 _CodeType = type(_compile("", "", "exec"))
@@ -64,7 +64,8 @@ def compiled(path: str, config: Any) -> Compiled | None:
     try:
         with _open(path, "rb") as stream:
             source = stream.read()
-        tree = _compile(source, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)  # parsed once, compiled twice
+        # parsed once, compiled twice; "exec" mode with PyCF_ONLY_AST gives a Module
+        tree = cast("ast.Module", _compile(source, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True))
         plain = _compile(tree, path, "exec", dont_inherit=True)  # before rewrite_asserts changes the tree
     except (OSError, SyntaxError, ValueError):
         return None
