@@ -27,7 +27,10 @@ from typing import Any
 
 import pytest
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 
+from orps_lsp.lsp.arguments import Target, parse_target
+from orps_lsp.lsp.failures import INVALID_PARAMS
 from lsp_fixtures.harness import (
     FAST_HAS_DUPLICATES,
     GOOD_CRITIC,
@@ -239,12 +242,91 @@ async def test_outside_any_function_no_action_and_the_command_says_where_to_put_
         for name in ("Counter", "LIMIT"):
             result = await editor.command("orps.solve", {**target(uri, 0), "function": name})
             assert result["status"] == "no function", result
-        # A malformed argument: one error, no search.
-        result = await editor.command("orps.optimize", {"position": {"line": 3}})
-        assert result["status"] == "error" and "expected one argument {uri, position or range, version}" in result["message"]
-        assert orps_messages(editor)[-1].type == types.MessageType.Error
+        # A malformed argument: a JSON-RPC InvalidParams error saying what is wrong, no message of the server's own, no search.
+        shown = len(editor.messages)
+        with pytest.raises(JsonRpcInvalidParams) as error:
+            await editor.command("orps.optimize", {"position": {"line": 3}})
+        assert error.value.code == INVALID_PARAMS == -32602
+        assert error.value.message == "orps.optimize: expected one argument {uri, position or range, version}"
+        assert editor.messages[shown:] == []
         assert not editor.progress_reports
         assert_nothing_written(editor, project, before)
+
+
+# ------------------------------------------------------------------ malformed arguments
+URI = "file:///p/m.py"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "problem"),
+    [
+        ((), "expected one argument {uri, position or range, version}"),
+        (("file:///p/m.py",), "expected one argument {uri, position or range, version}"),
+        (([URI, 3],), "expected one argument {uri, position or range, version}"),
+        (({"uri": 7, "function": "f"},), "expected one argument {uri, position or range, version}"),
+        (({"uri": "", "function": "f"},), "expected one argument {uri, position or range, version}"),
+        (({"uri": URI},), "expected a position {line, character}, a range, or a function name"),
+        (({"uri": URI, "position": 3},), "position must be a position {line, character} of whole numbers >= 0, got 3"),
+        (({"uri": URI, "position": {"line": "one"}},), "position must be a position"),
+        (({"uri": URI, "position": {"line": -1, "character": 0}},), "position must be a position"),
+        (({"uri": URI, "position": {"line": 1, "character": "x"}},), "position must be a position"),
+        (({"uri": URI, "range": {"start": 2}},), "range must be a range {start, end}"),
+        (({"uri": URI, "line": True},), "line must be a whole number >= 0, got True"),
+        (({"uri": URI, "line": 2, "version": "7"},), "version must be the document's version (a whole number), got '7'"),
+        (({"uri": URI, "line": 2, "function": 5},), "function must be a function's qualified name (Class.method), got 5"),
+    ],
+)
+def test_a_malformed_argument_is_invalid_params_saying_what_is_wrong(arguments: tuple[Any, ...], problem: str) -> None:
+    with pytest.raises(JsonRpcInvalidParams) as error:
+        parse_target("orps.optimize", arguments)
+    assert error.value.code == -32602
+    assert error.value.message.startswith(f"orps.optimize: {problem}"), error.value.message
+
+
+def test_the_ways_of_giving_the_target_that_are_accepted() -> None:
+    position = {"line": 4, "character": 2}
+    assert parse_target("c", [{"uri": URI, "position": position, "version": 3}]) == Target(URI, 4, 3, None)
+    assert parse_target("c", [{"uri": URI, "position": {"line": 4}}]).line == 4  # the character is not needed
+    assert parse_target("c", [{"uri": URI, "range": {"start": position, "end": position}}]).line == 4
+    assert parse_target("c", [{"uri": URI, "line": 4, "version": None, "function": None}]) == Target(URI, 4, None, None)
+    assert parse_target("c", [{"uri": URI, "function": "C.f"}]) == Target(URI, None, None, "C.f")
+    # The position wins over a range or a line.
+    assert parse_target("c", [{"uri": URI, "position": position, "line": 9}]).line == 4
+
+
+@pytest.mark.asyncio
+async def test_malformed_command_arguments_get_a_json_rpc_error_from_the_real_server(project: Path, tmp_path: Path) -> None:
+    """InvalidParams (-32602) for each command, with what was wrong; no window/showMessage of the
+    server's own (the editor shows the error once), no search, and the server still serves."""
+    before = snapshot(project)
+    async with editor_session(project, answers=answers_file(tmp_path / "a.json", [FAST_HAS_DUPLICATES])) as editor:
+        uri = editor.open(project / "shapes.py")
+        missing = (project / "nowhere.py").as_uri()
+        cases = [
+            ("orps.optimize", (), "expected one argument"),
+            ("orps.optimize", ("file:///x.py",), "expected one argument"),
+            ("orps.optimize", ({"uri": uri, "position": {"line": "one"}},), "position must be"),
+            ("orps.optimize", ({"uri": uri, "line": 3, "version": "v1"},), "version must be"),
+            ("orps.optimize", ({"uri": missing, "line": 3},), f"no document {missing}: it is neither open"),
+            ("orps.solve", ({"uri": uri, "function": "nowhere"},), f"no function 'nowhere' in {uri}"),
+            ("orps.solve", ({"uri": uri},), "expected a position {line, character}, a range, or a function name"),
+            ("orps.cancel", ({"uri": uri, "range": [1, 2]},), "range must be"),
+            ("orps.cancel", ({"uri": missing, "line": 3},), f"no document {missing}"),
+            ("orps.getReport", ({"uri": uri, "position": 3},), "position must be"),
+        ]
+        for command, arguments, problem in cases:
+            with pytest.raises(JsonRpcInvalidParams) as error:
+                await editor.command(command, *arguments)
+            assert error.value.code == -32602, (command, arguments)
+            assert error.value.message.startswith(f"{command}: ") and problem in error.value.message, (command, error.value)
+            assert "Traceback" not in error.value.message
+        assert not orps_messages(editor) and not editor.problems
+        assert not editor.progress_reports
+        # Not malformed: a search refused for the user's reason is still a result.
+        assert (await editor.command("orps.optimize", {"uri": uri, "position": {"line": 0}}))["status"] == "no function"
+        assert (await editor.command("orps.cancel", {"uri": uri, "function": "nowhere"})) == {"cancelled": []}
+        assert_nothing_written(editor, project, before)
+        await assert_still_serving(editor)
 
 
 @pytest.mark.timeout(120)  # four searches

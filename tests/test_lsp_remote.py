@@ -19,7 +19,7 @@ from conftest import closed_port
 from lsprotocol import types
 from test_http_backend import FAST_BODY, Stub, _StubHandler, answer
 
-from orps_lsp.lsp.models import ModelHolder
+from orps_lsp.lsp.model_loading import ModelHolder
 from orps_lsp.model.base import ModelError
 from orps_lsp.lsp.settings import Settings, parse_settings
 from lsp_fixtures.harness import QUICK, SimulatedEditor, copy_example, editor_session, line_of, target, wait_until

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 
 from lsp_fixtures.harness import FAST_HAS_DUPLICATES, QUICK, copy_example, editor_session, line_of, target, write_answers
 
@@ -72,24 +73,25 @@ async def test_review_edits_sends_the_edit_unasked_then_the_report(project: Path
         assert info["client"]["reviewEdits"] is True
 
 
-async def test_get_report_bad_arguments_are_one_error_message(project: Path, tmp_path: Path) -> None:
+async def test_get_report_bad_arguments_are_one_invalid_params_error(project: Path, tmp_path: Path) -> None:
     answers = write_answers(tmp_path / "answers.json", [FAST_HAS_DUPLICATES])
     async with editor_session(project, answers=answers, init_options=QUICK) as editor:
         uri = editor.open(project / "slowmath.py")
-        for arguments in [
-            (),
-            ("file:///x.py",),
-            ({"uri": 7, "function": "f"},),
-            ({"uri": uri},),
-            ({"uri": uri, "position": {"line": "one"}},),
-            ({"uri": uri, "position": 3, "range": "r"},),
+        for arguments, problem in [
+            ((), "expected one argument"),
+            (("file:///x.py",), "expected one argument"),
+            (({"uri": 7, "function": "f"},), "expected one argument"),
+            (({"uri": uri},), "expected a position"),
+            (({"uri": uri, "position": {"line": "one"}},), "position must be"),
+            (({"uri": uri, "position": 3, "range": "r"},), "position must be"),
         ]:
             shown = len(editor.messages)
-            result = await editor.command("orps.getReport", *arguments)
-            assert result["status"] == "error" and result["message"].startswith("getReport: expected"), (arguments, result)
-            [message] = editor.messages[shown:]
-            assert message.type == types.MessageType.Error and message.message == f"ORPS: {result['message']}"
-            assert "Traceback" not in message.message
+            with pytest.raises(JsonRpcInvalidParams) as error:
+                await editor.command("orps.getReport", *arguments)
+            assert error.value.code == -32602, arguments
+            assert error.value.message.startswith(f"orps.getReport: {problem}"), (arguments, error.value.message)
+            assert "Traceback" not in error.value.message
+            assert editor.messages[shown:] == []  # the editor shows the error; the server adds no message
         info = await editor.command("orps.debugInfo")  # still serving
         assert info["client"]["reviewEdits"] is False
 

@@ -44,6 +44,8 @@ export function initializationOptions(settings: Record<string, unknown>): Record
 export interface MiddlewareHooks {
   codeLensEnabled(): boolean;
   onProgress(token: string | number, value: ProgressValue): void;
+  /** A server command run by VS Code (a code action, a lens) was rejected: tell the user once. */
+  onCommandError(command: string, error: unknown): void;
 }
 
 export function middleware(hooks: MiddlewareHooks): Middleware {
@@ -63,6 +65,16 @@ export function middleware(hooks: MiddlewareHooks): Middleware {
     handleWorkDoneProgress: (token, params, next) => {
       hooks.onProgress(token, params as ProgressValue);
       next(token, params);
+    },
+    // Without this, a rejected orps.optimize from a code action would surface as VS Code's
+    // generic "command failed" (and a rejection nobody handles); here it is one ORPS message.
+    executeCommand: async (command, args, next) => {
+      try {
+        return await next(command, args);
+      } catch (error) {
+        hooks.onCommandError(command, error);
+        return undefined;
+      }
     },
   };
 }

@@ -5,6 +5,7 @@ import type { ServerController } from './controller';
 import { Command, Status } from './contract';
 import type { Messages } from './messages';
 import { GET_REPORT, reportHtml, type ReportTarget, type ReportView } from './report';
+import { INVALID_PARAMS, errorCode, messageOf, tellFailure } from './requestErrors';
 import { SECTION } from './settings';
 import * as api from './vscodeapi';
 
@@ -40,8 +41,8 @@ export async function search(mode: Mode, deps: CommandDeps): Promise<unknown> {
   try {
     return await deps.controller.execute(`orps.${mode}`, [target]);
   } catch (error) {
-    if (isCancelled(error)) return undefined;
-    void deps.messages.show('error', `ORPS: the ${mode} request failed: ${messageOf(error)}`, [{ title: 'Show Output', run: deps.showOutput }]);
+    // One message (none when cancelled); the rejection stops here.
+    void tellFailure(deps.messages, `the ${mode} request`, error, deps.showOutput);
     return undefined;
   }
 }
@@ -59,10 +60,16 @@ export async function showReport(args: ReportTarget | undefined, deps: CommandDe
   try {
     answer = await deps.controller.execute(GET_REPORT, [target]);
   } catch (error) {
-    const text = /not found|unknown|unsupported/i.test(messageOf(error))
-      ? 'ORPS: this orps-lsp cannot send search reports; update it (pip install --upgrade orps-lsp).'
-      : `ORPS: could not get the search report: ${messageOf(error)}`;
-    return deps.messages.show('error', text);
+    const text = messageOf(error);
+    // The server's own InvalidParams name the command first; a server older than orps.getReport
+    // rejects it as an unknown command instead (pygls: InvalidParams "Command name ... is not defined").
+    if (errorCode(error) === INVALID_PARAMS && text.startsWith(`${GET_REPORT}: `)) {
+      return tellFailure(deps.messages, 'the report request', error, deps.showOutput);
+    }
+    if (/not found|not defined|unknown|unsupported/i.test(text)) {
+      return deps.messages.show('error', 'ORPS: this orps-lsp cannot send search reports; update it (pip install --upgrade orps-lsp).');
+    }
+    return deps.messages.show('error', `ORPS: could not get the search report: ${text}`);
   }
   if (isServerError(answer)) return; // the server has already shown why, as an error message
   const html = reportHtml(answer);
@@ -104,16 +111,7 @@ export async function toggleCodeLens(): Promise<void> {
   await config.update('codeLens.enabled', config.get('codeLens.enabled') === false, api.ConfigurationTarget.Global);
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /** A command's `{status: "error", message}` answer: the server showed the message itself. */
 function isServerError(answer: unknown): boolean {
   return typeof answer === 'object' && answer !== null && (answer as { status?: unknown }).status === Status.error;
-}
-
-/** A request the user cancelled (LSP RequestCancelled), which needs no message. */
-function isCancelled(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: number }).code === -32800;
 }

@@ -16,6 +16,7 @@ import { PROBLEM_NOTIFICATION, PROGRESS_NOTIFICATION, type ProblemMessage, type 
 import { resolveInterpreter, type Interpreter, type PythonEnvironments } from './interpreter';
 import { type Messages, problemButtons, type Button, type Level } from './messages';
 import { advice, installCommand, probe, type Action, type Problem } from './problems';
+import { tellFailure } from './requestErrors';
 import { review, staleDocument, type ApplyResult, type ReviewUi } from './review';
 import type { ClientSettings } from './settings';
 import type { StatusBar } from './status';
@@ -69,6 +70,8 @@ export class ServerController {
     const hooks = {
       codeLensEnabled: () => this.deps.settings().client.codeLensEnabled,
       onProgress: status.observe.bind(status),
+      onCommandError: (command: string, error: unknown) =>
+        void tellFailure(this.deps.messages, `the ${command} command`, error, () => output.show()),
     };
     const client = new LanguageClient(
       CLIENT_ID,

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { CloseAction, ErrorAction, RevealOutputChannelOn } from 'vscode-languageclient/node';
 import { RestartPolicy, clientOptions, initializationOptions, middleware, serverOptions, showReportLenses } from '../src/client';
 
-const hooks = (codeLens = true) => ({ codeLensEnabled: () => codeLens, onProgress: vi.fn() });
+const hooks = (codeLens = true) => ({ codeLensEnabled: () => codeLens, onProgress: vi.fn(), onCommandError: vi.fn() });
 
 describe('language client setup', () => {
   it('starts `python -m orps_lsp.cli --stdio` in the workspace folder', () => {
@@ -54,6 +54,18 @@ describe('language client setup', () => {
     middleware(h).handleWorkDoneProgress!('orps-1', value, next);
     expect(h.onProgress).toHaveBeenCalledWith('orps-1', value);
     expect(next).toHaveBeenCalledWith('orps-1', value);
+  });
+
+  it("turns a rejected server command (a code action's, a lens's) into one hook call, not a rejection", async () => {
+    const h = hooks();
+    const executeCommand = middleware(h).executeCommand!;
+    const ok = vi.fn(async () => ({ status: 'applied' }));
+    expect(await executeCommand('orps.optimize', [{ uri: 'file:///p/m.py' }], ok as never)).toEqual({ status: 'applied' });
+    expect(h.onCommandError).not.toHaveBeenCalled();
+    const invalid = Object.assign(new Error('orps.optimize: position must be a position {line, character}'), { code: -32602 });
+    const rejected = vi.fn(async () => Promise.reject(invalid));
+    await expect(executeCommand('orps.optimize', [{ uri: 7 }], rejected as never)).resolves.toBeUndefined();
+    expect(h.onCommandError).toHaveBeenCalledExactlyOnceWith('orps.optimize', invalid);
   });
 
   it('restarts a crashed server three times in three minutes, then gives up once', () => {

@@ -65,6 +65,30 @@ describe('commands', () => {
     expect(api.showErrorMessage).toHaveBeenCalledWith('ORPS: the optimize request failed: boom', 'Show Output');
   });
 
+  it("shows the server's InvalidParams message once, without a rejection", async () => {
+    api.state.activeEditor = editor();
+    const d = deps();
+    const invalid = Object.assign(new Error("orps.optimize: no document file:///p/slowmath.py: it is neither open in the editor nor a file on disk"), { code: -32602 });
+    d.controller.execute.mockRejectedValueOnce(invalid);
+    await expect(search('optimize', d)).resolves.toBeUndefined();
+    expect(api.showErrorMessage).toHaveBeenCalledOnce();
+    expect(api.showErrorMessage).toHaveBeenCalledWith(
+      'ORPS: the server refused the optimize request: orps.optimize: no document file:///p/slowmath.py: it is neither open in the editor nor a file on disk',
+    );
+  });
+
+  it('tells a malformed report request from a server too old for reports', async () => {
+    const d = deps();
+    d.controller.execute.mockRejectedValueOnce(Object.assign(new Error('orps.getReport: position must be a position, got 3'), { code: -32602 }));
+    await showReport({ uri: URI, function: 'f' }, d);
+    expect(api.showErrorMessage).toHaveBeenLastCalledWith('ORPS: the server refused the report request: orps.getReport: position must be a position, got 3');
+    d.controller.execute.mockRejectedValueOnce(
+      Object.assign(new Error("Invalid Params: Command name 'orps.getReport' is not defined"), { code: -32602 }),
+    );
+    await showReport({ uri: URI, function: 'f' }, d);
+    expect(api.showErrorMessage).toHaveBeenLastCalledWith('ORPS: this orps-lsp cannot send search reports; update it (pip install --upgrade orps-lsp).');
+  });
+
   it("opens the report of a code lens's function in the webview", async () => {
     const html = '<html><head><title>ORPS optimize: f</title></head><body><script>1</script></body></html>';
     const d = deps(true, { html });
@@ -82,8 +106,8 @@ describe('commands', () => {
     expect(d.reports.show).not.toHaveBeenCalled();
   });
 
-  it('adds nothing to the error the server showed for bad arguments', async () => {
-    const d = deps(true, { status: 'error', message: 'getReport: expected one argument {uri, position or range, version}' });
+  it('adds nothing to a failure the server has shown itself', async () => {
+    const d = deps(true, { status: 'error', message: 'getReport: cannot read file:///p/slowmath.py: permission denied' });
     await showReport({ uri: URI, function: 'f' }, d);
     expect(api.showInformationMessage).not.toHaveBeenCalled();
     expect(api.showErrorMessage).not.toHaveBeenCalled();

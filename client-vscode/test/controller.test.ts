@@ -141,6 +141,25 @@ describe('server controller', () => {
     expect(api.showErrorMessage).toHaveBeenLastCalledWith('ORPS: cannot load the model /m/x.gguf');
   });
 
+  it('shows a rejected command of a code action or lens as one message; a cancelled one as none', async () => {
+    const { controller, output } = setup();
+    await controller.start();
+    const executeCommand = FakeClient.instances[0].clientOptions.middleware.executeCommand;
+    const invalid = Object.assign(new Error("orps.solve: no function 'nowhere' in file:///p/slowmath.py"), { code: -32602 });
+    await expect(executeCommand('orps.solve', [{ uri: URI, function: 'nowhere' }], async () => Promise.reject(invalid))).resolves.toBeUndefined();
+    await vi.waitFor(() => expect(api.showErrorMessage).toHaveBeenCalledOnce());
+    expect(api.showErrorMessage).toHaveBeenCalledWith(
+      "ORPS: the server refused the orps.solve command: orps.solve: no function 'nowhere' in file:///p/slowmath.py",
+    );
+    const cancelled = Object.assign(new Error('Canceled'), { name: 'Canceled' }); // vscode.CancellationError
+    await executeCommand('orps.optimize', [], async () => Promise.reject(cancelled));
+    api.state.answer = 'Show Output';
+    await executeCommand('orps.cancel', [], async () => Promise.reject(new Error('connection closed')));
+    await vi.waitFor(() => expect(output.show).toHaveBeenCalled());
+    expect(api.showErrorMessage).toHaveBeenCalledTimes(2);
+    expect(api.showErrorMessage).toHaveBeenLastCalledWith('ORPS: the orps.cancel command failed: connection closed', 'Show Output');
+  });
+
   it("shows the server's orps/progress in the status bar", async () => {
     const { controller, item } = setup();
     await controller.start();

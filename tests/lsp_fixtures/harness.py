@@ -73,7 +73,7 @@ def copy_example(destination: Path) -> Path:
 
 
 def write_answers(path: Path, programmer: list[str], critic: list[str] | None = None, delay: float = 0.0) -> Path:
-    """An ORPS_SCRIPTED_MODEL file (see orps_lsp/lsp/models.py)."""
+    """An ORPS_SCRIPTED_MODEL file (see orps_lsp/lsp/model_loading.py)."""
     path.write_text(json.dumps({"programmer": programmer, "critic": critic or [GOOD_CRITIC], "delaySeconds": delay}))
     return path
 

@@ -18,6 +18,7 @@ from typing import Any
 from lsprotocol import types
 from lsprotocol.converters import get_converter
 from pygls.lsp.server import LanguageServer
+from pygls.progress import Progress
 
 from ..contract import PROBLEM_NOTIFICATION, Problem
 
@@ -82,7 +83,8 @@ class EditorClient:
         return bool(workspace and workspace.code_lens and workspace.code_lens.refresh_support)
 
     def describe_capabilities(self) -> dict[str, Any]:
-        return get_converter().unstructure(self.capabilities)
+        unstructured: dict[str, Any] = get_converter().unstructure(self.capabilities)  # cattrs: an attrs class -> a dict
+        return unstructured
 
     # -------------------------------------------------------------- messages
     def show_message(self, text: str, kind: types.MessageType = types.MessageType.Info, problem: Problem | None = None) -> None:
@@ -171,7 +173,7 @@ class ProgressReporter:
         self.ended = False
 
     @property
-    def _progress(self):
+    def _progress(self) -> Progress:
         return self.client.server.work_done_progress
 
     def begin(self, title: str, on_cancel: Callable[[], None]) -> None:

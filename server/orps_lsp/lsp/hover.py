@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from lsprotocol import types
 
@@ -123,7 +124,7 @@ def code_lenses(
     uri: str,
     source: str,
     running: set[str],
-    rerun_arguments: Callable[[FunctionInfo], dict],
+    rerun_arguments: Callable[[FunctionInfo], dict[str, Any]],
 ) -> list[types.CodeLens]:
     reports = store.for_document(uri)
     if not reports and not running:

@@ -35,7 +35,7 @@ class Job:
     key: JobKey
     work: Callable[[Job], Any]  # runs on the worker thread; its result settles `future`
     on_status: StatusCallback
-    future: asyncio.Future
+    future: asyncio.Future[Any]  # settled with what `work` returns
     loop: asyncio.AbstractEventLoop
     cancel: CancelToken = field(default_factory=CancelToken)
     started: bool = False

@@ -2,8 +2,9 @@
 
     orps-lsp --stdio          (or --tcp --host 127.0.0.1 --port 2087)
 
-Handlers here stay thin: settings in settings.py, editor calls in client.py,
-searches in actions.py and jobs.py, hover/lens/diagnostics in hover.py.
+Handlers here stay thin: settings in settings.py, editor calls in client.py, code
+actions in code_actions.py, the orps.* commands in commands.py (and the modules it
+names), the search queue in jobs.py, hover/lens/diagnostics in hover.py.
 """
 
 from __future__ import annotations
@@ -27,23 +28,13 @@ from pygls.workspace import TextDocument
 
 from .. import __version__
 from ..contract import Problem
-from .actions import (
-    CANCEL,
-    DEBUG_INFO,
-    GET_REPORT,
-    OPTIMIZE,
-    QUICKFIX,
-    REWRITE,
-    SOLVE,
-    SearchCommands,
-    code_actions,
-    regression_test_actions,
-    target_arguments,
-)
+from .arguments import target_arguments
 from .client import EditorClient, EditorLogHandler
+from .code_actions import QUICKFIX, REWRITE, code_actions, regression_test_actions
+from .commands import CANCEL, DEBUG_INFO, GET_REPORT, OPTIMIZE, SOLVE, SearchCommands
 from .hover import ReportStore, code_lenses, hover, weak_test_diagnostics
 from .jobs import SearchQueue
-from .models import ModelHolder
+from .model_loading import ModelHolder
 from .settings import SECTION, Settings, merge, parse_settings
 
 log = logging.getLogger("orps_lsp")
@@ -72,7 +63,7 @@ class OrpsLanguageServer(LanguageServer):
         super().__init__(
             "orps-lsp", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental, protocol_cls=OrpsProtocol
         )
-        self.running_commands: dict[Any, asyncio.Task] = {}  # request id -> the command's task
+        self.running_commands: dict[Any, asyncio.Task[Any]] = {}  # request id -> the command's task
         self.editor = EditorClient(self)
         self.jobs = SearchQueue()
         self.store = ReportStore()
@@ -160,7 +151,7 @@ class OrpsLanguageServer(LanguageServer):
     def shutdown(self) -> None:
         """Also on exit and lost connections: stop searches so no test process outlives us."""
         self.jobs.shutdown()
-        super().shutdown()
+        super().shutdown()  # type: ignore[no-untyped-call]  # pygls 2.1 leaves Server.shutdown unannotated
 
     # ------------------------------------------------------------ diagnostics
     def show_results(self, uri: str, *, refresh_lenses: bool = True) -> None:

@@ -11,7 +11,7 @@ import dataclasses
 import logging
 import re
 from dataclasses import fields
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..config import SearchConfig
 from ..executor import OracleOptions, SandboxLimits
@@ -27,6 +27,10 @@ _TYPES = {"integer": int, "number": float, "boolean": bool, "string": str, "url"
 class _Methods:
     """What the settings answer besides their values (Settings below is made from the schema)."""
 
+    # Settings is a dataclass made at runtime: this tells the type checker so, for
+    # dataclasses.fields and dataclasses.replace (only an annotation: no attribute is made).
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
+
     def search_config(self) -> SearchConfig:
         return SearchConfig(**values_for(self, SEARCH))
 
@@ -36,7 +40,7 @@ class _Methods:
     def oracle_options(self) -> OracleOptions:
         return OracleOptions(seed=getattr(self, "seed"), **values_for(self, ORACLE))
 
-    def model_key(self) -> tuple:
+    def model_key(self) -> tuple[Any, ...]:
         """What the loaded model depends on: a change means a reload."""
         return tuple(getattr(self, s.name) for s in read_by(MODEL))
 
@@ -46,7 +50,7 @@ class _Methods:
 
     def to_editor_dict(self) -> dict[str, Any]:
         """The settings as the editor spells them (camelCase), for orps.debugInfo and logs; secrets hidden."""
-        return {camel_case(f.name): _shown(f.name, getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+        return {camel_case(f.name): _shown(f.name, getattr(self, f.name)) for f in fields(self)}
 
 
 def _field(setting: Setting) -> tuple[str, Any, Any]:
@@ -58,9 +62,20 @@ def _field(setting: Setting) -> tuple[str, Any, Any]:
     )
 
 
-# One typed, frozen, defaulted dataclass: a field per server setting of the schema.
-Settings = dataclasses.make_dataclass("Settings", [_field(s) for s in SERVER_SETTINGS], bases=(_Methods,), frozen=True)
-Settings.__module__ = __name__
+if TYPE_CHECKING:
+    # What the type checker sees of Settings. The real class is made from the schema below, so
+    # that each setting is defined once (settings_schema.py); mypy cannot follow make_dataclass,
+    # so here it gets the methods, keyword construction, and any schema field as Any. Spelling
+    # the fields out again here would be the second definition the schema exists to avoid.
+    class Settings(_Methods):
+        def __init__(self, **values: Any) -> None: ...
+
+        def __getattr__(self, name: str) -> Any: ...
+
+else:
+    # One typed, frozen, defaulted dataclass: a field per server setting of the schema.
+    Settings = dataclasses.make_dataclass("Settings", [_field(s) for s in SERVER_SETTINGS], bases=(_Methods,), frozen=True)
+    Settings.__module__ = __name__
 
 
 def _plain(value: Any) -> Any:

@@ -34,10 +34,11 @@ from pathlib import Path
 from typing import Any
 
 from ..model.base import ChatModel, ModelError
-from ..model.loader import ENDPOINT_ENV, SCRIPTED_MODEL_ENV, load_model
+from ..model.loader import ENDPOINT_ENV, load_model
+from ..model.scripted import SCRIPTED_MODEL_ENV
 from .settings import Settings
 
-log = logging.getLogger("orps_lsp.models")
+log = logging.getLogger("orps_lsp.model_loading")
 IDLE_POLL_SECONDS = 0.5  # how often a retired model in use looks whether its search has ended
 
 
@@ -51,11 +52,11 @@ class ModelHolder:
 
     def __init__(self, busy: Callable[[], bool] = lambda: False) -> None:
         self._model: ChatModel | None = None
-        self._key: tuple | None = None
+        self._key: tuple[Any, ...] | None = None
         self._lock = threading.Lock()
         self._busy = busy
         self._retired: list[ChatModel] = []  # replaced, not yet closed
-        self._checked: tuple | None = None  # the model key `refresh` last looked at
+        self._checked: tuple[Any, ...] | None = None  # the model key `refresh` last looked at
         self._generation = 0  # bumped by each refresh: a slower, older check gives way
         self._intended: dict[str, Any] = {}  # the backend the settings ask for (before it loads)
         self._problem: str | None = None  # what the last check found wrong
