@@ -42,6 +42,8 @@ export const PROGRESS_NOTIFICATION = 'orps/progress';
 export const PROBLEM_NOTIFICATION = 'orps/problem';
 /** The prefix of the label of each workspace/applyEdit that carries a search's result. */
 export const EDIT_LABEL_PREFIX = 'ORPS: ';
+/** The failureReason of an edit the user discarded in the editor's own review. */
+export const DISCARDED_IN_REVIEW = 'discarded in the review';
 
 /** What a message the user can act on is about (orps/problem). */
 export const Problem = {

@@ -3,6 +3,7 @@
 // the change in a diff editor and applies it only when the user says Apply,
 // after checking that the document has not moved on since the search.
 import type { Disposable, Uri } from 'vscode';
+import { DISCARDED_IN_REVIEW, EDIT_LABEL_PREFIX } from './contract';
 import * as api from './vscodeapi';
 
 export interface Position {
@@ -29,7 +30,7 @@ export interface ApplyResult {
 
 export const APPLY = 'Apply';
 export const DISCARD = 'Discard';
-export const DISCARDED = 'discarded in the review';
+export const DISCARDED = DISCARDED_IN_REVIEW;
 
 export interface ReviewUi {
   autoApply(): boolean;
@@ -41,7 +42,7 @@ export interface ReviewUi {
 }
 
 /** Is this edit a search result the user should review? */
-export const isOrpsEdit = (params: ApplyParams): boolean => (params.label ?? '').startsWith('ORPS');
+export const isOrpsEdit = (params: ApplyParams): boolean => (params.label ?? '').startsWith(EDIT_LABEL_PREFIX);
 
 /** The text edits of a workspace edit, by document URI (file creations and renames carry none). */
 export function editsByDocument(edit: WorkspaceEdit): Map<string, TextEdit[]> {

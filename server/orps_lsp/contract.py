@@ -53,6 +53,11 @@ PROBLEM_NOTIFICATION = "orps/problem"
 EDIT_LABEL_PREFIX = "ORPS: "
 
 
+# The failureReason of an editor that reviewed such an edit itself and was told to discard it:
+# a choice, not a failure (the command answers Status.DISCARDED).
+DISCARDED_IN_REVIEW = "discarded in the review"
+
+
 def edit_label(function: str) -> str:
     """The label of the edit that applies a search's result for `function`."""
     return f"{EDIT_LABEL_PREFIX}{function}"
@@ -144,7 +149,7 @@ def typescript() -> str:
     """client-vscode/src/contract.ts."""
 
     def members(enum: type[Enum]) -> str:
-        return "".join(f"  {camel_case(m.name.lower())}: '{m.value}',\n" for m in enum)  # type: ignore[attr-defined]
+        return "".join(f"  {camel_case(m.name.lower())}: '{m.value}',\n" for m in enum)
 
     return (
         "// Generated from server/orps_lsp/contract.py by `python -m orps_lsp.codegen`: do not edit.\n\n"
@@ -160,7 +165,9 @@ def typescript() -> str:
         f"export const PROGRESS_NOTIFICATION = '{PROGRESS_NOTIFICATION}';\n"
         f"export const PROBLEM_NOTIFICATION = '{PROBLEM_NOTIFICATION}';\n"
         "/** The prefix of the label of each workspace/applyEdit that carries a search's result. */\n"
-        f"export const EDIT_LABEL_PREFIX = '{EDIT_LABEL_PREFIX}';\n\n"
+        f"export const EDIT_LABEL_PREFIX = '{EDIT_LABEL_PREFIX}';\n"
+        "/** The failureReason of an edit the user discarded in the editor's own review. */\n"
+        f"export const DISCARDED_IN_REVIEW = '{DISCARDED_IN_REVIEW}';\n\n"
         "/** What a message the user can act on is about (orps/problem). */\n"
         f"export const Problem = {{\n{members(Problem)}}} as const;\n"
         "export type Problem = (typeof Problem)[keyof typeof Problem];\n\n"
