@@ -12,6 +12,11 @@ PACKAGE = Path(orps_lsp.__file__).resolve().parent
 # The engine: the search, its prompts and scoring, the final pick, the settings and the contract.
 CORE = (
     "search",
+    "search_task",
+    "budget",
+    "model_calls",
+    "search_lab",
+    "search_warnings",
     "prompts",
     "scoring",
     "final_pick",

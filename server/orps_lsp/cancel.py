@@ -8,6 +8,7 @@ process group is killed when it is set.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 
 class Cancelled(Exception):
@@ -17,7 +18,7 @@ class Cancelled(Exception):
 class CancelToken:
     def __init__(self) -> None:
         self._event = threading.Event()
-        self._callbacks: list = []
+        self._callbacks: list[Callable[[], object]] = []
         self._lock = threading.Lock()
 
     def cancel(self) -> None:
@@ -40,7 +41,7 @@ class CancelToken:
         if self._event.is_set():
             raise Cancelled()
 
-    def on_cancel(self, callback) -> None:
+    def on_cancel(self, callback: Callable[[], object]) -> None:
         """Run `callback` when cancelled (at once if already cancelled)."""
         with self._lock:
             if not self._event.is_set():

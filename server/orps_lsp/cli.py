@@ -14,6 +14,7 @@ import json
 import sys
 import threading
 from pathlib import Path
+from typing import Any, TextIO
 
 from . import __version__, engine
 from .cancel import Cancelled, CancelToken
@@ -132,7 +133,7 @@ class _Deprecated(argparse.Action):
             value = [*(getattr(namespace, self.dest, None) or []), values]
         else:
             try:
-                value = _ARGUMENT_TYPES[setting.kind](values)  # type: ignore[arg-type]
+                value = _ARGUMENT_TYPES[setting.kind](values)
             except ValueError:
                 raise argparse.ArgumentError(self, f"invalid {setting.kind} value: {values!r}") from None
         setattr(namespace, self.dest, value)
@@ -184,7 +185,7 @@ def _given(args: argparse.Namespace, setting: Setting) -> object:
 class ProgressPrinter:
     """One live line on a terminal; one line per change elsewhere."""
 
-    def __init__(self, stream=sys.stderr, enabled: bool = True) -> None:
+    def __init__(self, stream: TextIO = sys.stderr, enabled: bool = True) -> None:
         self.stream, self.enabled = stream, enabled
         self.tty = stream.isatty()
         self.last = ""
@@ -242,7 +243,7 @@ def run_command(args: argparse.Namespace) -> int:
         max_parallel=args.parallel,
     )
     cancel = CancelToken()
-    outcome: dict = {}
+    outcome: dict[str, Any] = {}
 
     def work() -> None:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from .settings_schema import BY_NAME, SEARCH, default, problems
 
@@ -56,5 +57,5 @@ class SearchConfig:
             found.append("alpha + beta must be positive")
         return found
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -18,6 +18,7 @@ import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .executor import TestSelection
 from .files import NOT_SEARCHED_FOR_TESTS
@@ -223,7 +224,8 @@ def _fixtures_that_use(target: _Target, root: Path, search_dirs: list[Path], fil
                     changed = True
         if reaching:
             found[conftest] = {
-                name: "autouse" if _fixture_options(defined[name]).get("autouse") else "fixture" for name in sorted(reaching)
+                name: "autouse" if (_fixture_options(defined[name]) or {}).get("autouse") else "fixture"
+                for name in sorted(reaching)
             }
     return found
 
@@ -468,7 +470,7 @@ def configured_testpaths(root: Path) -> list[str]:
     return value.split() if isinstance(value, str) else []
 
 
-def _configured_option(root: Path, key: str) -> str | list | None:
+def _configured_option(root: Path, key: str) -> str | list[Any] | None:
     """An ini option (raw) from the first pytest configuration pytest itself would read."""
     for name, section in (
         ("pytest.ini", "pytest"),
@@ -497,7 +499,7 @@ def _ini_options(path: Path, section: str) -> dict[str, str] | None:
     return dict(parser.items(section))
 
 
-def _pyproject_options(path: Path) -> dict | None:
+def _pyproject_options(path: Path) -> dict[str, Any] | None:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - Python 3.10
@@ -512,7 +514,8 @@ def _pyproject_options(path: Path) -> dict | None:
     pytest_table = data.get("tool", {}).get("pytest")
     if not isinstance(pytest_table, dict):
         return None
-    return pytest_table.get("ini_options", pytest_table)  # [tool.pytest] is pytest 9's native table
+    options: dict[str, Any] = pytest_table.get("ini_options", pytest_table)  # [tool.pytest] is pytest 9's native table
+    return options
 
 
 def _is_test_file(name: str) -> bool:

@@ -12,7 +12,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 
-from .source import FunctionInfo
+from .source import FunctionInfo, function_definitions
 
 _FENCE_OPEN = re.compile(r"```[ \t]*(?P<lang>[\w+-]*)[^\n]*\n")
 _FENCE_MARK = re.compile(r"```")
@@ -60,7 +60,7 @@ def _fences(text: str) -> list[tuple[str, int, str]]:
     mark after which the body parses, else at the first mark on a line of its
     own, else at the first mark (or the end: the answer was cut off).
     """
-    found = []
+    found: list[tuple[str, int, str]] = []
     position = 0
     while True:
         opening = _FENCE_OPEN.search(text, position)
@@ -131,27 +131,26 @@ def extract_candidate(text: str, target: FunctionInfo) -> Candidate:
     if tree is None:
         return Candidate(reasoning=reasoning, error="the code does not parse")
 
-    function_node = None
     helpers: list[ast.stmt] = []
     imports: list[str] = []
     for node in tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             imports.append(ast.unparse(node))
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            if node.name == target.name and function_node is None:
-                function_node = node
-            elif not node.name.startswith("test") and node.name != target.name:
+            if not node.name.startswith("test") and node.name != target.name:
                 helpers.append(node)
         elif isinstance(node, ast.ClassDef) and target.class_name and node.name == target.class_name:
-            for item in node.body:
-                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == target.name:
-                    function_node = item
+            pass  # the target's class: only its method is kept (below)
         elif isinstance(node, ast.ClassDef) and not node.name.startswith("Test"):
             helpers.append(node)
         elif _is_constant_assignment(node):
             helpers.append(node)
         # anything else (prints, asserts, `if __name__ == ...`, example calls) is dropped
 
+    # For a method: its last definition in the class, else the answer's first plain function of that name.
+    methods = function_definitions(tree.body, f"{target.class_name}.{target.name}") if target.class_name else []
+    plain = function_definitions(tree.body, target.name)
+    function_node = methods[-1][1] if methods else plain[0][1] if plain else None
     if function_node is None:
         return Candidate(reasoning=reasoning, error=f"the code does not define '{target.name}'")
     if isinstance(function_node, ast.AsyncFunctionDef) != target.is_async:

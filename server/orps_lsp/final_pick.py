@@ -14,7 +14,7 @@ is settled by the instructions of the function alone, counted from outside.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from .cancel import CancelToken
 from .config import SearchConfig
@@ -27,14 +27,21 @@ from .scoring import speedup as measured_speedup
 
 class Lab(Protocol):
     """What the final pick needs from the search: the original's report, the settings, the time
-    left, and the measurements it asks for (search.OrpsSearch provides them; tests script them)."""
+    left, and the measurements it asks for (search_lab.SearchLab provides them; tests script them).
+    Read only: plain attributes satisfy it as well as properties."""
 
-    config: SearchConfig
-    cancel: CancelToken
-    original: ExecutionReport
-    mode: str  # "optimize" or "solve"
-    original_source: str
-    verified: bool  # the candidates ran against tests (else the critic alone judged them)
+    @property
+    def config(self) -> SearchConfig: ...
+    @property
+    def cancel(self) -> CancelToken: ...
+    @property
+    def original(self) -> ExecutionReport: ...
+    @property
+    def mode(self) -> str: ...  # "optimize" or "solve"
+    @property
+    def original_source(self) -> str: ...
+    @property
+    def verified(self) -> bool: ...  # the candidates ran against tests (else the critic alone judged them)
 
     def seconds_left(self) -> float: ...
     def seconds_per_run(self) -> float: ...
@@ -73,6 +80,31 @@ class Decision:
     partial: bool = False  # a solve that passes only some of the tests
 
 
+def _ran(node: Node) -> ExecutionReport:
+    """The report of a node the guard let through: only nodes that ran get that far."""
+    assert node.execution is not None, f"candidate {node.id} judged without having run"
+    return node.execution
+
+
+def _difference(report: ExecutionReport) -> str:
+    """The first difference found between a candidate and the original (one was found)."""
+    assert report.behaviour is not None, "a difference without a behaviour check"
+    return report.behaviour.differences[0]
+
+
+class Figure(NamedTuple):
+    speedup: float
+    low: float  # the 95% interval
+    high: float
+
+
+def _figure(bench: PerCallBenchmark) -> Figure:
+    """A measured per-call benchmark's speed-up and interval: one estimate sets all three
+    (sandbox/speedup.py), so a benchmark with a speed-up has both ends."""
+    assert bench.speedup is not None and bench.low is not None and bench.high is not None, "a speed-up without its interval"
+    return Figure(bench.speedup, bench.low, bench.high)
+
+
 def choose_winner(lab: Lab, report: SearchReport) -> Decision:
     nodes = [n for n in report.nodes if n.valid]
     if lab.config.no_tests or not lab.verified:
@@ -89,7 +121,7 @@ def choose_winner(lab: Lab, report: SearchReport) -> Decision:
                 False,
                 f"nothing offered: none of {len(report.nodes)} candidates passed every test "
                 f"the original passes and behaved as the original on its captured calls and generated inputs "
-                f"({len(differing)} did not: {differing[0].execution.behaviour.differences[0]})",
+                f"({len(differing)} did not: {_difference(_ran(differing[0]))})",
             )
         return Decision(
             None, False, f"nothing offered: none of {len(report.nodes)} candidates passed every test the original passes"
@@ -107,15 +139,16 @@ def _pick_unverified(nodes: list[Node]) -> Decision:
             return Decision(None, False, "nothing offered: no candidate was rated by the critic (no tests were run)")
         return Decision(nodes[0], True, "UNVERIFIED: the model's first answer, neither tested nor reviewed")
     best = max(scored, key=lambda n: n.scores.step)
+    assert best.critique is not None  # `scored` holds only rated nodes
     return Decision(best, True, f"UNVERIFIED: critic score {best.critique.score}/5, no tests were run")
 
 
 def _pick_solution(original: ExecutionReport, guarded: list[Node], tried: int) -> Decision:
-    better = [n for n in guarded if n.execution.passed > original.passed]
+    better = [n for n in guarded if _ran(n).passed > original.passed]
     if not better:
         return Decision(None, False, f"nothing offered: none of {tried} candidates passed more tests than the stub")
-    best = min(better, key=lambda n: (-n.execution.passed, -(measured_speedup(original, n.execution) or 0.0), -n.scores.step))
-    r = best.execution
+    best = min(better, key=lambda n: (-_ran(n).passed, -(measured_speedup(original, _ran(n)) or 0.0), -n.scores.step))
+    r = _ran(best)
     # A test that skips itself judged nothing: solved only when each one that skipped
     # with the answer skipped with the stub as well, for the same reason (a missing
     # library, not the answer: the stub's NotImplementedError may be a skip too).
@@ -134,11 +167,12 @@ def _finalists(original: ExecutionReport, guarded: list[Node], count: int) -> li
     the original's (mostly pytest's time, so only where no per-call figure exists)."""
 
     def rank(node: Node) -> tuple[int, float, float]:
-        bench = usable_per_call(node.execution)
+        report = _ran(node)
+        bench = usable_per_call(report)
         return (
-            -node.execution.passed,
-            -bench.speedup if bench is not None else 0.0,
-            -(measured_speedup(original, node.execution) or 0.0) if bench is None else 0.0,
+            -report.passed,
+            -_figure(bench).speedup if bench is not None else 0.0,
+            -(measured_speedup(original, report) or 0.0) if bench is None else 0.0,
         )
 
     seen, finalists = set(), []
@@ -223,10 +257,11 @@ def _pick_fastest(lab: Lab, original: ExecutionReport, guarded: list[Node]) -> D
     if not measured:
         return Decision(None, False, "nothing offered: the finalists did not pass again when re-measured", original_again)
 
-    use_instructions = count and original_again.instructions is not None and all(r.instructions for _, r in measured)
-    if use_instructions:  # exact and repeatable: one count each
-        base_runs, unit = [float(original_again.instructions)], "instructions"
-        runs = {n.id: [float(r.instructions)] for n, r in measured}
+    base_count = original_again.instructions
+    counted = {n.id: r.instructions for n, r in measured if r.instructions}
+    if count and base_count is not None and len(counted) == len(measured):  # exact and repeatable: one count each
+        base_runs, unit = [float(base_count)], "instructions"
+        runs = {node_id: [float(c)] for node_id, c in counted.items()}
     else:
         base_runs, unit = timed_runs(original_again)
         # One clock for all: each candidate's runs on the clock the original's were judged by.
@@ -259,14 +294,14 @@ def _pick_fastest(lab: Lab, original: ExecutionReport, guarded: list[Node]) -> D
         best_runs = runs[best.id]
         speedup = speedup_of(_median(best_runs))
         clear = is_clear(best)
-        fixes = best.execution.passed > original_again.passed
-        tests = f"{best.execution.passed}/{best.execution.total} tests"
+        fixes = _ran(best).passed > original_again.passed
+        tests = f"{_ran(best).passed}/{_ran(best).total} tests"
         how = "" if unit == "instructions" else f", median of {len(best_runs)} runs"
         if not ((speedup >= cfg.min_speedup and clear) or fixes):
             break
         claims_speed = unit != "instructions" and speedup >= cfg.min_speedup and clear
         unconfirmed = (
-            unconfirmed_by_the_kernel(original_again, best.execution, base - _median(best_runs), unit) if claims_speed else ""
+            unconfirmed_by_the_kernel(original_again, _ran(best), base - _median(best_runs), unit) if claims_speed else ""
         )
         if unconfirmed:
             timed = [(n, t) for n, t in timed if n is not best]
@@ -287,15 +322,15 @@ def _pick_fastest(lab: Lab, original: ExecutionReport, guarded: list[Node]) -> D
                 None,
                 False,
                 f"nothing offered: the best candidate behaves differently from the original "
-                f"on an input CrossHair found ({best.execution.behaviour.differences[0]})",
+                f"on an input CrossHair found ({_difference(_ran(best))})",
                 original_again,
             )
-        behaviour = best.execution.behaviour
+        behaviour = _ran(best).behaviour
         evidence = f", {behaviour.evidence()}" if behaviour and behaviour.evidence() else ""
         what = (
             f"{speedup:.2f}x faster ({unit}{how})"
             if speedup >= cfg.min_speedup and clear
-            else f"passes {best.execution.passed - original_again.passed} more tests"
+            else f"passes {_ran(best).passed - original_again.passed} more tests"
         )
         return Decision(best, True, f"improved: {what}, {tests} pass{evidence}", original_again)
     if speedup >= cfg.min_speedup:
@@ -336,7 +371,7 @@ def _pick_by_per_call(lab: Lab, original: ExecutionReport, finalists: list[Node]
         bench = lab.benchmark(node, scaling=True)
         if bench is None:
             return None
-        node.execution.per_call = bench
+        _ran(node).per_call = bench
         benched.append((node, bench))
     refused = [(n, b) for n, b in benched if b.different]
     measured = [(n, b) for n, b in benched if b.speedup is not None and not b.different]
@@ -358,15 +393,15 @@ def _pick_by_per_call(lab: Lab, original: ExecutionReport, finalists: list[Node]
             f"nothing offered: the best candidate keeps state between calls ({bench.state}): "
             f"timed on the same calls again, it answers from memory, not as it would new calls",
         )
-    clear = [(n, b) for n, b in honest if b.low >= per_call_bar(b, cfg.min_speedup)]
+    clear = [(n, b) for n, b in honest if _figure(b).low >= per_call_bar(b, cfg.min_speedup)]
     if not clear:
-        close = _settled_by_instructions(lab, max(honest, key=lambda pair: pair[1].speedup))
+        close = _settled_by_instructions(lab, max(honest, key=lambda pair: _figure(pair[1]).speedup))
         clear = [close] if close is not None else []
     refusal = ""  # why the last candidate that cleared the bar was not offered
     while clear:
         # The fastest, and those whose interval reaches it (a tie): the higher step score wins.
-        fastest = max(b.speedup for _, b in clear)
-        tied = [(n, b) for n, b in clear if b.high >= fastest]
+        fastest = max(_figure(b).speedup for _, b in clear)
+        tied = [(n, b) for n, b in clear if _figure(b).high >= fastest]
         best, bench = max(tied, key=lambda pair: pair[0].scores.step)
         clear = [(n, b) for n, b in clear if n is not best]
         decision, refusal = _offer(lab, original, best, bench, heavy_path=False)
@@ -381,10 +416,10 @@ def _pick_by_per_call(lab: Lab, original: ExecutionReport, finalists: list[Node]
         refusal = refusal or why
     if refusal:
         return Decision(None, False, f"nothing offered: {refusal}")
-    node, bench = max(honest, key=lambda pair: pair[1].speedup)
+    node, bench = max(honest, key=lambda pair: _figure(pair[1]).speedup)
     bar = per_call_bar(bench, cfg.min_speedup)
-    tests = f"{node.execution.passed}/{node.execution.total} tests"
-    if bench.speedup >= bar:
+    tests = f"{_ran(node).passed}/{_ran(node).total} tests"
+    if _figure(bench).speedup >= bar:
         return Decision(
             None,
             False,
@@ -405,7 +440,8 @@ def _offer(
     ("" when the heavy calls just show no speed-up: the below-the-bar verdict says it better)."""
     cfg = lab.config
     growth = scaling_warning(bench)
-    if growth and cfg.scaling == "refuse" and bench.scaling.slower_when_larger():
+    # A growth warning comes from the grown calls: `bench.scaling` is there.
+    if growth and cfg.scaling == "refuse" and bench.scaling is not None and bench.scaling.slower_when_larger():
         return None, f"the best candidate was {bench.describe()}, but {growth}"
     lab.cancel.raise_if_cancelled()
     if bench.untimed() and bench.heavy_original is None:
@@ -428,12 +464,11 @@ def _offer(
         return None, "the best candidate did not pass again when re-run"
     if not _cross_checked(lab, node):
         return None, (
-            f"the best candidate behaves differently from the original on an input CrossHair found "
-            f"({node.execution.behaviour.differences[0]})"
+            f"the best candidate behaves differently from the original on an input CrossHair found ({_difference(_ran(node))})"
         )
-    behaviour = node.execution.behaviour
+    behaviour = _ran(node).behaviour
     evidence = f", {behaviour.evidence()}" if behaviour and behaviour.evidence() else ""
-    tests = f"{node.execution.passed}/{node.execution.total} tests"
+    tests = f"{_ran(node).passed}/{_ran(node).total} tests"
     warning = f"; but {growth}" if growth else ""
     return Decision(node, True, f"improved: {bench.describe(heavy_first=heavy_path)}, {tests} pass{evidence}{warning}"), ""
 
@@ -442,7 +477,7 @@ def _heavy_hopefuls(lab: Lab, honest: list[tuple[Node, PerCallBenchmark]]) -> li
     """Candidates whose figure over the quick calls did not clear the bar but whose tests have
     calls too slow to time per call: the best two by step score, while the time allows."""
     cfg = lab.config
-    hopeful = [(n, b) for n, b in honest if b.untimed() and b.low < per_call_bar(b, cfg.min_speedup)]
+    hopeful = [(n, b) for n, b in honest if b.untimed() and _figure(b).low < per_call_bar(b, cfg.min_speedup)]
     hopeful.sort(key=lambda pair: pair[0].scores.step, reverse=True)
     heavy_seconds = max((sum(b.slow_seconds) for _, b in hopeful), default=0.0)
     # Timed twice per version beside, then once per version alone, then the tests again.
@@ -453,9 +488,9 @@ def _heavy_hopefuls(lab: Lab, honest: list[tuple[Node, PerCallBenchmark]]) -> li
 def _faster_on_heavy(bench: PerCallBenchmark, bar: float) -> bool:
     """Whether all the calls together, the heavy ones timed beside and the others per call,
     took the candidate less time by HEAVY_MIN_SPEEDUP (one timing each, no interval) and the bar."""
-    if bench.heavy_original is None or bench.heavy_candidate is None or bench.heavy_ratio() is None:
-        return False
     ratio = bench.heavy_ratio()
+    if bench.heavy_original is None or bench.heavy_candidate is None or ratio is None:
+        return False
     before = bench.heavy_original[0] + sum(bench.original_seconds)
     after = bench.heavy_original[0] / ratio + sum(bench.candidate_seconds)
     return after > 0 and before / after >= max(bar, HEAVY_MIN_SPEEDUP)
@@ -473,7 +508,7 @@ def slower_on_heavy(bench: PerCallBenchmark) -> str:
 def _cannot_clear(node: Node, min_speedup: float) -> bool:
     """Whether the node's feedback benchmark (the short one every candidate gets) has its whole
     95% interval below the bar: a longer benchmark narrows an interval, it seldom moves it."""
-    bench = usable_per_call(node.execution)
+    bench = usable_per_call(_ran(node))
     return bench is not None and bench.high is not None and bench.high < per_call_bar(bench, min_speedup)
 
 
@@ -486,7 +521,7 @@ def _settled_by_instructions(lab: Lab, pair: tuple[Node, PerCallBenchmark]) -> t
     # Three runs under valgrind (start-up about 40x slower): only when the time left allows it.
     if (
         cfg.instruction_counter == "none"
-        or bench.speedup < bar
+        or _figure(bench).speedup < bar
         or lab.seconds_left() < _VALGRIND_SLOWDOWN * 3 * lab.seconds_per_run()
     ):
         return None
@@ -571,9 +606,10 @@ def _cross_checked(lab: Lab, node: Node) -> bool:
     check = lab.cross_check(node)
     if check is None:
         return True
-    if node.execution.behaviour is None:
-        node.execution.behaviour = BehaviourCheck()
-    node.execution.behaviour.add_cross_check(check)
+    report = _ran(node)
+    if report.behaviour is None:
+        report.behaviour = BehaviourCheck()
+    report.behaviour.add_cross_check(check)
     return not check.different
 
 

@@ -25,6 +25,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable, Iterator
 
+from .source import function_definitions
+
 # Called at import, they run no code of the candidate's (beyond the inert arguments checked).
 _BUILTINS = frozenset(
     {
@@ -122,9 +124,10 @@ def added_import_time_code(original: str, candidate: str, function: str) -> list
         return []  # the executor reports the syntax error itself
     class_name, _, name = function.rpartition(".")
     checker = _Checker(_bindings(candidate_tree), *_defined_names(candidate_tree))
-    target = _find_def(original_tree.body, class_name, name)
+    original_class = _find_class(original_tree.body, class_name) if class_name else None
+    # The first definition, in the first class of that name (the one the checks below look at).
+    target = next((node for owner, node in function_definitions(original_tree.body, function) if owner is original_class), None)
     if class_name:
-        original_class = _find_class(original_tree.body, class_name)
         user_classes = [original_class] if original_class is not None else []
         checker.statements(
             candidate_tree.body,
@@ -139,16 +142,6 @@ def added_import_time_code(original: str, candidate: str, function: str) -> list
 def _dumps(statements: Iterable[ast.stmt], exclude: Iterable[ast.AST | None] = ()) -> set[str]:
     left_out = {id(node) for node in exclude if node is not None}
     return {ast.dump(node) for node in statements if id(node) not in left_out}
-
-
-def _find_def(body: list[ast.stmt], class_name: str, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-    if class_name:
-        owner = _find_class(body, class_name)
-        body = owner.body if owner is not None else []
-    for node in body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
-            return node
-    return None
 
 
 def _find_class(body: list[ast.stmt], name: str) -> ast.ClassDef | None:

@@ -6,7 +6,7 @@ import difflib
 import os
 import statistics
 
-from .report import ExecutionReport, SearchReport
+from .report import ExecutionReport, Node, SearchReport
 
 
 def unified_diff(report: SearchReport, original_source: str) -> str:
@@ -113,7 +113,7 @@ def critique_summary(report: SearchReport) -> str:
     return f"critic ({score}): {node.critique.text or '(empty)'}"
 
 
-def best_attempt(report: SearchReport):
+def best_attempt(report: SearchReport) -> Node | None:
     valid = [n for n in report.nodes if n.valid]
     return max(valid, key=lambda n: n.scores.step) if valid else None
 

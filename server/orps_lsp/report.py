@@ -113,8 +113,10 @@ class Scaling:
         """The growth exponents (time ~ size^k) of the original and the candidate: the median
         over the calls of the slope between the two largest sizes, on the logarithms (at the
         tests' small sizes a call's fixed overhead flattens the curve)."""
-        fits = [(_slope(call.sizes, call.original_seconds), _slope(call.sizes, call.candidate_seconds)) for call in self.measured]
-        fits = [(o, c) for o, c in fits if o is not None and c is not None]
+        slopes = [
+            (_slope(call.sizes, call.original_seconds), _slope(call.sizes, call.candidate_seconds)) for call in self.measured
+        ]
+        fits = [(o, c) for o, c in slopes if o is not None and c is not None]
         if not fits:
             return None
         return statistics.median([o for o, _ in fits]), statistics.median([c for _, c in fits])
@@ -487,7 +489,7 @@ class SearchStats:
     generation_seconds: float = 0.0
     prompt_seconds: float = 0.0
     evaluation_seconds: float = 0.0
-    # evaluation_seconds by what it was spent on (search.MEASURES): where measuring's cost goes.
+    # evaluation_seconds by what it was spent on (search_lab.MEASURES): where measuring's cost goes.
     evaluation_breakdown: dict[str, float] = field(default_factory=dict)
     candidates_executed: int = 0
     wall_seconds: float = 0.0

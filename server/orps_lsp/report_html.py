@@ -90,14 +90,14 @@ def layout(data: dict[str, Any]) -> tuple[list[Box], int, int]:
     """
     nodes = sorted(data.get("nodes", []), key=lambda n: n["id"])
     ids = {n["id"] for n in nodes}
-    children: dict[Any, list[dict]] = {ROOT: []}
+    children: dict[Any, list[dict[str, Any]]] = {ROOT: []}
     for node in nodes:
         parent = node.get("parent")
         children.setdefault(parent if parent in ids else ROOT, []).append(node)
     column: dict[Any, float] = {}
     next_leaf = 0
 
-    def place(key: Any, trail: frozenset) -> float:  # trail guards against a cyclic report
+    def place(key: Any, trail: frozenset[Any]) -> float:  # trail guards against a cyclic report
         nonlocal next_leaf
         kids = [k for k in children.get(key, []) if k["id"] not in trail]
         if not kids:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import ast
 import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
 
 class SourceError(Exception):
@@ -51,12 +54,8 @@ def parse_module(source: str, filename: str = "<module>") -> ast.Module:
 def _is_stub_body(body: list[ast.stmt]) -> bool:
     """A body that is only a docstring and `...`, `pass` or `raise NotImplementedError`."""
     stmts = list(body)
-    if (
-        stmts
-        and isinstance(stmts[0], ast.Expr)
-        and isinstance(getattr(stmts[0], "value", None), ast.Constant)
-        and isinstance(stmts[0].value.value, str)
-    ):
+    first = stmts[0] if stmts else None
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
         stmts = stmts[1:]
     if not stmts:
         return True
@@ -73,18 +72,26 @@ def _is_stub_body(body: list[ast.stmt]) -> bool:
     return False
 
 
-def _functions(tree: ast.Module):
-    """Yield (qualname, class_name, node) for module functions and class methods."""
-    for node in tree.body:
+def _functions(body: list[ast.stmt]) -> Iterator[tuple[str, ast.ClassDef | None, FunctionNode]]:
+    """Yield (qualname, owning class, node) for module functions and methods of top-level classes."""
+    for node in body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             yield node.name, None, node
         elif isinstance(node, ast.ClassDef):
             for item in node.body:
                 if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    yield f"{node.name}.{item.name}", node.name, item
+                    yield f"{node.name}.{item.name}", node, item
 
 
-def _info(source: str, qualname: str, class_name: str | None, node) -> FunctionInfo:
+def function_definitions(body: list[ast.stmt], qualname: str) -> list[tuple[ast.ClassDef | None, FunctionNode]]:
+    """Each definition of `qualname` ("f" or "Class.method") in a module's `body`: a module-level
+    function or a method of a top-level class, with the class that holds it, in source order.
+    The one lookup by name: callers choose among redefinitions (a property's setter, a function
+    written twice), the module's own lookup the last (what Python binds), others the first."""
+    return [(owner, node) for name, owner, node in _functions(body) if name == qualname]
+
+
+def _info(source: str, qualname: str, owner: ast.ClassDef | None, node: FunctionNode) -> FunctionInfo:
     lines = source.splitlines(keepends=True)
     start = min([d.lineno for d in node.decorator_list] + [node.lineno])
     end = node.end_lineno or node.lineno
@@ -96,7 +103,7 @@ def _info(source: str, qualname: str, class_name: str | None, node) -> FunctionI
     return FunctionInfo(
         qualname=qualname,
         name=node.name,
-        class_name=class_name,
+        class_name=owner.name if owner is not None else None,
         start_line=start,
         def_line=node.lineno,
         end_line=end,
@@ -114,22 +121,22 @@ def _info(source: str, qualname: str, class_name: str | None, node) -> FunctionI
 
 def find_function(source: str, qualname: str, filename: str = "<module>") -> FunctionInfo:
     tree = parse_module(source, filename)
-    found = {q: (c, n) for q, c, n in _functions(tree)}
-    if qualname not in found:
+    definitions = function_definitions(tree.body, qualname)
+    if not definitions:
         nested = _nested_names(tree)
         if qualname.split(".")[-1] in nested:
             raise SourceError(
                 f"{filename}: '{qualname}' is a nested function; only module-level functions "
                 "and methods of top-level classes can be searched (their tests cannot call a nested one)."
             )
-        known = ", ".join(sorted(found)) or "none"
+        known = ", ".join(sorted({q for q, _, _ in _functions(tree.body)})) or "none"
         raise SourceError(f"{filename}: no function '{qualname}' (functions here: {known}).")
-    class_name, node = found[qualname]
-    return _info(source, qualname, class_name, node)
+    owner, node = definitions[-1]  # a redefinition replaces the earlier one, as when Python runs the module
+    return _info(source, qualname, owner, node)
 
 
 def _nested_names(tree: ast.Module) -> set[str]:
-    top = {id(n) for _, _, n in _functions(tree)}
+    top = {id(n) for _, _, n in _functions(tree.body)}
     return {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and id(n) not in top}
 
 
@@ -137,8 +144,8 @@ def function_at(source: str, line: int, filename: str = "<module>") -> FunctionI
     """The searchable function whose text holds 1-based `line` (innermost method wins)."""
     tree = parse_module(source, filename)
     best = None
-    for qualname, class_name, node in _functions(tree):
-        info = _info(source, qualname, class_name, node)
+    for qualname, owner, node in _functions(tree.body):
+        info = _info(source, qualname, owner, node)
         if info.start_line <= line <= info.end_line:
             if best is None or info.start_line >= best.start_line:
                 best = info
@@ -147,7 +154,7 @@ def function_at(source: str, line: int, filename: str = "<module>") -> FunctionI
 
 def all_functions(source: str, filename: str = "<module>") -> list[FunctionInfo]:
     tree = parse_module(source, filename)
-    return [_info(source, q, c, n) for q, c, n in _functions(tree)]
+    return [_info(source, q, owner, n) for q, owner, n in _functions(tree.body)]
 
 
 def _import_lines(tree: ast.Module, source: str) -> set[str]:
