@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up (if needed) and run the whole test suite, the real-model tests included,
 # and the VS Code extension's steps (biome lint, unit tests, the .vsix built and its manifest checked) when npm is there,
-# and the documentation site (mkdocs.yml, docs/) built strictly, and ruff's lint gate.
+# and the documentation site (mkdocs.yml, docs/) built strictly, and the lint, format and type gates (ruff, mypy).
 # Arguments go to pytest. ORPS_SKIP_EXTENSION=1 leaves the extension out (e.g. when running a few Python tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +35,9 @@ rm -rf "$docs_site" "$docs_log"
 lint=0
 .venv/bin/ruff check server bench tests || lint=$?
 .venv/bin/ruff format --check server bench tests || lint=$?
-[ "$lint" = 0 ] || echo "test: ruff check or ruff format --check failed (exit $lint); running the Python tests anyway" >&2
+# The type gate ([tool.mypy]: the package checked, the search core strictly).
+.venv/bin/mypy || lint=$?
+[ "$lint" = 0 ] || echo "test: ruff check, ruff format --check or mypy failed (exit $lint); running the Python tests anyway" >&2
 
 python=0
 .venv/bin/python -m pytest "$@" || python=$?
