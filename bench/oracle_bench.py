@@ -24,7 +24,8 @@ from pathlib import Path
 from orps_lsp.discovery import discover_tests
 from orps_lsp.executor import ExecutionTarget
 from orps_lsp.sandbox import capture
-from orps_lsp.sandbox.executor import PytestExecutor, _Mode
+from orps_lsp.sandbox.executor import PytestExecutor
+from orps_lsp.sandbox.launch import Mode
 from orps_lsp.sandbox.generate import draw_inputs
 from orps_lsp.sandbox.protocol import replay_plan
 from orps_lsp.source import replace_function
@@ -68,13 +69,13 @@ def main() -> None:
         times: dict[str, list[float]] = {name: [] for name in ROWS}
         crossed: list = []
         for _ in range(args.rounds):
-            times["plain"].append(timed(lambda: executor._launch(source, _Mode.PLAIN)))
-            times["capture"].append(timed(lambda: executor._launch(epilogue, _Mode.PLAIN, capture=True)))
+            times["plain"].append(timed(lambda: executor._runner.launch(source, Mode.PLAIN)))
+            times["capture"].append(timed(lambda: executor._runner.launch(epilogue, Mode.PLAIN, capture=True)))
             times["draw"].append(timed(lambda: draw_inputs(oracle.shapes, target.oracle.generated_inputs, target.oracle.seed)))
-            times["on_drawn"].append(timed(lambda: executor._launch(source, _Mode.PLAIN, replay=on_drawn)))
-            times["without"].append(timed(lambda: executor._launch(candidate, _Mode.PLAIN)))
-            times["calls"].append(timed(lambda: executor._launch(candidate, _Mode.PLAIN, replay=calls_only)))
-            times["all"].append(timed(lambda: executor._launch(candidate, _Mode.PLAIN, replay=oracle.plan())))
+            times["on_drawn"].append(timed(lambda: executor._runner.launch(source, Mode.PLAIN, replay=on_drawn)))
+            times["without"].append(timed(lambda: executor._runner.launch(candidate, Mode.PLAIN)))
+            times["calls"].append(timed(lambda: executor._runner.launch(candidate, Mode.PLAIN, replay=calls_only)))
+            times["all"].append(timed(lambda: executor._runner.launch(candidate, Mode.PLAIN, replay=oracle.plan())))
             times["crosshair"].append(timed(lambda: crossed.append(executor.cross_check(candidate))))
         check = executor.run(candidate)
     median = {name: statistics.median(values) for name, values in times.items()}

@@ -25,6 +25,8 @@ import textwrap
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 from pathlib import Path
 
 import psutil
@@ -34,7 +36,8 @@ from hostile.cases import CASES, Case
 from orps_lsp.config import SearchConfig
 from orps_lsp.executor import ExecutionTarget, SandboxLimits, TestSelection
 from orps_lsp.model.scripted import ScriptedModel
-from orps_lsp.sandbox import isolation, pids
+from orps_lsp.sandbox import isolation, pids, runner
+from orps_lsp.sandbox.launch import Launcher
 from orps_lsp.sandbox.executor import PytestExecutor
 from orps_lsp.sandbox.protocol import MARKER_VAR
 from orps_lsp.search import SearchTask, run_search
@@ -136,19 +139,35 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 class RecordingExecutor(PytestExecutor):
-    """Remembers each run's process group leader and marker, to look for leftovers."""
+    """An executor whose runs' process group leaders and markers are recorded (`started`, filled
+    by recording_starts), to look for leftovers."""
 
     started: list[tuple[int, str]]
 
-    def _start(self, command, project, env, *args, **kwargs):  # type: ignore[override]
-        popen = super()._start(command, project, env, *args, **kwargs)
-        self.started.append((popen.pid, env[MARKER_VAR]))
+
+@contextmanager
+def recording_starts() -> Iterator[list[tuple[int, str]]]:
+    """Every run started meanwhile, cold (runner.start_cold) or in the warm worker
+    (Launcher.start_warm): its process group leader and marker."""
+    started: list[tuple[int, str]] = []
+    real_cold, real_warm = runner.start_cold, Launcher.start_warm
+
+    def cold(command: Any, project: Any, env: dict[str, str], *args: Any, **kwargs: Any) -> Any:
+        popen = real_cold(command, project, env, *args, **kwargs)
+        started.append((popen.pid, env[MARKER_VAR]))
         return popen
 
-    def _start_warm(self, worker, mode, project, measure_path, collect_only, env, *args, **kwargs):  # type: ignore[override]
-        child = super()._start_warm(worker, mode, project, measure_path, collect_only, env, *args, **kwargs)
-        self.started.append((child.pid, env[MARKER_VAR]))
+    def warm(
+        self: Launcher, worker: Any, mode: Any, project: Any, measure_path: Any, pytest_args: Any, env: dict[str, str], *args: Any
+    ) -> Any:
+        child = real_warm(self, worker, mode, project, measure_path, pytest_args, env, *args)
+        started.append((child.pid, env[MARKER_VAR]))
         return child
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(runner, "start_cold", cold)
+        patch.setattr(Launcher, "start_warm", warm)
+        yield started
 
 
 @pytest.fixture(scope="module", params=LAYERS)
@@ -156,8 +175,8 @@ def sandbox(request: pytest.FixtureRequest, world: World) -> Iterator[RecordingE
     limits = dataclasses.replace(LIMITS, isolation=request.param)
     selection = TestSelection([Path(p) for p in TESTS])
     target = ExecutionTarget(world.project, world.project / "pkg" / "mod.py", "add", selection, limits)
-    with RecordingExecutor(target) as executor:
-        executor.started = []
+    with recording_starts() as started, RecordingExecutor(target) as executor:
+        executor.started = started
         assert executor.isolation.layer == request.param
         yield executor
 
@@ -241,6 +260,7 @@ def test_hostile_candidate_is_contained(sandbox: RecordingExecutor, world: World
             own.started = sandbox.started
             report = own.run(fill(case.source, world))
     elapsed = time.monotonic() - started
+    assert sandbox.started, "no run was recorded: the leftover check would look for nothing"
 
     reason = reason_of(report)
     assert report.total == 2 and report.passed < report.total, (report.passed, reason)

@@ -142,6 +142,12 @@ def test_warnings_show_with_their_codes():
     assert '<li class="warning" data-code="weak-tests">weak tests: 2 lines never run</li>' in html
 
 
+def test_a_report_written_before_warnings_had_codes_still_renders():
+    data = json.loads(json.dumps(sample_report().to_dict()))
+    data["warnings"] = ["weak tests: 2 lines never run"]
+    assert '<li class="warning">weak tests: 2 lines never run</li>' in render_html(data)
+
+
 def test_one_nonce_ready_script_and_no_network():
     html = render_html(sample_report())
     scripts = parse(html).scripts

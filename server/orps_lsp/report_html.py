@@ -209,8 +209,11 @@ def _header(data: dict[str, Any]) -> str:
         f"stopped by {stats.get('stopped_by') or '-'}",
         f"model {data.get('model', '?')}",
     ]
+    # A report written before warnings had codes (--json) lists plain strings.
     warnings = "".join(
         f'<li class="warning" data-code="{escape(str(w["code"]))}">{escape(str(w["message"]))}</li>'
+        if isinstance(w, dict)
+        else f'<li class="warning">{escape(str(w))}</li>'
         for w in data.get("warnings", [])
     )
     tests = "".join(

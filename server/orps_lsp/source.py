@@ -87,7 +87,8 @@ def function_definitions(body: list[ast.stmt], qualname: str) -> list[tuple[ast.
     """Each definition of `qualname` ("f" or "Class.method") in a module's `body`: a module-level
     function or a method of a top-level class, with the class that holds it, in source order.
     The one lookup by name: callers choose among redefinitions (a property's setter, a function
-    written twice), the module's own lookup the last (what Python binds), others the first."""
+    written twice): find_function the last (what Python binds); import_time the first; extract
+    a method's last definition, else the first plain function."""
     return [(owner, node) for name, owner, node in _functions(body) if name == qualname]
 
 

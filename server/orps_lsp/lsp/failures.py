@@ -1,7 +1,8 @@
 """How an orps.* command that does not go through says so: two kinds, answered differently.
 
 - Malformed arguments (not one object, no uri, a position that is not a position, a
-  document the server does not have, a function name that is not in the text): the request
+  document the server does not have; for optimize and solve, a function name that is not in
+  the text): the request
   itself is wrong, so the answer is a JSON-RPC error, InvalidParams (-32602), as LSP expects.
   pygls sends an exception of its `JsonRpcException` family raised in a command handler as
   the request's error response (its code and message). The editor shows the message; the

@@ -13,7 +13,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from ..contract import TEST_WARNINGS, Command
+from ..contract import TEST_WARNINGS, Command, WarningCode
 from ..render import best_attempt, critique_summary, metrics_table
 from ..report import ExecutionReport, SearchReport
 from ..scoring import speedup as measured_speedup
@@ -159,7 +159,7 @@ def weak_test_diagnostics(store: ReportStore, uri: str, source: str) -> list[typ
                     message=f"ORPS: {'; '.join(warnings)}",
                     severity=types.DiagnosticSeverity.Information,
                     source=SOURCE,
-                    code="weak-tests",
+                    code=str(WarningCode.WEAK_TESTS),  # no tests or weak ones: the tests cannot judge
                 )
             )
     return diagnostics

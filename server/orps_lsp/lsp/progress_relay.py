@@ -54,7 +54,7 @@ class ProgressRelay:
         if token is None or not self.as_data:  # no bar to correlate with, or an editor that did not ask
             return
         state = SearchProgress(token=token, function=self.function, mode=self.mode, phase=phase, fraction=fraction)
-        if progress is not None:  # the search's own Progress (search.py)
+        if progress is not None:  # the search's own Progress (search_task.py)
             state.round, state.rounds = progress.round + 1, progress.rounds
             state.candidate, state.candidates = progress.candidate, progress.candidates
             state.best_passed, state.best_total, state.best_speedup = (

@@ -42,7 +42,7 @@ from .pids import PidsCgroup
 from .protocol import crosshair_cap, replay_plan
 from .redact import secret_values
 from .reporting import build_report, import_time_refusal, refusal_report, syntax_error
-from .runner import Runner
+from .runner import MB, Runner
 from .verdict import Run
 from .workspace import copy_project, private_directory, remove_tree
 
@@ -51,7 +51,6 @@ from .workspace import copy_project, private_directory, remove_tree
 __all__ = ["PidsCgroup", "PytestExecutor", "mentions_hypothesis"]
 
 _DISK_FILES = 4  # a run may write this many maximum-size files' worth beyond its copy
-_MB = 1024 * 1024
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +92,7 @@ class PytestExecutor:
             hypothesis_unused,
         )
         judge = JudgeFiles(self._snapshot, [Path(launcher.in_copy(p)) for p in target.tests.test_files], self._relative_file)
-        disk_budget = disk_bytes(self._snapshot, ()) + _DISK_FILES * target.limits.file_size_mb * _MB
+        disk_budget = disk_bytes(self._snapshot, ()) + _DISK_FILES * target.limits.file_size_mb * MB
         self._secrets = secret_values(os.environ)
         self._original_source = _read_text(self._snapshot / self._relative_file)
         self._per_call_counts: dict[per_call.CountKey, float] = {}  # the original's (per_call.count)

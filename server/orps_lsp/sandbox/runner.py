@@ -36,7 +36,7 @@ from .workspace import copy_project, copy_snapshot, remove_tree
 
 _MAX_SLOW_TOTAL = 600.0  # seconds: cap on the stretched timeout of a valgrind run
 _PROCESS_OVERHEAD = 8  # the wrappers, pytest itself and its watchdog thread, besides what tests start
-_MB = 1024 * 1024
+MB = 1024 * 1024  # the limits are set in MiB
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ class Runner:
                     self._relative_file,
                     read_only=[self.launcher.coverage_rc, self._project_root],
                     python_path=self.launcher.python_path(self._private / "slot" / "project"),
-                    scratch_bytes=2 * self.target.limits.file_size_mb * _MB,
+                    scratch_bytes=2 * self.target.limits.file_size_mb * MB,
                 )
             if not (self._warm.running and self._warm.refresh() and not self._judge_changes(self._warm.slot.project, None)):
                 self._warm.start()  # also after a run changed what the sandbox protects
@@ -234,7 +234,7 @@ class Runner:
         try:
             child: RunningChild
             if worker is None:
-                scratch_bytes = 2 * limits.file_size_mb * _MB  # private tmpfs under bubblewrap: bounded
+                scratch_bytes = 2 * limits.file_size_mb * MB  # private tmpfs under bubblewrap: bounded
                 with seccomp.descriptor() as seccomp_fd:
                     command = self.isolation.wrap(
                         self.launcher.command(mode, counter, project, measure_path, pytest_args),
@@ -305,7 +305,7 @@ class Runner:
             per_test_timeout=per_test,
             total_timeout=total,
             exit_grace=EXIT_GRACE * slowdown,
-            disk_budget_mb=self.disk_budget // _MB,
+            disk_budget_mb=self.disk_budget // MB,
             output_tail=redact(tail(output_path, limits.output_limit_kb, records.watchdog_text), self._secrets),
             judge_changes=self._judge_changes(project, judge_stamps),
             pids_limit_hit=pids_limit_hit,
