@@ -22,7 +22,7 @@ from .config import SearchConfig
 from .executor import OracleOptions, SandboxLimits
 from .files import replace_file
 from .model.base import ModelError
-from .model.loader import load_model
+from .model.loader import load_configured
 from .regression import with_test_appended
 from .render import text_report
 from .report_html import write_html
@@ -232,16 +232,7 @@ def run_command(args: argparse.Namespace) -> int:
         return EXIT_IMPROVED
     printer = ProgressPrinter(enabled=not args.quiet)
     printer.say("loading model ...")
-    model = load_model(
-        args.model,
-        n_ctx=args.context_size,
-        n_threads=args.threads,
-        gpu_layers=args.gpu_layers,
-        endpoint=args.endpoint,
-        api_key=args.api_key,
-        remote_model=args.remote_model,
-        max_parallel=args.parallel,
-    )
+    model = load_configured(args)
     cancel = CancelToken()
     outcome: dict[str, Any] = {}
 

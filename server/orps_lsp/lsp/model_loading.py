@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ..model.base import ChatModel, ModelError
-from ..model.loader import ENDPOINT_ENV, load_model
+from ..model.loader import ENDPOINT_ENV, load_configured, load_model
 from ..model.scripted import SCRIPTED_MODEL_ENV
 from .settings import Settings
 
@@ -96,16 +96,7 @@ class ModelHolder:
 
     @staticmethod
     def _load(settings: Settings) -> ChatModel:
-        return load_model(
-            settings.model,
-            n_ctx=settings.context_size,
-            n_threads=settings.threads,
-            gpu_layers=settings.gpu_layers,
-            endpoint=settings.endpoint,
-            api_key=settings.api_key,
-            remote_model=settings.remote_model,
-            max_parallel=settings.parallel,
-        )
+        return load_configured(settings)
 
     def refresh(self, settings: Settings) -> str | None:
         """On start and on settings change (blocking: call it in a thread). Retires a replaced model and

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Protocol
 
 from ..settings_schema import default
 from .base import ChatModel
@@ -21,6 +22,42 @@ from .scripted import SCRIPTED_MODEL_ENV, scripted_model_from
 ENDPOINT_ENV = "ORPS_ENDPOINT"
 API_KEY_ENV = "ORPS_API_KEY"
 REMOTE_PARALLEL = default("parallel")  # a GPU server usually has a few slots
+
+
+class ModelSettings(Protocol):
+    """The model's settings as the CLI's arguments and the server's Settings both hold them
+    (the same names: settings_schema)."""
+
+    @property
+    def model(self) -> str | None: ...
+    @property
+    def context_size(self) -> int: ...
+    @property
+    def threads(self) -> int | None: ...
+    @property
+    def gpu_layers(self) -> int | None: ...
+    @property
+    def endpoint(self) -> str | None: ...
+    @property
+    def api_key(self) -> str | None: ...
+    @property
+    def remote_model(self) -> str | None: ...
+    @property
+    def parallel(self) -> int: ...
+
+
+def load_configured(settings: ModelSettings) -> ChatModel:
+    """The model that these settings name: the one call the CLI and the language server make."""
+    return load_model(
+        settings.model,
+        n_ctx=settings.context_size,
+        n_threads=settings.threads,
+        gpu_layers=settings.gpu_layers,
+        endpoint=settings.endpoint,
+        api_key=settings.api_key,
+        remote_model=settings.remote_model,
+        max_parallel=settings.parallel,
+    )
 
 
 def load_model(
