@@ -16,6 +16,7 @@ import psutil
 import pytest
 from lsprotocol import types
 
+from orps_lsp.contract import edit_label
 from orps_lsp.lsp.edits import apply_edits, minimal_edit
 from orps_lsp.lsp.settings import Settings, parse_settings
 from lsp_fixtures.harness import (
@@ -160,7 +161,7 @@ async def test_optimize_applies_a_versioned_edit_then_hover_and_lens(project: Pa
         [question] = editor.questions
         assert [a.title for a in question.actions] == ["Apply", "Show diff", "Discard"]
         [edit] = editor.edits
-        assert edit.label == "ORPS: has_duplicates"
+        assert edit.label == edit_label("has_duplicates")
         [document_edit] = edit.edit.document_changes
         assert document_edit.text_document.version == 1
         text = editor.text(uri)

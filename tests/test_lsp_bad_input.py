@@ -247,7 +247,9 @@ async def test_outside_any_function_no_action_and_the_command_says_where_to_put_
         with pytest.raises(JsonRpcInvalidParams) as error:
             await editor.command("orps.optimize", {"position": {"line": 3}})
         assert error.value.code == INVALID_PARAMS == -32602
-        assert error.value.message == "orps.optimize: expected one argument {uri, position or range, version}"
+        assert (
+            error.value.message.startswith("orps.optimize: ") and "uri" in error.value.message
+        )  # which command, what is missing
         assert editor.messages[shown:] == []
         assert not editor.progress_reports
         assert_nothing_written(editor, project, before)
@@ -386,7 +388,7 @@ async def test_a_file_with_a_syntax_error_on_disk_is_refused_with_its_line(proje
         result = await editor.command("orps.optimize", target(uri, 4))
         assert result["status"] == "error", result
         message = the_message(editor, types.MessageType.Error)
-        assert message == "ORPS: broken.py:5: syntax error: '[' was never closed. Fix the file before searching."
+        assert "broken.py:5" in message and "'[' was never closed" in message  # where, and Python's own words
         assert result["message"] == message.removeprefix("ORPS: ")
         assert not editor.progress_reports
         assert_nothing_written(editor, project, before)
@@ -497,7 +499,7 @@ async def test_a_model_file_that_is_not_a_gguf_or_is_truncated_is_one_error_and_
         assert result["status"] == "error", result
         last = orps_messages(editor)[-1]
         assert last.type == types.MessageType.Error
-        assert last.message == f"ORPS: {truncated} is too small to be a model (64 bytes): truncated?"
+        assert str(truncated) in last.message and "64 bytes" in last.message  # which file, and what is wrong with it
         assert not any("running" in m for m in messages_of(editor.progress_values()))  # no test ran
         assert_nothing_written(editor, project, before)
         await assert_still_serving(editor)
