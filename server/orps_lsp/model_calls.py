@@ -11,7 +11,7 @@ from .budget import Budget, BudgetExhausted, PartialExpansion
 from .cancel import CancelToken
 from .config import SearchConfig
 from .extract import Candidate, extract_candidate
-from .model.base import ChatModel, ChatRequest, Completion, ConcurrentChatModel, Message
+from .model.base import ChatModel, ChatRequest, Completion, ConcurrentChatModel, Message, chat_once
 from .report import Node, SearchStats
 from .scoring import parse_critique
 from .source import FunctionInfo
@@ -80,16 +80,7 @@ class ModelCalls:
 
     def _call(self, request: ChatRequest, upcoming_nodes: int = 0) -> Completion:
         self.budget.check(len(self.nodes), upcoming_nodes)
-        r = request
-        completion = self.model.chat(
-            r.messages,
-            prefill=r.prefill,
-            max_tokens=r.max_tokens,
-            temperature=r.temperature,
-            seed=r.seed,
-            stop=r.stop,
-            cancel=self.cancel,
-        )
+        completion = chat_once(self.model, request, self.cancel)
         self._account(completion)
         return completion
 

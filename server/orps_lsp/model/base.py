@@ -78,6 +78,19 @@ class ChatModel(Protocol):
     def describe(self) -> dict[str, Any]: ...
 
 
+def chat_once(model: ChatModel, request: ChatRequest, cancel: CancelToken | None = None) -> Completion:
+    """One request through `model.chat` (a backend's one-by-one path, and the search's)."""
+    return model.chat(
+        request.messages,
+        prefill=request.prefill,
+        max_tokens=request.max_tokens,
+        temperature=request.temperature,
+        seed=request.seed,
+        stop=request.stop,
+        cancel=cancel,
+    )
+
+
 class ConcurrentChatModel(ChatModel, Protocol):
     """A backend that generates several answers together (a server with free slots).
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from ..cancel import CancelToken
-from .base import ChatRequest, Completion, Message, ModelError
+from .base import ChatRequest, Completion, Message, ModelError, chat_once
 from .cpu_probe import extra_buffers_work, without_extra_buffers
 from .embedded import resolve_model_path
 
@@ -187,18 +187,7 @@ class LlamaCppModel:
                 if self._batched.fits(sequences):
                     results = self._batched.generate(sequences, cancel)
         if results is None:
-            return [
-                self.chat(
-                    r.messages,
-                    prefill=r.prefill,
-                    max_tokens=r.max_tokens,
-                    temperature=r.temperature,
-                    seed=r.seed,
-                    stop=r.stop,
-                    cancel=cancel,
-                )
-                for r in requests
-            ]
+            return [chat_once(self, r, cancel) for r in requests]
         if cancel is not None:
             cancel.raise_if_cancelled()
         return [
