@@ -8,6 +8,7 @@ from fakes import ScriptedExecutor, report
 
 from orps_lsp.cancel import Cancelled, CancelToken
 from orps_lsp.config import SearchConfig
+from orps_lsp.model.base import chat_once
 from orps_lsp.model.scripted import ScriptedModel
 from orps_lsp.search import SearchTask, run_search
 from orps_lsp.source import find_function
@@ -305,18 +306,7 @@ class BatchingModel(ScriptedModel):
 
     def chat_many(self, requests, *, cancel=None):
         self.batches.append(len(requests))
-        return [
-            self.chat(
-                r.messages,
-                prefill=r.prefill,
-                max_tokens=r.max_tokens,
-                temperature=r.temperature,
-                seed=r.seed,
-                stop=r.stop,
-                cancel=cancel,
-            )
-            for r in requests
-        ]
+        return [chat_once(self, r, cancel) for r in requests]
 
 
 def test_parallel_backend_gets_each_nodes_children_as_one_batch():
